@@ -1,0 +1,53 @@
+"""servicecidr: Kubernetes Service ClusterIP allocation across ServiceCIDRs, outside a cluster.
+
+The main entry point is :class:`Cluster`; the allocator core is :class:`CidrAllocator`.
+"""
+
+from servicecidr._core import CidrAllocator
+from servicecidr.clock import SimulatedClock, WallClock
+from servicecidr.cluster import Cluster
+from servicecidr.errors import (
+    AllocationError,
+    AlreadyAllocatedError,
+    AlreadyExistsError,
+    ApiError,
+    BadRequestError,
+    ConflictError,
+    ForbiddenError,
+    InternalError,
+    InvalidError,
+    InvalidInputError,
+    MismatchedNetworkError,
+    NotFoundError,
+    NotInRangeError,
+    NotReadyError,
+    RangeFullError,
+    ServiceCIDRError,
+)
+from servicecidr.events.model import Event
+
+__all__ = [
+    "AllocationError",
+    "AlreadyAllocatedError",
+    "AlreadyExistsError",
+    "ApiError",
+    "BadRequestError",
+    "CidrAllocator",
+    "Cluster",
+    "ConflictError",
+    "Event",
+    "ForbiddenError",
+    "InternalError",
+    "InvalidError",
+    "InvalidInputError",
+    "MismatchedNetworkError",
+    "NotFoundError",
+    "NotInRangeError",
+    "NotReadyError",
+    "RangeFullError",
+    "ServiceCIDRError",
+    "SimulatedClock",
+    "WallClock",
+]
+
+__version__ = "0.1.0"

@@ -1,0 +1,1 @@
+"""Allocation across ServiceCIDRs (the MetaAllocator) and the Service IP-family rules."""

@@ -1,0 +1,219 @@
+"""The MetaAllocator: one CidrAllocator per distinct prefix, shared by every ServiceCIDR naming it.
+
+Mirrors ``pkg/registry/core/service/ipallocator/cidrallocator.go``:
+
+* allocators exist only for the families the apiserver is configured with;
+* an allocator is *ready* when at least one ServiceCIDR naming its prefix is usable
+  (Ready=True or no Ready condition at all, and not being deleted);
+* dynamic allocation tries the ready allocators of the family in an unspecified order
+  (Go map order; here a seeded shuffle) and the first that has room wins;
+* a specific address goes to any ready allocator whose prefix contains it;
+* overlapping prefixes never hand out an address twice, because every allocator is
+  marked from the one set of IPAddress objects (Kubernetes consults the IPAddress store).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+from collections.abc import Callable, Iterable
+
+from servicecidr._core import CidrAllocator, parse_cidr
+from servicecidr.errors import (
+    AlreadyAllocatedError,
+    InvalidInputError,
+    MismatchedNetworkError,
+    RangeFullError,
+)
+
+__all__ = ["MetaAllocator", "family_of"]
+
+
+def family_of(ip: str) -> str:
+    """``IPv6`` when the text has a colon, else ``IPv4`` (callers pass validated IPs)."""
+    return "IPv6" if ":" in ip else "IPv4"
+
+
+def _contains(alloc: CidrAllocator, ip: str) -> bool:
+    # IPAddress names written with a raw `store` may be garbage; they never match a range.
+    try:
+        return alloc.contains(ip)
+    except InvalidInputError:
+        return False
+
+
+def _seed_for(seed: int, cidr: str) -> int:
+    # Derived, not drawn from a shared RNG: replay creates allocators in apply(), and must
+    # not disturb the random stream the live path uses for decisions.
+    h = hashlib.blake2b(f"{seed}/{cidr}".encode(), digest_size=8).digest()
+    return int.from_bytes(h, "little")
+
+
+class MetaAllocator:
+    """Allocation across every ServiceCIDR of the cluster, per IP family."""
+
+    def __init__(
+        self,
+        families: Iterable[str],
+        seed: int,
+        existing_ips: Callable[[], Iterable[str]],
+    ) -> None:
+        self.families: tuple[str, ...] = tuple(families)
+        self._seed = seed
+        self._existing_ips = existing_ips
+        # prefix -> allocator (None: the prefix can never allocate, e.g. IPv6 shorter than /64
+        # or a family the apiserver is not configured for)
+        self._allocs: dict[str, CidrAllocator | None] = {}
+        self._family: dict[str, str] = {}
+        # prefix -> {ServiceCIDR name: usable}
+        self._refs: dict[str, dict[str, bool]] = {}
+        # ServiceCIDR name -> its canonical prefixes
+        self._by_name: dict[str, tuple[str, ...]] = {}
+        self._ready_cache: dict[str, list[CidrAllocator]] | None = None
+
+    # ---------------------------------------------------------------- ServiceCIDR changes
+
+    def sync_service_cidr(self, name: str, cidrs: Iterable[str] | None, usable: bool) -> None:
+        """Record the state of a ServiceCIDR (``cidrs=None``: it is gone)."""
+        new = tuple(self._canonical(c) for c in cidrs) if cidrs is not None else ()
+        new = tuple(c for c in new if c)
+        for prefix in self._by_name.get(name, ()):
+            if prefix not in new:
+                refs = self._refs.get(prefix)
+                if refs is not None:
+                    refs.pop(name, None)
+                    if not refs:
+                        del self._refs[prefix]
+                        self._allocs.pop(prefix, None)
+                        self._family.pop(prefix, None)
+        if cidrs is None:
+            self._by_name.pop(name, None)
+        else:
+            self._by_name[name] = new
+            for prefix in new:
+                self._refs.setdefault(prefix, {})[name] = usable
+                if prefix not in self._allocs:
+                    self._allocs[prefix] = self._new_allocator(prefix)
+        self._ready_cache = None
+
+    def _canonical(self, cidr: str) -> str:
+        try:
+            canonical, family = parse_cidr(cidr)
+        except InvalidInputError:
+            return ""  # stored by a raw `store` write; such a prefix never allocates
+        self._family[canonical] = family
+        return canonical
+
+    def _new_allocator(self, prefix: str) -> CidrAllocator | None:
+        if self._family.get(prefix) not in self.families:
+            return None
+        try:
+            alloc = CidrAllocator(prefix, seed=_seed_for(self._seed, prefix))
+        except InvalidInputError:
+            return None  # "shortest allowed prefix length for service CIDR is 64"
+        inside = [ip for ip in self._existing_ips() if _contains(alloc, ip)]
+        if inside:
+            alloc.allocate_many(inside)
+        return alloc
+
+    # ---------------------------------------------------------------- IPAddress changes
+
+    def mark(self, ip: str) -> None:
+        """An IPAddress object now holds ``ip``: every allocator containing it must know."""
+        fam = family_of(ip)
+        for prefix, alloc in self._allocs.items():
+            if (
+                alloc is not None
+                and self._family[prefix] == fam
+                and _contains(alloc, ip)
+                and not alloc.has(ip)
+            ):
+                alloc.allocate(ip)
+
+    def unmark(self, ip: str) -> None:
+        """The IPAddress object for ``ip`` is gone."""
+        fam = family_of(ip)
+        for prefix, alloc in self._allocs.items():
+            if alloc is not None and self._family[prefix] == fam and _contains(alloc, ip):
+                alloc.release(ip)
+
+    # ---------------------------------------------------------------- allocation
+
+    def _ready(self) -> dict[str, list[CidrAllocator]]:
+        if self._ready_cache is None:
+            ready: dict[str, list[CidrAllocator]] = {f: [] for f in self.families}
+            for prefix in sorted(self._allocs):
+                alloc = self._allocs[prefix]
+                if alloc is not None and any(self._refs[prefix].values()):
+                    ready[self._family[prefix]].append(alloc)
+            self._ready_cache = ready
+        return self._ready_cache
+
+    def allocate_next(self, family: str, rng: random.Random) -> tuple[str, CidrAllocator]:
+        """Dynamic allocation: the first ready allocator (in random order) with room wins.
+
+        Returns the address and the allocator that marked it (for rollback).
+        Raises RangeFullError when none has room.
+        """
+        ready = self._ready().get(family, [])
+        if len(ready) > 1:
+            ready = ready[:]
+            rng.shuffle(ready)
+        for alloc in ready:
+            try:
+                return alloc.allocate_next(), alloc
+            except RangeFullError:
+                continue
+        raise RangeFullError()
+
+    def allocate(self, ip: str) -> CidrAllocator:
+        """Specific allocation through any ready allocator containing ``ip``.
+
+        Raises MismatchedNetworkError when no ready allocator contains it, and
+        AlreadyAllocatedError when an IPAddress already holds it.
+        """
+        for alloc in self._ready().get(family_of(ip), []):
+            if alloc.contains(ip):
+                alloc.allocate(ip)
+                return alloc
+        raise MismatchedNetworkError()
+
+    def check(self, ip: str) -> None:
+        """What a dry-run specific allocation checks: some ready allocator contains ``ip``."""
+        for alloc in self._ready().get(family_of(ip), []):
+            if alloc.contains(ip):
+                if alloc.has(ip):
+                    raise AlreadyAllocatedError()
+                return
+        raise MismatchedNetworkError()
+
+    def dry_run_next(self, family: str, rng: random.Random) -> str:
+        """A dry-run dynamic allocation returns a ready range's network address unchecked."""
+        ready = self._ready().get(family, [])
+        if not ready:
+            raise RangeFullError()
+        alloc = ready[rng.randrange(len(ready))] if len(ready) > 1 else ready[0]
+        return alloc.cidr.split("/")[0]
+
+    def can_release(self, ip: str) -> bool:
+        """Release goes through any allocator containing the address, ready or not."""
+        fam = family_of(ip)
+        return any(
+            a is not None and self._family[p] == fam and _contains(a, ip)
+            for p, a in self._allocs.items()
+        )
+
+    # ---------------------------------------------------------------- inspection
+
+    def allocators(self) -> list[tuple[str, CidrAllocator]]:
+        """(prefix, allocator) for every prefix that can allocate, sorted by prefix."""
+        return [(p, a) for p, a in sorted(self._allocs.items()) if a is not None]
+
+    def is_ready(self, prefix: str) -> bool:
+        """Whether the allocator of a prefix would be used now."""
+        alloc = self._allocs.get(prefix)
+        return alloc is not None and any(self._refs.get(prefix, {}).values())
+
+    def allocator_for(self, prefix: str) -> CidrAllocator | None:
+        """The allocator of a canonical prefix, if it exists and can allocate."""
+        return self._allocs.get(prefix)

@@ -1,0 +1,537 @@
+"""The facade: a Kubernetes control plane's Service-IP machinery as one Python object.
+
+Every mutating call *decides* (validation, admission, random allocation), records one
+:class:`~servicecidr.events.model.Event` holding the writes it produced, and *applies* it.
+Applying is deterministic and cannot fail, so a fresh Cluster fed the same events reaches
+the same :meth:`Cluster.digest`.
+
+Example::
+
+    from servicecidr import Cluster
+    c = Cluster(service_cluster_ip_range="10.96.0.0/28", seed=1)
+    svc = c.create({"apiVersion": "v1", "kind": "Service",
+                    "metadata": {"name": "web"},
+                    "spec": {"ports": [{"port": 80}]}})
+    svc["spec"]["clusterIP"]   # e.g. '10.96.0.7'
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import ipaddress
+import json
+import random
+import uuid
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
+
+from servicecidr.allocation.meta import MetaAllocator
+from servicecidr.api import decode as api_decode
+from servicecidr.api.kinds import KINDS, KindInfo, kind_info
+from servicecidr.clock import Clock, WallClock, format_time, parse_duration
+from servicecidr.controllers.conditions import ready_state
+from servicecidr.controllers.default_cidr import sync_default_service_cidr
+from servicecidr.controllers.netutil import cidr_contains_ip
+from servicecidr.controllers.repair import repair
+from servicecidr.controllers.servicecidr import sync_service_cidrs
+from servicecidr.errors import BadRequestError, InvalidInputError, NotFoundError
+from servicecidr.events.model import OP_PUT, Event, decode_object
+from servicecidr.registry import generic
+from servicecidr.registry import service as service_registry
+from servicecidr.registry.simple import SIMPLE_KINDS, SimpleKind
+from servicecidr.registry.txn import Txn
+from servicecidr.store import ObjectStore, object_key
+
+__all__ = ["Cluster"]
+
+Obj = dict[str, Any]
+AdmissionHook = Callable[..., list[str]]
+_NAME_CHARS = "bcdfghjklmnpqrstvwxz2456789"  # k8s.io/apimachinery/pkg/util/rand
+MAX_CONTROLLER_ROUNDS = 1000
+
+
+def _parse_range(value: str | Iterable[str] | None) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    parts = [p.strip() for p in value.split(",")] if isinstance(value, str) else list(value)
+    parts = [p for p in parts if p]
+    if len(parts) > 2:
+        raise InvalidInputError(
+            f"--service-cluster-ip-range {','.join(parts)!r}: at most two CIDRs (one per family)"
+        )
+    out = []
+    for p in parts:
+        try:
+            net = ipaddress.ip_network(p, strict=True)
+        except ValueError as e:
+            raise InvalidInputError(
+                f"--service-cluster-ip-range: {p!r} is not a valid CIDR ({e})"
+            ) from e
+        out.append(str(net))
+    if (
+        len(out) == 2
+        and ipaddress.ip_network(out[0]).version == ipaddress.ip_network(out[1]).version
+    ):
+        raise InvalidInputError(
+            f"--service-cluster-ip-range {','.join(out)!r}: a dual-stack range needs one IPv4 "
+            "and one IPv6 CIDR"
+        )
+    return tuple(out)
+
+
+class Cluster:
+    """An in-memory cluster: objects, allocators, controllers and the event history.
+
+    Args:
+        service_cluster_ip_range: kube-apiserver's ``--service-cluster-ip-range``: one CIDR,
+            or two comma-separated (dual-stack, primary first). It creates the default
+            ServiceCIDR ``kubernetes`` and the Service ``default/kubernetes``. ``None``: no
+            default objects, and both families may be served by ServiceCIDRs.
+        seed: seed of every random choice (allocation, uids, generated names).
+        clock: where timestamps come from; a wall clock by default.
+    """
+
+    def __init__(
+        self,
+        service_cluster_ip_range: str | Iterable[str] | None = None,
+        seed: int | None = None,
+        clock: Clock | None = None,
+        *,
+        _start: bool = True,
+    ) -> None:
+        self.service_cluster_ip_range: tuple[str, ...] = _parse_range(service_cluster_ip_range)
+        if self.service_cluster_ip_range:
+            fams = ["IPv6" if ":" in c else "IPv4" for c in self.service_cluster_ip_range]
+            self.families: tuple[str, ...] = tuple(fams)
+        else:
+            self.families = ("IPv4", "IPv6")
+        self.seed = 0 if seed is None else int(seed)
+        self._rng = random.Random(self.seed if seed is not None else None)
+        self._clock: Clock = clock if clock is not None else WallClock()
+        self._store = ObjectStore()
+        self._meta = MetaAllocator(self.families, self.seed, lambda: self._store.keys("IPAddress"))
+        self._events: list[Event] = []
+        self._seq = 0
+        self._actor = "user"
+        self._reported: set[tuple[Any, ...]] = set()
+        self._sinks: list[Callable[[Event], None]] = []
+        self.admission: AdmissionHook | None = None
+        if _start:
+            self.start()
+
+    # ------------------------------------------------------------------ construction
+
+    @classmethod
+    def replay(
+        cls,
+        events: Iterable[Event],
+        service_cluster_ip_range: str | Iterable[str] | None = None,
+        seed: int | None = None,
+        clock: Clock | None = None,
+        *,
+        start: bool = False,
+    ) -> Cluster:
+        """A Cluster rebuilt from events; with ``start=True`` the apiserver start logic runs
+        afterwards for the given flags (a restart)."""
+        c = cls(service_cluster_ip_range, seed, clock, _start=False)
+        for ev in events:
+            c._apply(ev)
+            c._events.append(ev)
+            c._seq = ev.seq
+        if start:
+            c.start()
+        return c
+
+    def start(self) -> None:
+        """What kube-apiserver does when it starts: sync the default ServiceCIDR, then
+        make sure the Service ``default/kubernetes`` holds the first address."""
+        with self._acting("kube-apiserver"):
+            sync_default_service_cidr(self)
+            self._ensure_kubernetes_service()
+
+    def _ensure_kubernetes_service(self) -> None:
+        if not self.service_cluster_ip_range:
+            return
+        if self._store.contains("Service", object_key(True, "default", "kubernetes")):
+            return
+        net = ipaddress.ip_network(self.service_cluster_ip_range[0])
+        first = str(net.network_address + 1)
+        svc = {
+            "apiVersion": "v1",
+            "kind": "Service",
+            "metadata": {
+                "name": "kubernetes",
+                "namespace": "default",
+                "labels": {"component": "apiserver", "provider": "kubernetes"},
+            },
+            "spec": {
+                "type": "ClusterIP",
+                "clusterIP": first,
+                "ipFamilyPolicy": "SingleStack",
+                "sessionAffinity": "None",
+                "ports": [{"name": "https", "port": 443, "protocol": "TCP", "targetPort": 6443}],
+            },
+        }
+        service_registry.create(self, svc, "default", False)
+
+    # ------------------------------------------------------------------ internals used by
+    # the registries and controllers
+
+    class _Acting:
+        def __init__(self, c: Cluster, actor: str) -> None:
+            self._c, self._actor, self._prev = c, actor, c._actor
+
+        def __enter__(self) -> None:
+            self._c._actor = self._actor
+
+        def __exit__(self, *exc: object) -> None:
+            self._c._actor = self._prev
+
+    def _acting(self, actor: str) -> Cluster._Acting:
+        return Cluster._Acting(self, actor)
+
+    def _new_uid(self) -> str:
+        return str(uuid.UUID(int=self._rng.getrandbits(128), version=4))
+
+    def _now_str(self) -> str:
+        return format_time(self._clock.now())
+
+    def _generate_name(self, base: str) -> str:
+        base = base[: 63 - 5]
+        return base + "".join(self._rng.choice(_NAME_CHARS) for _ in range(5))
+
+    def _decode(self, obj: Any) -> tuple[Obj, list[str]]:
+        if not isinstance(obj, dict):
+            raise BadRequestError(
+                f"the request body must be an object (a mapping), not {type(obj).__name__}"
+            )
+        return api_decode.decode(obj)
+
+    def _admit(
+        self,
+        operation: str,
+        info: KindInfo,
+        obj: Obj | None,
+        old: Obj | None,
+        dry_run: bool,
+        subresource: str | None = None,
+    ) -> list[str]:
+        if self.admission is None:
+            return []
+        return self.admission(self, operation, info, obj, old, dry_run, subresource)
+
+    def _commit(
+        self,
+        verb: str,
+        actor: str | None,
+        kind: str,
+        namespace: str | None,
+        name: str,
+        txn: Txn,
+        extra: dict[str, Any] | None,
+    ) -> Event:
+        self._seq += 1
+        ev = Event(
+            self._seq,
+            self._clock.now(),
+            verb,
+            actor or self._actor,
+            kind,
+            namespace,
+            name,
+            txn.writes,
+            extra,
+        )
+        self._apply(ev)
+        self._events.append(ev)
+        for sink in self._sinks:
+            sink(ev)
+        return ev
+
+    def _apply(self, ev: Event) -> None:
+        store, meta = self._store, self._meta
+        for w in ev.writes:
+            if w.op == OP_PUT:
+                assert w.blob is not None
+                new = store.put(w.kind, w.key, w.blob, w.rv)
+                if w.kind == "IPAddress":
+                    if new:
+                        meta.mark(w.key)
+                elif w.kind == "ServiceCIDR":
+                    obj = decode_object(w.blob)
+                    meta.sync_service_cidr(
+                        w.key, (obj.get("spec") or {}).get("cidrs") or [], ready_state(obj)
+                    )
+            else:
+                old = store.delete(w.kind, w.key, w.rv)
+                if old is not None:
+                    if w.kind == "IPAddress":
+                        meta.unmark(w.key)
+                    elif w.kind == "ServiceCIDR":
+                        meta.sync_service_cidr(w.key, None, False)
+
+    def _ips_within(self, cidr: str) -> list[str]:
+        alloc = self._meta.allocator_for(cidr)
+        if alloc is not None:
+            return list(alloc)
+        return [ip for ip in self._store.keys("IPAddress") if cidr_contains_ip(cidr, ip)]
+
+    # ------------------------------------------------------------------ public API
+
+    @property
+    def clock(self) -> Clock:
+        """The clock every timestamp comes from."""
+        return self._clock
+
+    def add_sink(self, sink: Callable[[Event], None]) -> None:
+        """Call ``sink(event)`` after each event is applied (the durable log plugs in here)."""
+        self._sinks.append(sink)
+
+    def events(self) -> list[Event]:
+        """Every event recorded so far, oldest first."""
+        return list(self._events)
+
+    def create(self, obj: Obj, dry_run: bool = False) -> Obj:
+        """POST an object (a dict shaped as kubectl shows it); returns it as stored."""
+        return self.create_with_warnings(obj, dry_run)[0]
+
+    def create_with_warnings(self, obj: Obj, dry_run: bool = False) -> tuple[Obj, list[str]]:
+        """:meth:`create`, also returning the warnings the server sent."""
+        kind = self._kind_of(obj)
+        if kind == "Service":
+            return service_registry.create(self, copy.deepcopy(obj), None, dry_run)
+        return self._simple(kind).create(self, copy.deepcopy(obj), None, dry_run)
+
+    def update(self, obj: Obj, dry_run: bool = False) -> Obj:
+        """PUT an object (spec, labels, annotations, finalizers; status is kept)."""
+        return self.update_with_warnings(obj, dry_run)[0]
+
+    def update_with_warnings(self, obj: Obj, dry_run: bool = False) -> tuple[Obj, list[str]]:
+        """:meth:`update`, also returning warnings."""
+        kind = self._kind_of(obj)
+        self._need_name(obj, kind)
+        if kind == "Service":
+            return service_registry.update(self, copy.deepcopy(obj), None, dry_run)
+        return self._simple(kind).update(self, copy.deepcopy(obj), None, dry_run)
+
+    def update_status(self, obj: Obj, dry_run: bool = False) -> Obj:
+        """PUT to the status subresource."""
+        return self.update_status_with_warnings(obj, dry_run)[0]
+
+    def update_status_with_warnings(self, obj: Obj, dry_run: bool = False) -> tuple[Obj, list[str]]:
+        """:meth:`update_status`, also returning warnings."""
+        kind = self._kind_of(obj)
+        self._need_name(obj, kind)
+        if kind == "Service":
+            return service_registry.update_status(self, copy.deepcopy(obj), None, dry_run)
+        return self._simple(kind).update_status(self, copy.deepcopy(obj), None, dry_run)
+
+    def apply(self, obj: Obj, dry_run: bool = False) -> Obj:
+        """kubectl apply: create the object, or replace the spec (and the labels and
+        annotations given) of the existing one."""
+        return self.apply_with_warnings(obj, dry_run)[0]
+
+    def apply_with_warnings(self, obj: Obj, dry_run: bool = False) -> tuple[Obj, list[str]]:
+        """:meth:`apply`, also returning warnings."""
+        kind = self._kind_of(obj)
+        info = KINDS[kind]
+        self._need_name(obj, kind)
+        meta = obj.get("metadata") or {}
+        ns = (meta.get("namespace") or "default") if info.namespaced else None
+        blob = self._store.get(kind, object_key(info.namespaced, ns, meta["name"]))
+        if blob is None:
+            return self.create_with_warnings(obj, dry_run)
+        current = decode_object(blob)
+        merged = copy.deepcopy(current)
+        for k, v in obj.items():
+            if k not in ("metadata", "status", "apiVersion", "kind"):
+                merged[k] = copy.deepcopy(v)
+        for k in ("labels", "annotations"):
+            if k in meta:
+                merged["metadata"][k] = copy.deepcopy(meta[k])
+        merged["metadata"].pop("resourceVersion", None)
+        if kind == "Service":
+            # apply leaves fields it does not name to the server: allocated values stay.
+            spec = merged.setdefault("spec", {})
+            new_spec = obj.get("spec") or {}
+            for f in ("clusterIP", "clusterIPs", "ipFamilies", "ipFamilyPolicy"):
+                if f not in new_spec and f in (current.get("spec") or {}):
+                    spec[f] = copy.deepcopy(current["spec"][f])
+        return self.update_with_warnings(merged, dry_run)
+
+    def delete(
+        self, kind: str, name: str, namespace: str | None = None, dry_run: bool = False
+    ) -> Obj:
+        """DELETE; returns the object (with deletionTimestamp when finalizers hold it)."""
+        return self.delete_with_warnings(kind, name, namespace, dry_run)[0]
+
+    def delete_with_warnings(
+        self, kind: str, name: str, namespace: str | None = None, dry_run: bool = False
+    ) -> tuple[Obj, list[str]]:
+        """:meth:`delete`, also returning warnings."""
+        kind = self._resolve(kind)
+        if kind == "Service":
+            return service_registry.delete(self, name, namespace, dry_run)
+        return self._simple(kind).delete(self, name, namespace, dry_run)
+
+    def get(self, kind: str, name: str, namespace: str | None = None) -> Obj:
+        """Read one object; NotFoundError when absent."""
+        kind = self._resolve(kind)
+        info = KINDS[kind]
+        if not name:
+            raise BadRequestError(f"a name is required to get a {kind}")
+        ns = (namespace or "default") if info.namespaced else None
+        blob = self._store.get(kind, object_key(info.namespaced, ns, name))
+        if blob is None:
+            raise generic.not_found(info, name)
+        return decode_object(blob)
+
+    def list(self, kind: str, namespace: str | None = None) -> list[Obj]:
+        """Every object of a kind (in one namespace, or all), ordered by namespace and name."""
+        kind = self._resolve(kind)
+        info = KINDS[kind]
+        prefix = f"{namespace}/" if (namespace and info.namespaced) else ""
+        return [
+            decode_object(b) for k, b in sorted(self._store.items(kind)) if k.startswith(prefix)
+        ]
+
+    def count(self, kind: str) -> int:
+        """How many objects of a kind exist."""
+        return self._store.count(self._resolve(kind))
+
+    def store(self, obj: Obj) -> Obj:
+        """Write an object straight to storage, as an etcd-level put: no validation, no
+        admission, no allocation (to build the broken states repair and importers meet)."""
+        kind = self._kind_of(obj)
+        info = KINDS[kind]
+        new = copy.deepcopy(obj)
+        meta = new.setdefault("metadata", {})
+        if not isinstance(meta, dict) or not meta.get("name"):
+            raise BadRequestError("store: metadata.name is required")
+        if info.namespaced:
+            meta.setdefault("namespace", "default")
+        meta.setdefault("uid", self._new_uid())
+        meta.setdefault("creationTimestamp", self._now_str())
+        key = object_key(info.namespaced, meta.get("namespace"), meta["name"])
+        txn = Txn(self._store.revision)
+        txn.put(kind, key, new)
+        self._commit("store", None, kind, meta.get("namespace"), meta["name"], txn, None)
+        return new
+
+    def reconcile(self, advance: str | float | None = None) -> None:
+        """Run the controllers until nothing changes.
+
+        ``advance=None`` lets simulated time run as far as pending work needs (the 10 s
+        ServiceCIDR grace, the 60 s leak grace); ``advance="5s"`` lets exactly that much
+        time pass, running controllers on the way; ``"0s"`` runs them without moving time.
+        On a wall clock only the present is reconciled.
+        """
+        clock = self._clock
+        if advance is not None:
+            seconds = parse_duration(advance)
+            if seconds < 0:
+                raise InvalidInputError(f"reconcile: advance must not be negative ({advance})")
+            target: float | None = clock.now() + seconds
+            if not clock.simulated:
+                raise InvalidInputError("reconcile(advance=...) needs a simulated clock")
+        else:
+            target = None
+        for _ in range(MAX_CONTROLLER_ROUNDS):
+            deadline = self._run_controllers()
+            if not clock.simulated:
+                return
+            if target is None:
+                if deadline is None:
+                    return
+                clock.advance(max(0.0, deadline - clock.now()))
+                continue
+            if deadline is not None and deadline <= target:
+                clock.advance(max(0.0, deadline - clock.now()))
+                continue
+            clock.advance(max(0.0, target - clock.now()))
+            self._run_controllers()
+            return
+        raise RuntimeError("controllers did not settle; this is a bug in servicecidr")
+
+    def _run_controllers(self) -> float | None:
+        deadline: float | None = None
+        for _ in range(MAX_CONTROLLER_ROUNDS):
+            changed = False
+            with self._acting("kube-apiserver"):
+                changed |= sync_default_service_cidr(self)
+            with self._acting("service-cidr-controller"):
+                did, due = sync_service_cidrs(self)
+            changed |= did
+            with self._acting("ipallocator-repair-controller"):
+                did2, due2 = repair(self)
+            changed |= did2
+            deadline = min((d for d in (due, due2) if d is not None), default=None)
+            if not changed:
+                return deadline
+        raise RuntimeError("controllers did not settle; this is a bug in servicecidr")
+
+    def digest(self) -> str:
+        """A hash of every object (as get returns it) and every allocator's state."""
+        h = hashlib.sha256()
+        for kind in sorted(self._store.kinds()):
+            for key, blob in sorted(self._store.items(kind)):
+                h.update(f"{kind}\0{key}\0".encode())
+                h.update(
+                    json.dumps(decode_object(blob), sort_keys=True, separators=(",", ":")).encode()
+                )
+                h.update(b"\n")
+        h.update(f"revision\0{self._store.revision}\n".encode())
+        for prefix, alloc in self._meta.allocators():
+            h.update(f"alloc\0{prefix}\0{self._meta.is_ready(prefix)}\0{alloc.used}\0".encode())
+            for ip in alloc:
+                h.update(ip.encode())
+                h.update(b",")
+            h.update(b"\n")
+        return h.hexdigest()
+
+    def allocators(self) -> Iterator[tuple[str, bool, int, int]]:
+        """(prefix, ready, used, size) for every allocating prefix."""
+        for prefix, alloc in self._meta.allocators():
+            yield prefix, self._meta.is_ready(prefix), alloc.used, alloc.size
+
+    # ------------------------------------------------------------------ helpers
+
+    def _resolve(self, kind: str) -> str:
+        if not isinstance(kind, str) or not kind:
+            raise BadRequestError("a kind is required")
+        return kind_info(kind).kind
+
+    def _kind_of(self, obj: Any) -> str:
+        if not isinstance(obj, dict):
+            raise BadRequestError(
+                f"an object must be a mapping with apiVersion, kind and metadata, not "
+                f"{type(obj).__name__}"
+            )
+        kind = obj.get("kind")
+        if not isinstance(kind, str) or not kind:
+            raise BadRequestError("Object 'Kind' is missing in the object")
+        if kind not in KINDS or kind == "Event":
+            raise BadRequestError(
+                f'no kind "{kind}" is registered; known kinds: '
+                f"{', '.join(k for k in KINDS if k != 'Event')}"
+            )
+        api_version = obj.get("apiVersion")
+        if api_version not in KINDS[kind].api_versions():
+            raise BadRequestError(
+                f'no kind "{kind}" is registered for version "{api_version}"; served: '
+                f"{', '.join(KINDS[kind].api_versions())}"
+            )
+        return kind
+
+    @staticmethod
+    def _need_name(obj: Obj, kind: str) -> None:
+        meta = obj.get("metadata")
+        if not isinstance(meta, dict) or not meta.get("name"):
+            raise BadRequestError(f"{kind}: metadata.name is required for this request")
+
+    def _simple(self, kind: str) -> SimpleKind:
+        strategy = SIMPLE_KINDS.get(kind)
+        if strategy is None:
+            raise NotFoundError(f"the server does not allow this method on {kind}")
+        return strategy

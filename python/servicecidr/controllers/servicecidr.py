@@ -1,0 +1,119 @@
+"""kube-controller-manager's ServiceCIDR controller (pkg/controller/servicecidrs).
+
+Live ServiceCIDRs get the protection finalizer and Ready=True. A ServiceCIDR being
+deleted loses its finalizer only when no allocator-managed IPAddress would be orphaned,
+and only once 10 s have passed since its deletionTimestamp, so that every apiserver has
+stopped allocating from it.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import TYPE_CHECKING, Any
+
+from servicecidr.clock import format_time, parse_time
+from servicecidr.controllers.conditions import get_condition, with_condition
+from servicecidr.controllers.netutil import cidr_contains_cidr, cidr_contains_ip, family_of_cidr
+from servicecidr.events.model import decode_object
+from servicecidr.registry.simple import SIMPLE_KINDS
+
+if TYPE_CHECKING:
+    from servicecidr.cluster import Cluster
+
+__all__ = ["CONTROLLER_NAME", "FINALIZER", "sync_service_cidrs"]
+
+CONTROLLER_NAME = "service-cidr-controller"
+FINALIZER = "networking.k8s.io/service-cidr-finalizer"
+DELETION_GRACE = 10.0
+READY_MESSAGE = "Kubernetes Service CIDR is ready"
+TERMINATING_MESSAGE = (
+    "There are still IPAddresses referencing the ServiceCIDR, please remove them or create a "
+    "new ServiceCIDR"
+)
+FAMILY_LABEL = "ipaddress.kubernetes.io/ip-family"
+MANAGED_BY_LABEL = "ipaddress.kubernetes.io/managed-by"
+MANAGED_BY = "ipallocator.k8s.io"
+
+
+def _cidrs(obj: dict[str, Any]) -> list[str]:
+    return [c for c in (obj.get("spec") or {}).get("cidrs") or [] if isinstance(c, str)]
+
+
+def can_delete(c: Cluster, sc: dict[str, Any], all_scs: list[dict[str, Any]]) -> bool:
+    """canDeleteCIDR: covered by another ServiceCIDR, or no managed IP would be orphaned."""
+    name = sc["metadata"]["name"]
+    others = [o for o in all_scs if o["metadata"]["name"] != name]
+    other_cidrs = [oc for o in others for oc in _cidrs(o)]
+    for cidr in _cidrs(sc):
+        if any(cidr_contains_cidr(oc, cidr) for oc in other_cidrs):
+            continue
+        family = family_of_cidr(cidr)
+        for ip in c._ips_within(cidr):
+            blob = c._store.get("IPAddress", ip)
+            if blob is None:
+                continue
+            labels = (decode_object(blob).get("metadata") or {}).get("labels") or {}
+            if labels.get(MANAGED_BY_LABEL) != MANAGED_BY or labels.get(FAMILY_LABEL) != family:
+                continue
+            if not any(cidr_contains_ip(oc, ip) for oc in other_cidrs):
+                return False
+    return True
+
+
+def _ready_condition(c: Cluster, status: str, reason: str, message: str) -> dict[str, Any]:
+    return {
+        "type": "Ready",
+        "status": status,
+        "lastTransitionTime": format_time(c._clock.now()),
+        "reason": reason,
+        "message": message,
+    }
+
+
+def sync_service_cidrs(c: Cluster) -> tuple[bool, float | None]:
+    """One pass over every ServiceCIDR. Returns (wrote anything, next deadline)."""
+    changed = False
+    deadline: float | None = None
+    strategy = SIMPLE_KINDS["ServiceCIDR"]
+    all_scs = [decode_object(b) for _, b in sorted(c._store.items("ServiceCIDR"))]
+    for sc in all_scs:
+        meta = sc["metadata"]
+        finalizers: list[str] = list(meta.get("finalizers") or [])
+        if not meta.get("deletionTimestamp"):
+            if FINALIZER not in finalizers:
+                upd = copy.deepcopy(sc)
+                upd["metadata"]["finalizers"] = [*finalizers, FINALIZER]
+                sc, _ = strategy.update(c, upd, None, False, actor=CONTROLLER_NAME)
+                changed = True
+            cond = get_condition(sc, "Ready")
+            if not (
+                cond
+                and cond.get("status") == "True"
+                and not cond.get("reason")
+                and cond.get("message") == READY_MESSAGE
+            ):
+                upd = copy.deepcopy(sc)
+                with_condition(upd, _ready_condition(c, "True", "", READY_MESSAGE))
+                strategy.update_status(c, upd, None, False, actor=CONTROLLER_NAME)
+                changed = True
+            continue
+        if FINALIZER not in finalizers:
+            continue
+        if not can_delete(c, sc, all_scs):
+            upd = copy.deepcopy(sc)
+            if with_condition(
+                upd, _ready_condition(c, "False", "Terminating", TERMINATING_MESSAGE)
+            ):
+                strategy.update_status(c, upd, None, False, actor=CONTROLLER_NAME)
+                changed = True
+            continue
+        due = parse_time(meta["deletionTimestamp"]) + DELETION_GRACE
+        if c._clock.now() < due:
+            deadline = due if deadline is None else min(deadline, due)
+            continue
+        upd = copy.deepcopy(sc)
+        upd["metadata"]["finalizers"] = [f for f in finalizers if f != FINALIZER]
+        strategy.update(c, upd, None, False, actor=CONTROLLER_NAME)
+        changed = True
+        all_scs = [decode_object(b) for _, b in sorted(c._store.items("ServiceCIDR"))]
+    return changed, deadline

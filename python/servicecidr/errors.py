@@ -1,0 +1,224 @@
+"""The one exception tree of servicecidr.
+
+Every error the package raises is defined here, including the ones raised from the Rust
+core (the extension imports these classes rather than defining its own), so that callers
+catch one family of exceptions whatever layer failed.
+
+Two branches matter to users:
+
+* :class:`AllocationError` and its subclasses are the allocator's own errors, with the
+  exact texts of ``pkg/registry/core/service/ipallocator/interfaces.go``.
+* :class:`ApiError` and its subclasses are what kube-apiserver returns to a client: each
+  carries the ``StatusReason`` (``.reason``), the HTTP code (``.code``) and the message a
+  client sees (``.message``).
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+__all__ = [
+    "AllocationError",
+    "AlreadyAllocatedError",
+    "AlreadyExistsError",
+    "ApiError",
+    "BadRequestError",
+    "ConflictError",
+    "ForbiddenError",
+    "InternalError",
+    "InvalidError",
+    "InvalidInputError",
+    "MethodNotAllowedError",
+    "MismatchedNetworkError",
+    "NotFoundError",
+    "NotInRangeError",
+    "NotReadyError",
+    "RangeFullError",
+    "ServiceCIDRError",
+    "api_error_for_reason",
+]
+
+
+class ServiceCIDRError(Exception):
+    """Base class of every error raised by servicecidr."""
+
+
+class InvalidInputError(ServiceCIDRError, ValueError):
+    """A value handed to the engine is malformed (an IP, a CIDR, a snapshot, a file).
+
+    The message names the value and what is wrong with it.
+    """
+
+
+# --------------------------------------------------------------------------------------
+# Allocator errors (ipallocator/interfaces.go)
+# --------------------------------------------------------------------------------------
+
+
+class AllocationError(ServiceCIDRError):
+    """An allocator refused a request; the message is Kubernetes' own text."""
+
+
+class RangeFullError(AllocationError):
+    """No free address is left (``range is full``)."""
+
+    def __init__(self, message: str = "range is full") -> None:
+        super().__init__(message)
+
+
+class AlreadyAllocatedError(AllocationError):
+    """The requested address is held already (``provided IP is already allocated``)."""
+
+    def __init__(self, message: str = "provided IP is already allocated") -> None:
+        super().__init__(message)
+
+
+class MismatchedNetworkError(AllocationError):
+    """No usable range contains the address
+    (``the provided network does not match the current range``)."""
+
+    def __init__(
+        self, message: str = "the provided network does not match the current range"
+    ) -> None:
+        super().__init__(message)
+
+
+class NotReadyError(AllocationError):
+    """The allocator cannot serve requests yet (``allocator not ready``)."""
+
+    def __init__(self, message: str = "allocator not ready") -> None:
+        super().__init__(message)
+
+
+class NotInRangeError(AllocationError):
+    """The address lies outside the allocator's usable addresses.
+
+    Message: ``the provided IP (<ip>) is not in the valid range. The range of valid IPs
+    is <cidr>``.
+    """
+
+    def __init__(self, ip: str, valid_range: str) -> None:
+        self.ip = ip
+        self.valid_range = valid_range
+        super().__init__(
+            f"the provided IP ({ip}) is not in the valid range. "
+            f"The range of valid IPs is {valid_range}"
+        )
+
+
+# --------------------------------------------------------------------------------------
+# API errors (what kube-apiserver returns: metav1.Status)
+# --------------------------------------------------------------------------------------
+
+
+class ApiError(ServiceCIDRError):
+    """An error as kube-apiserver returns it.
+
+    Attributes:
+        reason: the ``metav1.StatusReason`` (``Invalid``, ``NotFound``, ...).
+        code: the HTTP status code.
+        message: the message a client sees, exactly as kube-apiserver words it.
+        details: optional structured details (``causes``, ``name``, ``kind``, ...).
+    """
+
+    reason: ClassVar[str] = "Unknown"
+    code: ClassVar[int] = 500
+
+    def __init__(self, message: str, *, details: dict[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details: dict[str, Any] = details or {}
+
+    def status(self) -> dict[str, Any]:
+        """The error as a ``metav1.Status`` object."""
+        status: dict[str, Any] = {
+            "kind": "Status",
+            "apiVersion": "v1",
+            "metadata": {},
+            "status": "Failure",
+            "message": self.message,
+            "reason": self.reason,
+            "code": self.code,
+        }
+        if self.details:
+            status["details"] = self.details
+        return status
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.message!r})"
+
+
+class BadRequestError(ApiError):
+    """``BadRequest`` (400): the request itself is malformed."""
+
+    reason = "BadRequest"
+    code = 400
+
+
+class ForbiddenError(ApiError):
+    """``Forbidden`` (403), e.g. a ValidatingAdmissionPolicy denial."""
+
+    reason = "Forbidden"
+    code = 403
+
+
+class NotFoundError(ApiError):
+    """``NotFound`` (404)."""
+
+    reason = "NotFound"
+    code = 404
+
+
+class MethodNotAllowedError(ApiError):
+    """``MethodNotAllowed`` (405)."""
+
+    reason = "MethodNotAllowed"
+    code = 405
+
+
+class AlreadyExistsError(ApiError):
+    """``AlreadyExists`` (409)."""
+
+    reason = "AlreadyExists"
+    code = 409
+
+
+class ConflictError(ApiError):
+    """``Conflict`` (409), e.g. a stale resourceVersion."""
+
+    reason = "Conflict"
+    code = 409
+
+
+class InvalidError(ApiError):
+    """``Invalid`` (422): validation failed; ``details["causes"]`` lists the field errors."""
+
+    reason = "Invalid"
+    code = 422
+
+
+class InternalError(ApiError):
+    """``InternalError`` (500); the message starts with ``Internal error occurred:``."""
+
+    reason = "InternalError"
+    code = 500
+
+
+_BY_REASON: dict[str, type[ApiError]] = {
+    cls.reason: cls
+    for cls in (
+        BadRequestError,
+        ForbiddenError,
+        NotFoundError,
+        MethodNotAllowedError,
+        AlreadyExistsError,
+        ConflictError,
+        InvalidError,
+        InternalError,
+    )
+}
+
+
+def api_error_for_reason(reason: str) -> type[ApiError]:
+    """The ApiError subclass for a StatusReason (``ApiError`` itself when unknown)."""
+    return _BY_REASON.get(reason, ApiError)

@@ -1,0 +1,1 @@
+"""Per-kind request handling, as kube-apiserver's registries do it."""

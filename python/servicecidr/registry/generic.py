@@ -1,0 +1,162 @@
+"""What kube-apiserver's generic registry does for every kind: metadata, preconditions,
+graceful deletion with finalizers, and the standard error messages."""
+
+from __future__ import annotations
+
+import copy
+from typing import TYPE_CHECKING, Any
+
+from servicecidr.api.kinds import KindInfo
+from servicecidr.errors import (
+    AlreadyExistsError,
+    BadRequestError,
+    ConflictError,
+    NotFoundError,
+)
+from servicecidr.events.model import decode_object
+from servicecidr.registry.txn import Txn
+from servicecidr.store import object_key
+
+if TYPE_CHECKING:
+    from servicecidr.cluster import Cluster
+
+__all__ = [
+    "already_exists",
+    "check_precondition",
+    "fill_create_meta",
+    "get_existing",
+    "merge_update_meta",
+    "not_found",
+    "object_key_of",
+    "request_name",
+    "strip_for_create",
+]
+
+_SYSTEM_FIELDS = (
+    "uid",
+    "creationTimestamp",
+    "deletionTimestamp",
+    "deletionGracePeriodSeconds",
+    "resourceVersion",
+    "generation",
+    "managedFields",
+    "selfLink",
+)
+
+
+def not_found(info: KindInfo, name: str) -> NotFoundError:
+    """``services "x" not found``."""
+    return NotFoundError(
+        f'{info.qualified_resource} "{name}" not found',
+        details={"name": name, "group": info.group, "kind": info.resource},
+    )
+
+
+def already_exists(info: KindInfo, name: str) -> AlreadyExistsError:
+    """``services "x" already exists``."""
+    return AlreadyExistsError(
+        f'{info.qualified_resource} "{name}" already exists',
+        details={"name": name, "group": info.group, "kind": info.resource},
+    )
+
+
+def conflict(info: KindInfo, name: str) -> ConflictError:
+    """The optimistic-concurrency failure of a stale resourceVersion."""
+    return ConflictError(
+        f'Operation cannot be fulfilled on {info.qualified_resource} "{name}": the object has '
+        "been modified; please apply your changes to the latest version and try again",
+        details={"name": name, "group": info.group, "kind": info.resource},
+    )
+
+
+def request_name(obj: dict[str, Any]) -> str:
+    """metadata.name of a request body ('' when absent)."""
+    meta = obj.get("metadata")
+    name = meta.get("name") if isinstance(meta, dict) else None
+    return name if isinstance(name, str) else ""
+
+
+def object_key_of(info: KindInfo, obj: dict[str, Any]) -> str:
+    """Storage key of an object."""
+    meta = obj["metadata"]
+    return object_key(info.namespaced, meta.get("namespace"), meta.get("name", ""))
+
+
+def strip_for_create(obj: dict[str, Any], info: KindInfo, default_namespace: str | None) -> None:
+    """What a create request cannot set: system fields; the namespace defaults."""
+    meta = obj.setdefault("metadata", {})
+    for f in _SYSTEM_FIELDS:
+        meta.pop(f, None)
+    if info.namespaced and not meta.get("namespace"):
+        meta["namespace"] = default_namespace or "default"
+
+
+def fill_create_meta(c: Cluster, obj: dict[str, Any]) -> None:
+    """FillObjectMetaSystemFields and generateName, as the generic store does first."""
+    meta = obj["metadata"]
+    meta["uid"] = c._new_uid()
+    meta["creationTimestamp"] = c._now_str()
+    if not meta.get("name") and meta.get("generateName"):
+        meta["name"] = c._generate_name(str(meta["generateName"]))
+
+
+def get_existing(
+    c: Cluster, info: KindInfo, namespace: str | None, name: str
+) -> tuple[str, bytes, dict[str, Any]]:
+    """(key, blob, object) of a stored object; NotFound otherwise."""
+    key = object_key(info.namespaced, namespace, name)
+    blob = c._store.get(info.kind, key)
+    if blob is None:
+        raise not_found(info, name)
+    return key, blob, decode_object(blob)
+
+
+def check_precondition(info: KindInfo, obj: dict[str, Any], old: dict[str, Any]) -> None:
+    """A PUT naming a resourceVersion must name the current one."""
+    rv = obj.get("metadata", {}).get("resourceVersion")
+    if rv not in (None, "") and str(rv) != old["metadata"].get("resourceVersion"):
+        raise conflict(info, old["metadata"]["name"])
+    uid = obj.get("metadata", {}).get("uid")
+    if uid not in (None, "") and uid != old["metadata"].get("uid"):
+        raise ConflictError(
+            f"Operation cannot be fulfilled on {info.qualified_resource} "
+            f'"{old["metadata"]["name"]}": Precondition failed: UID in precondition: {uid}, '
+            f"UID in object meta: {old['metadata'].get('uid')}"
+        )
+
+
+def merge_update_meta(obj: dict[str, Any], old: dict[str, Any]) -> None:
+    """An update keeps the system fields of the stored object."""
+    meta = obj.setdefault("metadata", {})
+    old_meta = old["metadata"]
+    for f in _SYSTEM_FIELDS:
+        if f in old_meta:
+            meta[f] = copy.deepcopy(old_meta[f])
+        else:
+            meta.pop(f, None)
+    if "namespace" in old_meta:
+        meta["namespace"] = old_meta["namespace"]
+
+
+def finish_delete(
+    c: Cluster, info: KindInfo, key: str, blob: bytes, obj: dict[str, Any], txn: Txn
+) -> tuple[dict[str, Any], bool]:
+    """Graceful deletion: with finalizers the object only gets a deletionTimestamp.
+
+    Returns (object, gone).
+    """
+    meta = obj["metadata"]
+    if meta.get("finalizers"):
+        if not meta.get("deletionTimestamp"):
+            meta["deletionTimestamp"] = c._now_str()
+            meta["deletionGracePeriodSeconds"] = 0
+            txn.put(info.kind, key, obj)
+        return obj, False
+    txn.delete(info.kind, key, blob)
+    return obj, True
+
+
+def require_name(info: KindInfo, name: str) -> None:
+    """Reads and deletes need a name."""
+    if not name:
+        raise BadRequestError(f"resource name may not be empty (kind {info.kind})")

@@ -1,0 +1,176 @@
+"""Registries for kinds without allocation: ServiceCIDR, IPAddress and the plain kinds.
+
+Each kind supplies its validators; the request flow is the generic store's:
+metadata -> PrepareFor{Create,Update} -> validation -> admission -> storage.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from servicecidr.api import field_errors as fe
+from servicecidr.api import validation
+from servicecidr.api.kinds import KINDS, KindInfo
+from servicecidr.errors import ApiError
+from servicecidr.registry import generic
+from servicecidr.registry.txn import Txn
+from servicecidr.store import object_key
+
+if TYPE_CHECKING:
+    from servicecidr.cluster import Cluster
+
+__all__ = ["SIMPLE_KINDS", "SimpleKind"]
+
+Obj = dict[str, Any]
+Validator = Callable[[Obj], list[fe.FieldError]]
+UpdateValidator = Callable[[Obj, Obj], list[fe.FieldError]]
+
+
+def _no_errors(*_args: Obj) -> list[fe.FieldError]:
+    return []
+
+
+@dataclass(frozen=True)
+class SimpleKind:
+    """The strategy of one kind: validators, and whether it has a status subresource."""
+
+    info: KindInfo
+    validate: Validator
+    validate_update: UpdateValidator
+    validate_status_update: UpdateValidator
+    has_status: bool
+
+    def _invalid(self, name: str, errs: list[fe.FieldError]) -> ApiError:
+        return fe.to_invalid_error(self.info.qualified_kind, name, errs)
+
+    def create(
+        self, c: Cluster, obj: Obj, namespace: str | None, dry_run: bool, actor: str | None = None
+    ) -> tuple[Obj, list[str]]:
+        """POST."""
+        new, warnings = c._decode(obj)
+        generic.strip_for_create(new, self.info, namespace)
+        generic.fill_create_meta(c, new)
+        if self.has_status:
+            new.pop("status", None)
+        name = new["metadata"].get("name", "")
+        errs = self.validate(new)
+        if errs:
+            raise self._invalid(name, errs)
+        warnings += c._admit("CREATE", self.info, new, None, dry_run)
+        key = generic.object_key_of(self.info, new)
+        if c._store.contains(self.info.kind, key):
+            raise generic.already_exists(self.info, name)
+        if dry_run:
+            return new, warnings
+        txn = Txn(c._store.revision)
+        txn.put(self.info.kind, key, new)
+        c._commit(
+            "create", actor, self.info.kind, new["metadata"].get("namespace"), name, txn, None
+        )
+        return new, warnings
+
+    def update(
+        self, c: Cluster, obj: Obj, namespace: str | None, dry_run: bool, actor: str | None = None
+    ) -> tuple[Obj, list[str]]:
+        """PUT (spec and metadata; status is kept)."""
+        new, warnings = c._decode(obj)
+        meta = new.setdefault("metadata", {})
+        name = meta.get("name", "")
+        ns = (meta.get("namespace") or namespace or "default") if self.info.namespaced else None
+        key, blob, old = generic.get_existing(c, self.info, ns, name)
+        generic.check_precondition(self.info, new, old)
+        generic.merge_update_meta(new, old)
+        if self.has_status:
+            if "status" in old:
+                new["status"] = copy.deepcopy(old["status"])
+            else:
+                new.pop("status", None)
+        errs = self.validate_update(new, old)
+        if errs:
+            raise self._invalid(name, errs)
+        warnings += c._admit("UPDATE", self.info, new, old, dry_run)
+        if dry_run:
+            return new, warnings
+        txn = Txn(c._store.revision)
+        if old["metadata"].get("deletionTimestamp") and not meta.get("finalizers"):
+            txn.delete(self.info.kind, key, blob)
+        else:
+            txn.put(self.info.kind, key, new)
+        c._commit("update", actor, self.info.kind, ns, name, txn, None)
+        return new, warnings
+
+    def update_status(
+        self, c: Cluster, obj: Obj, namespace: str | None, dry_run: bool, actor: str | None = None
+    ) -> tuple[Obj, list[str]]:
+        """PUT to the status subresource: only status changes."""
+        if not self.has_status:
+            raise generic.not_found(self.info, generic.request_name(obj) + "/status")
+        new, warnings = c._decode(obj)
+        name = new.get("metadata", {}).get("name", "")
+        ns = (new["metadata"].get("namespace") or namespace) if self.info.namespaced else None
+        key, _blob, old = generic.get_existing(c, self.info, ns, name)
+        generic.check_precondition(self.info, new, old)
+        result = copy.deepcopy(old)
+        result["status"] = new.get("status") or {}
+        errs = self.validate_status_update(result, old)
+        if errs:
+            raise self._invalid(name, errs)
+        warnings += c._admit("UPDATE", self.info, result, old, dry_run, subresource="status")
+        if dry_run:
+            return result, warnings
+        txn = Txn(c._store.revision)
+        txn.put(self.info.kind, key, result)
+        c._commit("updateStatus", actor, self.info.kind, ns, name, txn, None)
+        return result, warnings
+
+    def delete(
+        self, c: Cluster, name: str, namespace: str | None, dry_run: bool, actor: str | None = None
+    ) -> tuple[Obj, list[str]]:
+        """DELETE; an object with finalizers only gets its deletionTimestamp."""
+        generic.require_name(self.info, name)
+        ns = (namespace or "default") if self.info.namespaced else None
+        key = object_key(self.info.namespaced, ns, name)
+        key, blob, old = generic.get_existing(c, self.info, ns, name)
+        warnings = c._admit("DELETE", self.info, None, old, dry_run)
+        txn = Txn(c._store.revision)
+        obj, _gone = generic.finish_delete(c, self.info, key, blob, old, txn)
+        if not dry_run and txn:
+            c._commit("delete", actor, self.info.kind, ns, name, txn, None)
+        return obj, warnings
+
+
+def _meta_only(namespaced: bool) -> Validator:
+    def check(obj: Obj) -> list[fe.FieldError]:
+        return validation.validate_object_meta(
+            obj.get("metadata", {}), namespaced=namespaced, name_fn=None
+        )
+
+    return check
+
+
+def _meta_only_update(obj: Obj, old: Obj) -> list[fe.FieldError]:
+    return validation.validate_object_meta_update(obj.get("metadata", {}), old["metadata"])
+
+
+SIMPLE_KINDS: dict[str, SimpleKind] = {
+    "ServiceCIDR": SimpleKind(
+        KINDS["ServiceCIDR"],
+        validation.validate_service_cidr,
+        validation.validate_service_cidr_update,
+        validation.validate_service_cidr_status_update,
+        True,
+    ),
+    "IPAddress": SimpleKind(
+        KINDS["IPAddress"],
+        validation.validate_ip_address,
+        validation.validate_ip_address_update,
+        _no_errors,
+        False,
+    ),
+    "Namespace": SimpleKind(
+        KINDS["Namespace"], _meta_only(False), _meta_only_update, _meta_only_update, True
+    ),
+}
