@@ -22,13 +22,13 @@ import hashlib
 import ipaddress
 import json
 import random
-import uuid
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from servicecidr.allocation.meta import MetaAllocator
 from servicecidr.api import decode as api_decode
 from servicecidr.api.kinds import KINDS, KindInfo, kind_info
+from servicecidr.api.memo import ValidationMemo
 from servicecidr.clock import Clock, WallClock, format_time, parse_duration
 from servicecidr.controllers.conditions import ready_state
 from servicecidr.controllers.default_cidr import sync_default_service_cidr
@@ -117,6 +117,8 @@ class Cluster:
         self._reported: set[tuple[Any, ...]] = set()
         self._sinks: list[Callable[[Event], None]] = []
         self.admission: AdmissionHook | None = None
+        self._memo = ValidationMemo()
+        self._time_cache: tuple[int, str] = (-1, "")
         if _start:
             self.start()
 
@@ -192,10 +194,19 @@ class Cluster:
         return Cluster._Acting(self, actor)
 
     def _new_uid(self) -> str:
-        return str(uuid.UUID(int=self._rng.getrandbits(128), version=4))
+        # A version-4 UUID from the seeded stream (same as uuid.UUID(int=..., version=4)).
+        h = "%032x" % (
+            (self._rng.getrandbits(128) & ~(0xF000 << 64) & ~(0xC000 << 48))
+            | (0x4000 << 64)
+            | (0x8000 << 48)
+        )
+        return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
     def _now_str(self) -> str:
-        return format_time(self._clock.now())
+        second = int(self._clock.now())
+        if self._time_cache[0] != second:
+            self._time_cache = (second, format_time(second))
+        return self._time_cache[1]
 
     def _generate_name(self, base: str) -> str:
         base = base[: 63 - 5]
@@ -300,8 +311,8 @@ class Cluster:
         """:meth:`create`, also returning the warnings the server sent."""
         kind = self._kind_of(obj)
         if kind == "Service":
-            return service_registry.create(self, copy.deepcopy(obj), None, dry_run)
-        return self._simple(kind).create(self, copy.deepcopy(obj), None, dry_run)
+            return service_registry.create(self, obj, None, dry_run)
+        return self._simple(kind).create(self, obj, None, dry_run)
 
     def update(self, obj: Obj, dry_run: bool = False) -> Obj:
         """PUT an object (spec, labels, annotations, finalizers; status is kept)."""
@@ -312,8 +323,8 @@ class Cluster:
         kind = self._kind_of(obj)
         self._need_name(obj, kind)
         if kind == "Service":
-            return service_registry.update(self, copy.deepcopy(obj), None, dry_run)
-        return self._simple(kind).update(self, copy.deepcopy(obj), None, dry_run)
+            return service_registry.update(self, obj, None, dry_run)
+        return self._simple(kind).update(self, obj, None, dry_run)
 
     def update_status(self, obj: Obj, dry_run: bool = False) -> Obj:
         """PUT to the status subresource."""
@@ -324,8 +335,8 @@ class Cluster:
         kind = self._kind_of(obj)
         self._need_name(obj, kind)
         if kind == "Service":
-            return service_registry.update_status(self, copy.deepcopy(obj), None, dry_run)
-        return self._simple(kind).update_status(self, copy.deepcopy(obj), None, dry_run)
+            return service_registry.update_status(self, obj, None, dry_run)
+        return self._simple(kind).update_status(self, obj, None, dry_run)
 
     def apply(self, obj: Obj, dry_run: bool = False) -> Obj:
         """kubectl apply: create the object, or replace the spec (and the labels and

@@ -15,6 +15,7 @@ from typing import Any
 from servicecidr.allocation.meta import MetaAllocator, family_of
 from servicecidr.api import field_errors as fe
 from servicecidr.api import validation
+from servicecidr.api.memo import ValidationMemo
 from servicecidr.errors import AllocationError, InternalError
 
 __all__ = [
@@ -76,6 +77,7 @@ def init_ip_family_fields(
     spec: dict[str, Any],
     old: dict[str, Any] | None,
     obj: dict[str, Any],
+    memo: ValidationMemo | None = None,
 ) -> None:
     """Default ipFamilyPolicy/ipFamilies and check them against the configured families.
 
@@ -96,7 +98,11 @@ def init_ip_family_fields(
             spec["ipFamilyPolicy"] = SINGLE
     policy = spec["ipFamilyPolicy"]
 
-    errs = validation.validate_service_cluster_ips_related_fields(obj)
+    errs = (
+        memo.cluster_ips_related_fields(obj)
+        if memo is not None and old is None
+        else validation.validate_service_cluster_ips_related_fields(obj, old)
+    )
     if errs:
         raise _invalid(name, errs)
 

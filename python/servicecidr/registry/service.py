@@ -110,7 +110,7 @@ def create(
     _normalize_cluster_ips(spec, None)
     alloc = Allocation()
     try:
-        init_ip_family_fields(c.families, name, spec, None, svc)
+        init_ip_family_fields(c.families, name, spec, None, svc, c._memo)
         allocate_cluster_ips(c._meta, c._rng, name, spec, dry_run, alloc)
     except ApiError:
         alloc.rollback()
@@ -119,7 +119,7 @@ def create(
         raise
     try:
         svc["status"] = {"loadBalancer": {}}
-        errs = validation.validate_service(svc)
+        errs = c._memo.validate_service(svc)
         if errs:
             raise fe.to_invalid_error(INFO.qualified_kind, name, errs)
         warnings += c._admit("CREATE", INFO, svc, None, dry_run)
