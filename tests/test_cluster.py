@@ -140,7 +140,7 @@ def test_memoised_validation_still_reports_bad_names_and_special_addresses() -> 
     # with the full validator's message.
     c = new("10.96.0.0/24")
     c.create(svc("good"))
-    with pytest.raises(InvalidError, match="metadata.name"):
+    with pytest.raises(InvalidError, match=r"metadata\.name"):
         c.create(svc("Bad.Name"))
 
 
