@@ -42,6 +42,13 @@ class CidrAllocator:
     def release(self, ip: str) -> bool:
         """Free ``ip``; False (no error) when it was free or outside the range."""
 
+    def mark(self, ip: str) -> bool:
+        """Reserve ``ip`` if it is a free usable address; never raises (a taken, foreign
+        or malformed address is just not marked). Returns whether it was marked."""
+
+    def unmark(self, ip: str) -> bool:
+        """Free ``ip`` if it is allocated; never raises. Returns whether it was freed."""
+
     def has(self, ip: str) -> bool:
         """Whether ``ip`` is allocated."""
 

@@ -111,9 +111,8 @@ class MetaAllocator:
             alloc = CidrAllocator(prefix, seed=_seed_for(self._seed, prefix))
         except InvalidInputError:
             return None  # "shortest allowed prefix length for service CIDR is 64"
-        inside = [ip for ip in self._existing_ips() if _contains(alloc, ip)]
-        if inside:
-            alloc.allocate_many(inside)
+        for ip in self._existing_ips():
+            alloc.mark(ip)
         return alloc
 
     # ---------------------------------------------------------------- IPAddress changes
@@ -122,20 +121,15 @@ class MetaAllocator:
         """An IPAddress object now holds ``ip``: every allocator containing it must know."""
         fam = family_of(ip)
         for prefix, alloc in self._allocs.items():
-            if (
-                alloc is not None
-                and self._family[prefix] == fam
-                and _contains(alloc, ip)
-                and not alloc.has(ip)
-            ):
-                alloc.allocate(ip)
+            if alloc is not None and self._family[prefix] == fam:
+                alloc.mark(ip)
 
     def unmark(self, ip: str) -> None:
         """The IPAddress object for ``ip`` is gone."""
         fam = family_of(ip)
         for prefix, alloc in self._allocs.items():
-            if alloc is not None and self._family[prefix] == fam and _contains(alloc, ip):
-                alloc.release(ip)
+            if alloc is not None and self._family[prefix] == fam:
+                alloc.unmark(ip)
 
     # ---------------------------------------------------------------- allocation
 

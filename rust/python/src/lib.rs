@@ -1,0 +1,447 @@
+//! `servicecidr._core`: the Python face of `servicecidr-core`.
+//!
+//! Translation only: Python strings in, parsed by the core; core results out, as
+//! Python strings and ints; core errors out, as the exception classes of
+//! `servicecidr.errors` (imported once, never defined here). The allocation state sits
+//! behind a mutex that is held only while pure Rust runs, never while Python code can
+//! run (iterating an argument, building result objects), so the object is safe to
+//! share between threads and re-entrant calls cannot deadlock.
+
+use std::sync::{Mutex, MutexGuard, PoisonError};
+
+use pyo3::exceptions::{PyMemoryError, PyTypeError};
+use pyo3::ffi;
+use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
+use pyo3::types::{PyBytes, PyInt, PyList, PyString, PyTuple, PyType};
+use servicecidr_core::{Allocator, Error, Family, Ip, MAX_IP_TEXT_LEN};
+
+const ERRORS_MODULE: &str = "servicecidr.errors";
+
+static INVALID_INPUT_ERROR: PyOnceLock<Py<PyType>> = PyOnceLock::new();
+static RANGE_FULL_ERROR: PyOnceLock<Py<PyType>> = PyOnceLock::new();
+static ALREADY_ALLOCATED_ERROR: PyOnceLock<Py<PyType>> = PyOnceLock::new();
+static NOT_IN_RANGE_ERROR: PyOnceLock<Py<PyType>> = PyOnceLock::new();
+
+/// Builds the Python exception for a core error. If `servicecidr.errors` itself
+/// cannot be imported, that import error is what the caller sees.
+fn to_pyerr(py: Python<'_>, err: &Error) -> PyErr {
+    build_pyerr(py, err).unwrap_or_else(|e| e)
+}
+
+fn build_pyerr(py: Python<'_>, err: &Error) -> PyResult<PyErr> {
+    let value = match err {
+        Error::RangeFull => RANGE_FULL_ERROR
+            .import(py, ERRORS_MODULE, "RangeFullError")?
+            .call0()?,
+        Error::AlreadyAllocated { ip } => {
+            let value = ALREADY_ALLOCATED_ERROR
+                .import(py, ERRORS_MODULE, "AlreadyAllocatedError")?
+                .call0()?;
+            // Kubernetes' message does not say which address; batch callers need to know.
+            value.setattr("ip", ip.to_string())?;
+            value
+        }
+        Error::NotInRange { ip, range } => NOT_IN_RANGE_ERROR
+            .import(py, ERRORS_MODULE, "NotInRangeError")?
+            .call1((ip.to_string(), range.to_string()))?,
+        Error::TooMany { .. } => return Ok(PyMemoryError::new_err(err.to_string())),
+        _ => invalid_input(py, &err.to_string())?,
+    };
+    Ok(PyErr::from_value(value))
+}
+
+fn invalid_input<'py>(py: Python<'py>, message: &str) -> PyResult<Bound<'py, PyAny>> {
+    INVALID_INPUT_ERROR
+        .import(py, ERRORS_MODULE, "InvalidInputError")?
+        .call1((message,))
+}
+
+fn invalid_input_err(py: Python<'_>, message: &str) -> PyErr {
+    invalid_input(py, message).map_or_else(|e| e, PyErr::from_value)
+}
+
+/// The canonical text of `ip` as a Python str.
+///
+/// Addresses are pure ASCII, so the string is created as a compact ASCII object and
+/// filled directly: `PyString::new` would run the UTF-8 decoder over every address,
+/// which is measurable in `allocate_next_many` and iteration.
+fn ip_to_py(py: Python<'_>, ip: Ip) -> PyResult<Bound<'_, PyString>> {
+    let mut buf = [0u8; MAX_IP_TEXT_LEN];
+    let text = ip.format_ascii(&mut buf);
+    // SAFETY: `PyUnicode_New(len, 127)` returns a new compact ASCII string (or NULL
+    // with an exception set) whose 1-byte data buffer holds exactly `len` characters;
+    // all of them are written before the object is exposed, and `text` is ASCII by
+    // construction. The returned reference is owned, and its type is `str`.
+    unsafe {
+        let ptr = ffi::PyUnicode_New(text.len() as ffi::Py_ssize_t, 127);
+        if ptr.is_null() {
+            return Err(PyErr::fetch(py));
+        }
+        std::ptr::copy_nonoverlapping(text.as_ptr(), ffi::PyUnicode_1BYTE_DATA(ptr), text.len());
+        Ok(Bound::from_owned_ptr(py, ptr).cast_into_unchecked())
+    }
+}
+
+/// A new list of the addresses' texts, filled in place (no intermediate vector).
+fn ips_to_list<'py>(py: Python<'py>, ips: &[Ip]) -> PyResult<Bound<'py, PyList>> {
+    // SAFETY: `PyList_New(n)` returns a new list of `n` NULL slots (or NULL with an
+    // exception set). Each slot is set exactly once with an owned reference, which
+    // `PyList_SET_ITEM` steals; if a string cannot be created the list is released
+    // with its remaining NULL slots, which list deallocation tolerates.
+    unsafe {
+        let list = ffi::PyList_New(ips.len() as ffi::Py_ssize_t);
+        if list.is_null() {
+            return Err(PyErr::fetch(py));
+        }
+        let list = Bound::from_owned_ptr(py, list);
+        for (i, &ip) in ips.iter().enumerate() {
+            let item = ip_to_py(py, ip)?;
+            ffi::PyList_SET_ITEM(list.as_ptr(), i as ffi::Py_ssize_t, item.into_ptr());
+        }
+        Ok(list.cast_into_unchecked())
+    }
+}
+
+fn parse_ip_text(py: Python<'_>, text: &str) -> PyResult<Ip> {
+    Error::parse_ip(text).map_err(|e| to_pyerr(py, &e))
+}
+
+fn parse_ip_item(item: &Bound<'_, PyAny>) -> PyResult<Ip> {
+    // Hot path of every batch: no error values are built unless something is wrong.
+    if let Ok(s) = item.cast::<PyString>() {
+        if let Ok(Ok(ip)) = s.to_str().map(Ip::parse) {
+            return Ok(ip);
+        }
+    }
+    parse_ip_item_slow(item)
+}
+
+#[cold]
+fn parse_ip_item_slow(item: &Bound<'_, PyAny>) -> PyResult<Ip> {
+    let py = item.py();
+    let s = item.cast::<PyString>().map_err(|_| {
+        PyTypeError::new_err(format!(
+            "expected an IP address as str, got {}",
+            item.get_type()
+                .name()
+                .map_or_else(|_| "?".to_owned(), |n| n.to_string())
+        ))
+    })?;
+    parse_ip_text(py, s.to_str()?)
+}
+
+/// Parses every address of an iterable before anything is changed, so that a bad
+/// element leaves the allocator untouched and no Python code runs under the lock.
+fn parse_ip_iterable(ips: &Bound<'_, PyAny>) -> PyResult<Vec<Ip>> {
+    if ips.is_instance_of::<PyString>() {
+        return Err(PyTypeError::new_err(
+            "expected an iterable of IP address strings, got a single str",
+        ));
+    }
+    if let Ok(list) = ips.cast::<PyList>() {
+        let mut out = Vec::with_capacity(list.len());
+        for item in list.iter() {
+            out.push(parse_ip_item(&item)?);
+        }
+        return Ok(out);
+    }
+    if let Ok(tuple) = ips.cast::<PyTuple>() {
+        let mut out = Vec::with_capacity(tuple.len());
+        for item in tuple.iter() {
+            out.push(parse_ip_item(&item)?);
+        }
+        return Ok(out);
+    }
+    let mut out = Vec::new();
+    for item in ips.try_iter()? {
+        out.push(parse_ip_item(&item?)?);
+    }
+    Ok(out)
+}
+
+/// Seeds are reduced modulo 2^64, so any Python int (negative or huge) is accepted.
+fn seed_from(seed: Option<&Bound<'_, PyAny>>) -> PyResult<Option<u64>> {
+    let Some(obj) = seed else {
+        return Ok(None);
+    };
+    let int = obj
+        .cast::<PyInt>()
+        .map_err(|_| PyTypeError::new_err("seed must be an int or None"))?;
+    Ok(Some(int.bitand(u64::MAX)?.extract::<u64>()?))
+}
+
+/// The allocation state of one Service CIDR, as kube-apiserver's ipallocator keeps it.
+#[pyclass(frozen, module = "servicecidr._core", name = "CidrAllocator")]
+struct CidrAllocator {
+    state: Mutex<Allocator>,
+    // Immutable facts, readable without the lock.
+    cidr: String,
+    family: Family,
+    size: u64,
+    offset: u64,
+}
+
+impl CidrAllocator {
+    fn wrap(a: Allocator) -> Self {
+        CidrAllocator {
+            cidr: a.cidr().to_string(),
+            family: a.family(),
+            size: a.size(),
+            offset: a.range_offset(),
+            state: Mutex::new(a),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Allocator> {
+        // The core never panics while holding the lock, so a poisoned state is intact.
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+#[pymethods]
+impl CidrAllocator {
+    #[new]
+    #[pyo3(signature = (cidr, *, seed = None))]
+    fn new(py: Python<'_>, cidr: &str, seed: Option<&Bound<'_, PyAny>>) -> PyResult<Self> {
+        let seed = seed_from(seed)?;
+        Allocator::new(cidr, seed)
+            .map(CidrAllocator::wrap)
+            .map_err(|e| to_pyerr(py, &e))
+    }
+
+    /// Reserves `ip`; raises NotInRangeError or AlreadyAllocatedError.
+    fn allocate(&self, py: Python<'_>, ip: &str) -> PyResult<()> {
+        let ip = parse_ip_text(py, ip)?;
+        let result = self.lock().allocate(ip);
+        result.map_err(|e| to_pyerr(py, &e))
+    }
+
+    /// Reserves a free address (upper band first) and returns it; raises RangeFullError.
+    fn allocate_next<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyString>> {
+        let result = self.lock().allocate_next();
+        let ip = result.map_err(|e| to_pyerr(py, &e))?;
+        ip_to_py(py, ip)
+    }
+
+    /// Frees `ip`; returns whether it was allocated (free or foreign: no-op, False).
+    fn release(&self, py: Python<'_>, ip: &str) -> PyResult<bool> {
+        let ip = parse_ip_text(py, ip)?;
+        Ok(self.lock().release(ip))
+    }
+
+    /// Reserves `ip` when it is a free usable address; returns whether it did. Never
+    /// raises: a taken, foreign or malformed address is simply not marked.
+    fn mark(&self, ip: &str) -> bool {
+        Ip::parse(ip).is_ok_and(|ip| self.lock().mark(ip))
+    }
+
+    /// Frees `ip` when it is allocated; returns whether it did. Never raises.
+    fn unmark(&self, ip: &str) -> bool {
+        Ip::parse(ip).is_ok_and(|ip| self.lock().release(ip))
+    }
+
+    /// Whether `ip` is allocated.
+    fn has(&self, py: Python<'_>, ip: &str) -> PyResult<bool> {
+        let ip = parse_ip_text(py, ip)?;
+        Ok(self.lock().has(ip))
+    }
+
+    /// Whether `ip` is one of the range's usable addresses.
+    fn contains(&self, py: Python<'_>, ip: &str) -> PyResult<bool> {
+        let ip = parse_ip_text(py, ip)?;
+        Ok(self.lock().contains(ip))
+    }
+
+    /// Reserves all of `ips` or none of them.
+    fn allocate_many(&self, py: Python<'_>, ips: &Bound<'_, PyAny>) -> PyResult<()> {
+        let ips = parse_ip_iterable(ips)?;
+        let result = self.lock().allocate_many(&ips);
+        result.map_err(|(index, e)| {
+            let err = to_pyerr(py, &e);
+            let note = format!("item {index} of the batch: {}", ips[index]);
+            // A note is a nicety; failing to attach one must not hide the error.
+            let _ = err.value(py).call_method1("add_note", (note,));
+            err
+        })
+    }
+
+    /// Reserves `n` addresses, exactly as `n` calls of allocate_next would, or none.
+    fn allocate_next_many<'py>(&self, py: Python<'py>, n: i128) -> PyResult<Bound<'py, PyList>> {
+        if n < 0 {
+            return Err(invalid_input_err(
+                py,
+                &format!("the number of addresses must not be negative, got {n}"),
+            ));
+        }
+        let result = match u64::try_from(n) {
+            Ok(n) => self.lock().allocate_next_many(n),
+            Err(_) => Err(Error::RangeFull),
+        };
+        let ips = result.map_err(|e| to_pyerr(py, &e))?;
+        ips_to_list(py, &ips)
+    }
+
+    /// Frees every address of `ips`; returns how many were allocated.
+    fn release_many(&self, ips: &Bound<'_, PyAny>) -> PyResult<u64> {
+        let ips = parse_ip_iterable(ips)?;
+        let freed = self.lock().release_many(&ips);
+        Ok(freed)
+    }
+
+    /// Number of free usable addresses.
+    #[getter]
+    fn free(&self) -> u64 {
+        self.lock().free()
+    }
+
+    /// Number of allocated addresses.
+    #[getter]
+    fn used(&self) -> u64 {
+        self.lock().used()
+    }
+
+    /// Number of usable addresses.
+    #[getter]
+    fn size(&self) -> u64 {
+        self.size
+    }
+
+    /// The range in canonical form.
+    #[getter]
+    fn cidr(&self) -> &str {
+        &self.cidr
+    }
+
+    /// "IPv4" or "IPv6".
+    #[getter]
+    fn ip_family(&self) -> &'static str {
+        self.family.as_str()
+    }
+
+    /// The KEP-3070 offset: size of the lower (static) band.
+    #[getter]
+    fn range_offset(&self) -> u64 {
+        self.offset
+    }
+
+    fn __len__(&self) -> usize {
+        // More than usize::MAX allocations cannot exist in memory.
+        usize::try_from(self.lock().used()).unwrap_or(usize::MAX)
+    }
+
+    fn __contains__(&self, ip: &Bound<'_, PyAny>) -> bool {
+        // `in` answers a question and never raises: anything that is not an address
+        // string naming an allocated address is simply not in the set.
+        let Ok(s) = ip.cast::<PyString>() else {
+            return false;
+        };
+        let Ok(text) = s.to_str() else {
+            return false;
+        };
+        match Ip::parse(text) {
+            Ok(ip) => self.lock().has(ip),
+            Err(_) => false,
+        }
+    }
+
+    fn __iter__(&self) -> AllocatedIterator {
+        let (first, indices) = {
+            let a = self.lock();
+            (a.address_at(0), a.allocated_indices())
+        };
+        AllocatedIterator {
+            first: first.unwrap_or_else(|| Ip::new(self.family, 0)),
+            indices: indices.into_iter(),
+        }
+    }
+
+    fn __repr__(&self) -> String {
+        let (used, free) = {
+            let a = self.lock();
+            (a.used(), a.free())
+        };
+        format!(
+            "<CidrAllocator {} used={used} free={free} size={}>",
+            self.cidr, self.size
+        )
+    }
+
+    /// Versioned, checksummed bytes of the whole state, random generator included.
+    fn snapshot<'py>(&self, py: Python<'py>) -> Bound<'py, PyBytes> {
+        let data = self.lock().snapshot();
+        PyBytes::new(py, &data)
+    }
+
+    /// Rebuilds an allocator from `snapshot()` bytes taken of the range `cidr`.
+    #[classmethod]
+    fn restore(
+        _cls: &Bound<'_, PyType>,
+        py: Python<'_>,
+        cidr: &str,
+        data: &[u8],
+    ) -> PyResult<Self> {
+        Allocator::restore(cidr, data)
+            .map(CidrAllocator::wrap)
+            .map_err(|e| to_pyerr(py, &e))
+    }
+
+    fn __reduce__<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyTuple>> {
+        let py = slf.py();
+        let restore = slf.get_type().getattr("restore")?;
+        let this = slf.get();
+        let data = this.snapshot(py);
+        let args = PyTuple::new(
+            py,
+            [PyString::new(py, &this.cidr).into_any(), data.into_any()],
+        )?;
+        PyTuple::new(py, [restore, args.into_any()])
+    }
+}
+
+/// Iterator over the addresses allocated when iteration began, in address order.
+#[pyclass(module = "servicecidr._core", name = "AllocatedIterator")]
+struct AllocatedIterator {
+    first: Ip,
+    indices: std::vec::IntoIter<u64>,
+}
+
+#[pymethods]
+impl AllocatedIterator {
+    fn __iter__(slf: PyRef<'_, Self>) -> PyRef<'_, Self> {
+        slf
+    }
+
+    fn __next__<'py>(&mut self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyString>>> {
+        let Some(index) = self.indices.next() else {
+            return Ok(None);
+        };
+        let ip = Ip::new(self.first.family(), self.first.value() + u128::from(index));
+        ip_to_py(py, ip).map(Some)
+    }
+
+    fn __length_hint__(&self) -> usize {
+        self.indices.len()
+    }
+}
+
+/// Parses an IP address strictly; returns (canonical text, "IPv4" | "IPv6").
+#[pyfunction]
+fn parse_ip(py: Python<'_>, text: &str) -> PyResult<(String, &'static str)> {
+    let ip = parse_ip_text(py, text)?;
+    Ok((ip.to_string(), ip.family().as_str()))
+}
+
+/// Parses a CIDR strictly; returns (canonical text, "IPv4" | "IPv6").
+#[pyfunction]
+fn parse_cidr(py: Python<'_>, text: &str) -> PyResult<(String, &'static str)> {
+    let cidr = Error::parse_cidr(text).map_err(|e| to_pyerr(py, &e))?;
+    Ok((cidr.to_string(), cidr.family().as_str()))
+}
+
+/// Service IP range allocation, the Rust core of servicecidr.
+#[pymodule]
+mod _core {
+    #[pymodule_export]
+    use super::{parse_cidr, parse_ip, AllocatedIterator, CidrAllocator};
+}
