@@ -84,6 +84,9 @@ def object_key_of(info: KindInfo, obj: dict[str, Any]) -> str:
 
 def strip_for_create(obj: dict[str, Any], info: KindInfo, default_namespace: str | None) -> None:
     """What a create request cannot set: system fields; the namespace defaults."""
+    # Every served version of these kinds has the same schema; objects are kept (and
+    # read back) in the preferred version, as kubectl get shows them.
+    obj["apiVersion"] = info.api_version
     meta = obj.setdefault("metadata", {})
     for f in _SYSTEM_FIELDS:
         meta.pop(f, None)
@@ -126,7 +129,8 @@ def check_precondition(info: KindInfo, obj: dict[str, Any], old: dict[str, Any])
 
 
 def merge_update_meta(obj: dict[str, Any], old: dict[str, Any]) -> None:
-    """An update keeps the system fields of the stored object."""
+    """An update keeps the system fields of the stored object (and its apiVersion)."""
+    obj["apiVersion"] = old.get("apiVersion", obj.get("apiVersion"))
     meta = obj.setdefault("metadata", {})
     old_meta = old["metadata"]
     for f in _SYSTEM_FIELDS:
