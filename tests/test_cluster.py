@@ -207,3 +207,38 @@ def test_events_are_recorded_by_the_repair_loop() -> None:
     reasons = [e["reason"] for e in c.list("Event")]
     assert "ClusterIPNotAllocated" in reasons
     assert c.get("IPAddress", ip)["spec"]["parentRef"]["name"] == "web"
+
+
+def test_repair_after_the_first_pass_sees_only_what_changed_and_its_timers() -> None:
+    c = new("10.96.0.0/24")
+    ip = c.create(svc("web"))["spec"]["clusterIP"]
+    c.reconcile()  # the full pass
+    c.delete("IPAddress", ip)
+    c.reconcile()
+    assert c.get("IPAddress", ip)["spec"]["parentRef"]["name"] == "web"
+    c.store(
+        {
+            "apiVersion": "networking.k8s.io/v1",
+            "kind": "IPAddress",
+            "metadata": {
+                "name": "10.96.0.200",
+                "labels": {
+                    "ipaddress.kubernetes.io/ip-family": "IPv4",
+                    "ipaddress.kubernetes.io/managed-by": "ipallocator.k8s.io",
+                },
+            },
+            "spec": {
+                "parentRef": {
+                    "group": "",
+                    "resource": "services",
+                    "namespace": "default",
+                    "name": "ghost",
+                }
+            },
+        }
+    )
+    c.reconcile(advance="59s")
+    assert c.get("IPAddress", "10.96.0.200")
+    c.reconcile(advance="2s")
+    with pytest.raises(NotFoundError):
+        c.get("IPAddress", "10.96.0.200")

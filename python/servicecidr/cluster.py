@@ -80,6 +80,12 @@ def _parse_range(value: str | Iterable[str] | None) -> tuple[str, ...]:
     return tuple(out)
 
 
+def _parent_key(blob: bytes) -> str:
+    """Storage key of the Service an IPAddress blob points at ('' when none)."""
+    ref = (decode_object(blob).get("spec") or {}).get("parentRef") or {}
+    return f"{ref.get('namespace', '')}/{ref.get('name', '')}"
+
+
 class Cluster:
     """An in-memory cluster: objects, allocators, controllers and the event history.
 
@@ -118,6 +124,12 @@ class Cluster:
         self._sinks: list[Callable[[Event], None]] = []
         self.admission: AdmissionHook | None = None
         self._memo = ValidationMemo()
+        # What the repair loop must look at next (it runs a full pass at start and after
+        # any ServiceCIDR change, then only on what changed, as its informers would).
+        self._repair_full = True
+        self._dirty_services: set[str] = set()
+        self._dirty_ips: set[str] = set()
+        self._repair_due: dict[str, float] = {}
         self._time_cache: tuple[int, str] = (-1, "")
         if _start:
             self.start()
@@ -262,25 +274,46 @@ class Cluster:
 
     def _apply(self, ev: Event) -> None:
         store, meta = self._store, self._meta
+        # While a full repair pass is pending there is no need to remember what changed.
+        track = not self._repair_full
+        dirty_svcs, dirty_ips = self._dirty_services, self._dirty_ips
         for w in ev.writes:
+            kind = w.kind
             if w.op == OP_PUT:
                 assert w.blob is not None
-                new = store.put(w.kind, w.key, w.blob, w.rv)
-                if w.kind == "IPAddress":
+                new = store.put(kind, w.key, w.blob, w.rv)
+                if kind == "IPAddress":
                     if new:
                         meta.mark(w.key)
-                elif w.kind == "ServiceCIDR":
+                    if track:
+                        dirty_ips.add(w.key)
+                        if not new:
+                            dirty_svcs.add(_parent_key(w.blob))
+                elif kind == "Service":
+                    if track:
+                        dirty_svcs.add(w.key)
+                elif kind == "ServiceCIDR":
                     obj = decode_object(w.blob)
                     meta.sync_service_cidr(
                         w.key, (obj.get("spec") or {}).get("cidrs") or [], ready_state(obj)
                     )
+                    track = False
+                    self._repair_full = True
             else:
-                old = store.delete(w.kind, w.key, w.rv)
+                old = store.delete(kind, w.key, w.rv)
                 if old is not None:
-                    if w.kind == "IPAddress":
+                    if kind == "IPAddress":
                         meta.unmark(w.key)
-                    elif w.kind == "ServiceCIDR":
+                        if track:
+                            dirty_ips.add(w.key)
+                            dirty_svcs.add(_parent_key(old))
+                    elif kind == "Service":
+                        if track:
+                            dirty_svcs.add(w.key)
+                    elif kind == "ServiceCIDR":
                         meta.sync_service_cidr(w.key, None, False)
+                        track = False
+                        self._repair_full = True
 
     def _ips_within(self, cidr: str) -> list[str]:
         alloc = self._meta.allocator_for(cidr)

@@ -199,7 +199,7 @@ def _sync_ip_address(c: Cluster, ipa: dict[str, Any]) -> tuple[bool, float | Non
             )
             _delete_ip(c, ip)
             return True, None
-        return False, created + LEAK_GRACE + 1.0
+        return False, created + LEAK_GRACE + 0.001
     cips = [canonical_ip(x) for x in (svc.get("spec") or {}).get("clusterIPs") or []]
     if ip in cips:
         return False, None
@@ -219,19 +219,40 @@ def _sync_ip_address(c: Cluster, ipa: dict[str, Any]) -> tuple[bool, float | Non
 
 
 def repair(c: Cluster) -> tuple[bool, float | None]:
-    """One full pass (doRunOnce). Returns (wrote anything, next deadline)."""
+    """One pass: everything after start or a ServiceCIDR change (doRunOnce), otherwise only
+    the Services and IPAddresses that changed since the last pass, and leak timers that
+    came due (what the loop's informer queues would hold). Returns (wrote anything, next
+    deadline)."""
     all_cidrs = [
         cidr
         for _, b in c._store.items("ServiceCIDR")
         for cidr in (decode_object(b).get("spec") or {}).get("cidrs") or []
     ]
+    if c._repair_full:
+        c._repair_full = False
+        svc_keys = sorted(k for k, _ in c._store.items("Service"))
+        ip_keys = sorted(k for k, _ in c._store.items("IPAddress"))
+        c._repair_due.clear()
+    else:
+        now = c._clock.now()
+        due = [ip for ip, t in c._repair_due.items() if t <= now]
+        svc_keys = sorted(c._dirty_services)
+        ip_keys = sorted(set(c._dirty_ips).union(due))
+    c._dirty_services.clear()
+    c._dirty_ips.clear()
     changed = False
-    for _key, blob in sorted(c._store.items("Service")):
-        changed |= _sync_service(c, decode_object(blob), all_cidrs)
-    deadline: float | None = None
-    for _key, blob in sorted(c._store.items("IPAddress")):
-        did, due = _sync_ip_address(c, decode_object(blob))
+    for key in svc_keys:
+        blob = c._store.get("Service", key)
+        if blob is not None:
+            changed |= _sync_service(c, decode_object(blob), all_cidrs)
+    for ip in ip_keys:
+        c._repair_due.pop(ip, None)
+        blob = c._store.get("IPAddress", ip)
+        if blob is None:
+            continue
+        did, when = _sync_ip_address(c, decode_object(blob))
         changed |= did
-        if due is not None:
-            deadline = due if deadline is None else min(deadline, due)
+        if when is not None:
+            c._repair_due[ip] = when
+    deadline = min(c._repair_due.values(), default=None)
     return changed, deadline
