@@ -42,6 +42,9 @@ class CidrAllocator:
     def release(self, ip: str) -> bool:
         """Free ``ip``; False (no error) when it was free or outside the range."""
 
+    def reseed(self, seed: int) -> None:
+        """Restart the random sequence of ``allocate_next`` from ``seed`` (mod 2^64)."""
+
     def mark(self, ip: str) -> bool:
         """Reserve ``ip`` if it is a free usable address; never raises (a taken, foreign
         or malformed address is just not marked). Returns whether it was marked."""

@@ -112,8 +112,10 @@ class Cluster:
             self.families: tuple[str, ...] = tuple(fams)
         else:
             self.families = ("IPv4", "IPv6")
-        self.seed = 0 if seed is None else int(seed)
-        self._rng = random.Random(self.seed if seed is not None else None)
+        # Without a seed the run is not meant to repeat: pick one (it is kept with a state
+        # directory, so a reopened state stays reproducible from then on).
+        self.seed = int(seed) if seed is not None else random.SystemRandom().randrange(1 << 63)
+        self._rng = random.Random(self.seed)
         self._clock: Clock = clock if clock is not None else WallClock()
         self._store = ObjectStore()
         self._meta = MetaAllocator(self.families, self.seed, lambda: self._store.keys("IPAddress"))
@@ -160,6 +162,11 @@ class Cluster:
     def start(self) -> None:
         """What kube-apiserver does when it starts: sync the default ServiceCIDR, then
         make sure the Service ``default/kubernetes`` holds the first address."""
+        # A restarted apiserver does not resume its predecessor's random streams: draw new
+        # ones from the seed and the length of the history, so reopening a state many
+        # times neither repeats uids nor replays one allocation sequence.
+        self._rng = random.Random(f"{self.seed}/{self._seq}")
+        self._meta.reseed(self._rng)
         with self._acting("kube-apiserver"):
             sync_default_service_cidr(self)
             self._ensure_kubernetes_service()

@@ -197,6 +197,12 @@ class MetaAllocator:
             for p, a in self._allocs.items()
         )
 
+    def reseed(self, rng: random.Random) -> None:
+        """Give every allocator a fresh random stream drawn from ``rng`` (on each start)."""
+        for _prefix, alloc in sorted(self._allocs.items()):
+            if alloc is not None:
+                alloc.reseed(rng.getrandbits(64))
+
     # ---------------------------------------------------------------- inspection
 
     def allocators(self) -> list[tuple[str, CidrAllocator]]:

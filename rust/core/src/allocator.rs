@@ -182,6 +182,13 @@ impl Allocator {
         Ok(())
     }
 
+    /// Restarts the random sequence of `allocate_next` from `seed`. A restarted
+    /// apiserver does not resume its predecessor's random stream; the engine reseeds on
+    /// every start so that a history reopened many times does not replay one sequence.
+    pub fn reseed(&mut self, seed: u64) {
+        self.rng = Rng::from_seed(seed);
+    }
+
     /// Reserves `ip` when it is a free usable address; returns whether it did. Unlike
     /// [`Allocator::allocate`] this is not an error for a taken or foreign address: it
     /// is how every allocator overlapping a prefix learns of an address another one

@@ -230,6 +230,14 @@ impl CidrAllocator {
         Ok(self.lock().release(ip))
     }
 
+    /// Restarts the random sequence of `allocate_next` from `seed` (any int, mod 2^64).
+    fn reseed(&self, seed: &Bound<'_, PyAny>) -> PyResult<()> {
+        if let Some(seed) = seed_from(Some(seed))? {
+            self.lock().reseed(seed);
+        }
+        Ok(())
+    }
+
     /// Reserves `ip` when it is a free usable address; returns whether it did. Never
     /// raises: a taken, foreign or malformed address is simply not marked.
     fn mark(&self, ip: &str) -> bool {
