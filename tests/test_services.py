@@ -110,3 +110,25 @@ def test_externalname_round_trip_releases_and_reallocates() -> None:
     assert first not in ipaddresses(c)
     back = c.update(svc("db"))
     assert back["spec"]["clusterIP"] in ipaddresses(c)
+
+
+def test_node_ports_are_allocated_checked_and_released() -> None:
+    c = new("10.96.0.0/24")
+    np = c.create(svc("np", type="NodePort"))
+    port = np["spec"]["ports"][0]["nodePort"]
+    assert 30000 <= port <= 32767
+    with pytest.raises(InvalidError, match="provided port is already allocated"):
+        c.create(svc("dup", type="NodePort", ports=[{"port": 81, "nodePort": port}]))
+    with pytest.raises(InvalidError, match="The range of valid ports is 30000-32767"):
+        c.create(svc("out", type="NodePort", ports=[{"port": 81, "nodePort": 80}]))
+    lb = c.create(svc("lb", type="LoadBalancer", externalTrafficPolicy="Local"))
+    assert lb["spec"]["healthCheckNodePort"] not in (0, None, port)
+    # back to ClusterIP: the untouched node port and traffic policy are dropped, the port
+    # is free again
+    np["spec"]["type"] = "ClusterIP"
+    back = c.update(np)
+    assert "nodePort" not in back["spec"]["ports"][0]
+    assert "externalTrafficPolicy" not in back["spec"]
+    again = c.create(svc("again", type="NodePort", ports=[{"port": 82, "nodePort": port}]))
+    assert again["spec"]["ports"][0]["nodePort"] == port
+    assert Cluster.replay(c.events(), "10.96.0.0/24", seed=1).digest() == c.digest()

@@ -26,6 +26,7 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from servicecidr.allocation.meta import MetaAllocator
+from servicecidr.allocation.nodeports import NodePortAllocator, service_ports
 from servicecidr.api import decode as api_decode
 from servicecidr.api.kinds import KINDS, KindInfo, kind_info
 from servicecidr.api.memo import ValidationMemo
@@ -132,6 +133,7 @@ class Cluster:
         self._dirty_services: set[str] = set()
         self._dirty_ips: set[str] = set()
         self._repair_due: dict[str, float] = {}
+        self._nodeports = NodePortAllocator()
         self._time_cache: tuple[int, str] = (-1, "")
         if _start:
             self.start()
@@ -299,6 +301,10 @@ class Cluster:
                 elif kind == "Service":
                     if track:
                         dirty_svcs.add(w.key)
+                    # Only Services that hold node ports need decoding here.
+                    if b"odePort" in w.blob or self._nodeports.tracks(w.key):
+                        spec = decode_object(w.blob).get("spec") or {}
+                        self._nodeports.sync_service(w.key, service_ports(spec))
                 elif kind == "ServiceCIDR":
                     obj = decode_object(w.blob)
                     meta.sync_service_cidr(
@@ -317,6 +323,8 @@ class Cluster:
                     elif kind == "Service":
                         if track:
                             dirty_svcs.add(w.key)
+                        if self._nodeports.tracks(w.key):
+                            self._nodeports.sync_service(w.key, ())
                     elif kind == "ServiceCIDR":
                         meta.sync_service_cidr(w.key, None, False)
                         track = False

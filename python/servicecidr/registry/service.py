@@ -19,6 +19,7 @@ from servicecidr.allocation.families import (
     init_ip_family_fields,
     update_cluster_ips,
 )
+from servicecidr.allocation.nodeports import PortAllocation, allocate_node_ports, update_node_ports
 from servicecidr.api import defaults, validation
 from servicecidr.api import field_errors as fe
 from servicecidr.api.kinds import KINDS
@@ -109,6 +110,7 @@ def create(
     spec = svc.setdefault("spec", {})
     _normalize_cluster_ips(spec, None)
     alloc = Allocation()
+    ports = PortAllocation(c._nodeports)
     try:
         init_ip_family_fields(c.families, name, spec, None, svc, c._memo)
         allocate_cluster_ips(c._meta, c._rng, name, spec, dry_run, alloc)
@@ -118,6 +120,7 @@ def create(
             _commit_leaked(c, alloc, ns, name)
         raise
     try:
+        allocate_node_ports(name, spec, (), ports, c._rng)
         svc["status"] = {"loadBalancer": {}}
         errs = c._memo.validate_service(svc)
         if errs:
@@ -128,9 +131,11 @@ def create(
             raise generic.already_exists(INFO, name)
     except ApiError:
         alloc.rollback()
+        ports.rollback()
         raise
     if dry_run:
         alloc.rollback()
+        ports.rollback()
         return svc, warnings
     txn = Txn(c._store.revision)
     _put_ip_addresses(c, txn, alloc.allocated, ns, name)
@@ -162,6 +167,63 @@ def _normalize_cluster_ips(spec: dict[str, Any], old: dict[str, Any] | None) -> 
             cips = []
         if cips == old_cips and cip:
             spec["clusterIPs"] = [cip]
+
+
+def _needs_cluster_ip(spec: dict[str, Any]) -> bool:
+    return spec.get("type") != "ExternalName"
+
+
+def _needs_node_port(spec: dict[str, Any]) -> bool:
+    return spec.get("type") in ("NodePort", "LoadBalancer")
+
+
+def _needs_hc_node_port(spec: dict[str, Any]) -> bool:
+    return spec.get("type") == "LoadBalancer" and spec.get("externalTrafficPolicy") == "Local"
+
+
+def _externally_accessible(spec: dict[str, Any]) -> bool:
+    return spec.get("type") in ("NodePort", "LoadBalancer") or (
+        spec.get("type") == "ClusterIP" and bool(spec.get("externalIPs"))
+    )
+
+
+def _drop_type_dependent_fields(svc: dict[str, Any], old: dict[str, Any]) -> None:
+    """dropTypeDependentFields (strategy.go): on a type change, wipe what no longer
+    applies, but only where the user left the old value in place."""
+    spec, old_spec = svc["spec"], old.get("spec") or {}
+
+    def same(field: str) -> bool:
+        return bool(spec.get(field) == old_spec.get(field))
+
+    if _needs_cluster_ip(old_spec) and not _needs_cluster_ip(spec):
+        if same("clusterIPs"):
+            spec.pop("clusterIP", None)
+            spec.pop("clusterIPs", None)
+        if same("ipFamilies"):
+            spec.pop("ipFamilies", None)
+        if same("ipFamilyPolicy"):
+            spec.pop("ipFamilyPolicy", None)
+    old_node_ports = [p.get("nodePort") for p in old_spec.get("ports") or []]
+    new_node_ports = [p.get("nodePort") for p in spec.get("ports") or []]
+    dropped_np = _needs_node_port(old_spec) and not _needs_node_port(spec)
+    if dropped_np and new_node_ports == old_node_ports:
+        for p in spec.get("ports") or []:
+            p.pop("nodePort", None)
+    dropped_hc = _needs_hc_node_port(old_spec) and not _needs_hc_node_port(spec)
+    if dropped_hc and same("healthCheckNodePort"):
+        spec.pop("healthCheckNodePort", None)
+    if old_spec.get("type") == "LoadBalancer" and spec.get("type") != "LoadBalancer":
+        if spec.get("allocateLoadBalancerNodePorts") is not None and same(
+            "allocateLoadBalancerNodePorts"
+        ):
+            spec.pop("allocateLoadBalancerNodePorts", None)
+        if same("loadBalancerClass"):
+            spec.pop("loadBalancerClass", None)
+    no_longer_external = _externally_accessible(old_spec) and not _externally_accessible(spec)
+    if no_longer_external and same("externalTrafficPolicy"):
+        spec.pop("externalTrafficPolicy", None)
+    if spec.get("type") != "LoadBalancer":
+        svc.setdefault("status", {})["loadBalancer"] = {}
 
 
 def _patch_allocated_values(spec: dict[str, Any], old: dict[str, Any]) -> None:
@@ -205,6 +267,7 @@ def update(
     _patch_allocated_values(spec, old_spec)
     _normalize_cluster_ips(spec, old_spec)
     alloc = Allocation()
+    ports = PortAllocation(c._nodeports)
     try:
         init_ip_family_fields(c.families, name, spec, old_spec, svc)
         update_cluster_ips(c._meta, c._rng, name, spec, old_spec, dry_run, alloc)
@@ -213,19 +276,20 @@ def update(
         if not dry_run:
             _commit_leaked(c, alloc, ns, name)
         raise
-    if spec.get("type") == "ExternalName":
-        for f in ("clusterIP", "clusterIPs", "ipFamilies", "ipFamilyPolicy"):
-            spec.pop(f, None)
     try:
+        update_node_ports(name, spec, old_spec, ports, c._rng)
+        _drop_type_dependent_fields(svc, old)
         errs = validation.validate_service_update(svc, old)
         if errs:
             raise fe.to_invalid_error(INFO.qualified_kind, name, errs)
         warnings += c._admit("UPDATE", INFO, svc, old, dry_run)
     except ApiError:
         alloc.rollback()
+        ports.rollback()
         raise
     if dry_run:
         alloc.rollback()
+        ports.rollback()
         return svc, warnings
     txn = Txn(c._store.revision)
     _put_ip_addresses(c, txn, alloc.allocated, ns, name)
