@@ -17,12 +17,18 @@ from servicecidr.errors import (
     InternalError,
     InvalidError,
     InvalidInputError,
+    LogCorruptError,
     MismatchedNetworkError,
     NotFoundError,
     NotInRangeError,
     NotReadyError,
     RangeFullError,
+    ReadOnlyError,
     ServiceCIDRError,
+    SnapshotError,
+    StateError,
+    StateLockedError,
+    TornTailError,
 )
 from servicecidr.events.model import Event
 
@@ -40,13 +46,19 @@ __all__ = [
     "InternalError",
     "InvalidError",
     "InvalidInputError",
+    "LogCorruptError",
     "MismatchedNetworkError",
     "NotFoundError",
     "NotInRangeError",
     "NotReadyError",
     "RangeFullError",
+    "ReadOnlyError",
     "ServiceCIDRError",
     "SimulatedClock",
+    "SnapshotError",
+    "StateError",
+    "StateLockedError",
+    "TornTailError",
     "WallClock",
 ]
 

@@ -21,8 +21,10 @@ import copy
 import hashlib
 import ipaddress
 import json
+import os
 import random
 from collections.abc import Callable, Iterable, Iterator
+from datetime import datetime
 from typing import Any
 
 from servicecidr.allocation.meta import MetaAllocator
@@ -126,6 +128,8 @@ class Cluster:
         self._reported: set[tuple[Any, ...]] = set()
         self._sinks: list[Callable[[Event], None]] = []
         self.admission: AdmissionHook | None = None
+        self._persist: Any = None  # persist.PersistentState when opened from a directory
+        self._write_guard: Callable[[Txn], None] | None = None  # persist: refuses writes
         self._memo = ValidationMemo()
         # What the repair loop must look at next (it runs a full pass at start and after
         # any ServiceCIDR change, then only on what changed, as its informers would).
@@ -263,6 +267,8 @@ class Cluster:
         txn: Txn,
         extra: dict[str, Any] | None,
     ) -> Event:
+        if self._write_guard is not None:  # read-only, as_of or closed (persist.py)
+            self._write_guard(txn)
         self._seq += 1
         ev = Event(
             self._seq,
@@ -594,3 +600,106 @@ class Cluster:
         if strategy is None:
             raise NotFoundError(f"the server does not allow this method on {kind}")
         return strategy
+
+    # ------------------------------------------------------------------ durable state
+    # (persist.py implements these; a Cluster built with Cluster(...) stays in memory)
+
+    @classmethod
+    def open(
+        cls,
+        path: str | os.PathLike[str],
+        *,
+        service_cluster_ip_range: str | Iterable[str] | None = None,
+        seed: int | None = None,
+        clock: Clock | None = None,
+        durability: str = "fsync",
+        read_only: bool = False,
+        as_of: int | float | datetime | str | None = None,
+        repair: bool = False,
+        group_ms: float = 20.0,
+        group_records: int = 512,
+        segment_bytes: int = 64 << 20,
+    ) -> Cluster:
+        """A Cluster kept in the state directory ``path`` (created when missing or empty).
+
+        Opening takes the directory's lock (exclusive for a writer: a second writer gets
+        StateLockedError; shared with ``read_only=True``), loads the newest valid snapshot,
+        replays the log after it, and, for a writer, runs the apiserver start logic for the
+        flags. Flags not given are the stored ones; flags given that differ are stored, as
+        for a kube-apiserver restarted with them. A simulated clock continues from the
+        stored time or the last event's, whichever is later.
+
+        Every event committed afterwards is appended before the call returns, with
+        ``durability``: ``"fsync"`` (on disk before the call returns), ``"group"``
+        (fsync at most every ``group_ms`` ms or ``group_records`` events: a machine crash
+        loses at most that window, a process crash nothing) or ``"none"`` (OS buffers
+        only: a machine crash may lose any of it). See persist.py and docs/FORMAT.md.
+
+        ``as_of`` (a sequence number, or a time: float seconds, datetime, RFC 3339) opens
+        the state as it was then, read-only. A torn record at the end of the log (a crash
+        mid-write) makes opening fail with TornTailError naming the file and byte offset,
+        unless ``repair=True``: the bad bytes are copied to ``<segment>.torn-<offset>`` and
+        the segment truncated to its last whole record. Damage anywhere else is an error.
+        """
+        from servicecidr.persist import open_cluster
+
+        return open_cluster(
+            cls,
+            path,
+            service_cluster_ip_range=service_cluster_ip_range,
+            seed=seed,
+            clock=clock,
+            durability=durability,
+            read_only=read_only,
+            as_of=as_of,
+            repair=repair,
+            group_ms=group_ms,
+            group_records=group_records,
+            segment_bytes=segment_bytes,
+        )
+
+    def close(self) -> None:
+        """Flush the log (per the durability mode), record the clock and release the
+        directory; later mutating calls raise ReadOnlyError. In memory: nothing to do."""
+        if self._persist is not None:
+            self._persist.close(self)
+
+    def __enter__(self) -> Cluster:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def snapshot(self) -> str:
+        """Write the whole state atomically to ``snapshots/<seq>.snap`` and start a new log
+        segment (so :meth:`compact` can drop the old ones). Returns the file's path."""
+        if self._persist is None:
+            raise InvalidInputError(
+                "snapshot needs a state directory: use Cluster.open(path) instead of Cluster()"
+            )
+        return str(self._persist.snapshot(self))
+
+    def compact(self) -> tuple[str, ...]:
+        """Delete the log segments (and older snapshots) the newest snapshot covers; returns
+        the removed files. History before that snapshot is then gone (as_of included)."""
+        if self._persist is None:
+            raise InvalidInputError(
+                "compact needs a state directory: use Cluster.open(path) instead of Cluster()"
+            )
+        return tuple(str(p) for p in self._persist.compact(self))
+
+    def iter_events(
+        self,
+        kind: str | None = None,
+        namespace: str | None = None,
+        name: str | None = None,
+        since: int | float | datetime | str | None = None,
+        until: int | float | datetime | str | None = None,
+    ) -> Iterator[Event]:
+        """Events oldest first (read from the log when opened from a directory), filtered:
+        ``kind``/``namespace``/``name`` as :meth:`Event.touches`; ``since``/``until`` are
+        inclusive bounds, each a sequence number (int) or a time (float, datetime,
+        RFC 3339)."""
+        from servicecidr.persist import filter_events
+
+        return filter_events(iter(self._events), kind, namespace, name, since, until)

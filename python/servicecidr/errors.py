@@ -15,6 +15,7 @@ Two branches matter to users:
 
 from __future__ import annotations
 
+import os
 from typing import Any, ClassVar
 
 __all__ = [
@@ -28,13 +29,19 @@ __all__ = [
     "InternalError",
     "InvalidError",
     "InvalidInputError",
+    "LogCorruptError",
     "MethodNotAllowedError",
     "MismatchedNetworkError",
     "NotFoundError",
     "NotInRangeError",
     "NotReadyError",
     "RangeFullError",
+    "ReadOnlyError",
     "ServiceCIDRError",
+    "SnapshotError",
+    "StateError",
+    "StateLockedError",
+    "TornTailError",
     "api_error_for_reason",
 ]
 
@@ -48,6 +55,52 @@ class InvalidInputError(ServiceCIDRError, ValueError):
 
     The message names the value and what is wrong with it.
     """
+
+
+# --------------------------------------------------------------------------------------
+# State directory errors (the durable log: servicecidr.events.log, servicecidr.persist)
+# --------------------------------------------------------------------------------------
+
+
+class StateError(InvalidInputError):
+    """A state directory cannot be used as it is (not one, damaged, compacted away).
+
+    The message names the file and, for damage, the byte offset, and says what to do.
+    """
+
+
+class LogCorruptError(StateError):
+    """A log segment is damaged before its end: never skipped, never repaired silently.
+
+    Attributes: ``path`` (the segment) and ``offset`` (where the damage starts).
+    """
+
+    def __init__(self, message: str, path: os.PathLike[str] | str, offset: int) -> None:
+        super().__init__(message)
+        self.path = str(path)
+        self.offset = offset
+
+
+class TornTailError(LogCorruptError):
+    """The last segment ends in a partial record (a crash mid-write).
+
+    Opening with ``repair=True`` (or ``servicecidr log repair``) keeps a copy of the bad
+    bytes in ``<segment>.torn-<offset>`` and truncates the segment at ``offset``.
+    """
+
+
+class StateLockedError(ServiceCIDRError):
+    """Another process has the state directory open for writing (or reading, for a
+    writer): the lock file is held."""
+
+
+class ReadOnlyError(ServiceCIDRError):
+    """A mutating call on a Cluster opened read-only, as of a point in time, or closed."""
+
+
+class SnapshotError(StateError):
+    """A snapshot file is damaged or of another state; opening falls back to an older one
+    or to a full replay, and says so."""
 
 
 # --------------------------------------------------------------------------------------

@@ -1,4 +1,9 @@
-"""Entry point: ``servicecidr <command> ...``."""
+"""Entry point: ``servicecidr <command> ...``.
+
+The kubectl verbs (``get``, ``describe``, ``create``, ``apply``, ``delete``, ...) live in
+:mod:`servicecidr.cli.kubectl`; ``check``, ``demo`` and ``completion`` in their own
+modules; ``conformance`` here.
+"""
 
 from __future__ import annotations
 
@@ -7,32 +12,58 @@ import json
 import sys
 from collections.abc import Sequence
 
-__all__ = ["build_parser", "main"]
+from servicecidr.cli import kubectl
+from servicecidr.cli.kubectl import IO, CliParser, UsageError
+
+__all__ = ["build_parser", "main", "run"]
 
 EPILOG = """examples:
+  servicecidr demo                          # the "Extend Service IP Ranges" walkthrough
+  servicecidr get servicecidr
+  servicecidr create service clusterip test-1 --tcp 80
+  servicecidr get ipaddress
+  servicecidr --state ./lab init --service-cluster-ip-range 10.96.0.0/28 --clock simulated
+  servicecidr check -o json
   servicecidr conformance ../shared/conformance
-  servicecidr conformance scenario.yaml --restart-each-step
-  servicecidr conformance ../shared/conformance -o json
+
+The state lives in --state DIR, else $SERVICECIDR_STATE, else ./.servicecidr; a command on
+a missing state creates one with --service-cluster-ip-range 10.96.0.0/12 (kubeadm's).
 """
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser (exposed for tests and shell completion)."""
-    p = argparse.ArgumentParser(
+    from servicecidr import __version__
+    from servicecidr.cli import check, completion, demo, log_cmd
+
+    p = CliParser(
         prog="servicecidr",
         description="Kubernetes Service ClusterIP allocation across ServiceCIDRs, "
-        "as an event-sourced engine.",
+        "as an event-sourced engine, with a kubectl-style command line over a local state.",
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+    p.add_argument(
+        "--state",
+        metavar="DIR",
+        default=None,
+        help="state directory (default: $SERVICECIDR_STATE, else ./.servicecidr)",
+    )
+    p.add_argument("--version", action="version", version=f"servicecidr {__version__}")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=CliParser)
+    kubectl.add_parsers(sub)
+    check.add_parser(sub)
+    demo.add_parser(sub)
+    completion.add_parser(sub)
+    log_cmd.add_parser(sub)
     conf = sub.add_parser(
         "conformance",
         help="run conformance scenarios (files or folders)",
         description="Run conformance scenarios and print one line per scenario, then "
         "'N passed, N failed'. Exit status 1 when any failed.",
         epilog="examples:\n  servicecidr conformance ../shared/conformance\n"
-        "  servicecidr conformance a.yaml b.yaml --restart-each-step",
+        "  servicecidr conformance a.yaml b.yaml --restart-each-step\n"
+        "  servicecidr conformance ../shared/conformance -o json",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     conf.add_argument("paths", nargs="+", metavar="PATH", help="scenario files or folders")
@@ -51,14 +82,14 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def _conformance(args: argparse.Namespace) -> int:
+def _conformance(args: argparse.Namespace, io: IO) -> int:
     from servicecidr.conformance import run_paths
 
     results = run_paths(args.paths, restart_each_step=args.restart_each_step)
     passed = sum(r.passed for r in results)
     failed = len(results) - passed
     if args.output == "json":
-        print(
+        io.out.write(
             json.dumps(
                 {
                     "passed": passed,
@@ -76,25 +107,66 @@ def _conformance(args: argparse.Namespace) -> int:
                 },
                 indent=2,
             )
+            + "\n"
         )
     else:
         for r in results:
-            print(r.line())
-        print(f"{passed} passed, {failed} failed")
+            io.out.write(r.line() + "\n")
+        io.out.write(f"{passed} passed, {failed} failed\n")
     return 1 if failed else 0
+
+
+def run(argv: Sequence[str] | None, io: IO) -> int:
+    """Run the command line on the given streams; returns the exit status."""
+    from servicecidr.cli import check, completion, demo
+
+    parser = build_parser()
+    try:
+        args, extras = parser.parse_known_args(argv)
+        if extras:
+            # argparse stops filling a positional list at the first option; kubectl takes
+            # `get svc -n kube-system kube-dns`, so words after options join the list.
+            prog = f"{parser.prog} {args.command}" if args.command else parser.prog
+            flags = [x for x in extras if x.startswith("-") and x != "-"]
+            if flags:
+                raise UsageError(f"unknown flag: {flags[0]}", prog)
+            if not isinstance(getattr(args, "resources", None), list):
+                raise UsageError(f"unexpected argument: {extras[0]}", prog)
+            args.resources = [*args.resources, *extras]
+    except UsageError as e:
+        io.err.write(f"error: {e.message}\nSee '{e.prog} --help' for usage.\n")
+        return 1
+    except SystemExit as e:  # --help and --version
+        return int(e.code or 0)
+    if args.command is None:
+        parser.print_help(io.err)
+        return 1
+    if args.command in kubectl.COMMANDS:
+        return kubectl.run_command(args.command, args, io)
+    if args.command == "check":
+        return check.run(args, io)
+    if args.command == "demo":
+        return demo.run(args, io)
+    if args.command == "completion":
+        return completion.run(args, io, parser)
+    if args.command == "conformance":
+        return _conformance(args, io)
+    if args.command == "log":
+        from servicecidr.cli import log_cmd
+
+        return log_cmd.run(args, io)
+    io.err.write(f"error: unknown command {args.command!r}\n")
+    return 1
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    if args.command is None:
-        parser.print_help(sys.stderr)
-        return 2
-    if args.command == "conformance":
-        return _conformance(args)
-    parser.error(f"unknown command {args.command}")
-    return 2
+    try:
+        return run(argv, IO.std())
+    except BrokenPipeError:
+        # `servicecidr get ... | head`: the reader went away; that is not an error.
+        sys.stderr.close()
+        return 0
 
 
 if __name__ == "__main__":

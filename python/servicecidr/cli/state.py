@@ -1,0 +1,150 @@
+"""The state directory behind the command line.
+
+Where: ``--state DIR``, else ``$SERVICECIDR_STATE``, else ``./.servicecidr``. A command
+on a missing (or empty) directory creates a state with kubeadm's default range
+``10.96.0.0/12`` on the wall clock; ``servicecidr init`` chooses the range, the clock and
+the seed. The directory is the engine's (:meth:`Cluster.open`: ``meta``, ``log/``,
+``snapshots/``); the command line adds nothing to it. A non-empty directory without a
+``meta`` file is refused rather than turned into a state.
+
+Time, per command (see :meth:`State.catch_up`):
+
+* wall clock: the controllers catch up to the present (a ServiceCIDR deleted more than
+  10 s ago without orphaned addresses is gone);
+* simulated clock: one second passes (so AGE moves), then time runs until no controller
+  work is pending (the 10 s ServiceCIDR grace, the repair loop's grace) — nothing is ever
+  left half-done between two commands.
+
+Each command opens the state with ``durability="group"`` and closes it before it exits;
+closing syncs the log, so a command that returned is on disk.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from servicecidr.cli.errors import CliError
+from servicecidr.clock import SIMULATION_EPOCH, Clock, SimulatedClock
+from servicecidr.cluster import Cluster
+from servicecidr.errors import ServiceCIDRError
+
+__all__ = [
+    "DEFAULT_RANGE",
+    "ENV_VAR",
+    "State",
+    "init_state",
+    "open_state",
+    "resolve_state_dir",
+]
+
+DEFAULT_RANGE = "10.96.0.0/12"
+ENV_VAR = "SERVICECIDR_STATE"
+DEFAULT_DIR = ".servicecidr"
+META_FILE = "meta"
+
+
+def resolve_state_dir(arg: str | None) -> Path:
+    """``--state``, then ``$SERVICECIDR_STATE``, then ``./.servicecidr``."""
+    if arg:
+        return Path(arg)
+    env = os.environ.get(ENV_VAR)
+    if env:
+        return Path(env)
+    return Path(DEFAULT_DIR)
+
+
+def _dir_status(path: Path) -> str:
+    """``missing`` (create it) or ``state`` (open it); anything else is refused."""
+    if not path.exists():
+        return "missing"
+    if not path.is_dir():
+        raise CliError(f"error: {path} is not a servicecidr state directory (it is a file)")
+    if (path / META_FILE).is_file():
+        return "state"
+    if not any(path.iterdir()):
+        return "missing"
+    raise CliError(
+        f"error: {path} is not a servicecidr state directory (no {META_FILE} file); "
+        "use --state with a new or empty directory to create one"
+    )
+
+
+class State:
+    """An open state: the cluster and how to close it."""
+
+    def __init__(self, path: Path, cluster: Cluster) -> None:
+        self.path = path
+        self.cluster = cluster
+
+    def catch_up(self) -> None:
+        """Let the controllers catch up to the clock before a command (see module doc)."""
+        clock = self.cluster.clock
+        if clock.simulated:
+            clock.advance(1.0)
+        self.cluster.reconcile()
+
+    def close(self) -> None:
+        """Sync the log, record the clock and release the directory."""
+        try:
+            self.cluster.close()
+        except ServiceCIDRError as e:
+            raise CliError(f"error: {e}") from e
+
+    def __enter__(self) -> State:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _open(
+    path: Path,
+    *,
+    service_cluster_ip_range: str | None = None,
+    seed: int | None = None,
+    clock: Clock | None = None,
+    read_only: bool = False,
+) -> State:
+    try:
+        c = Cluster.open(
+            path,
+            service_cluster_ip_range=service_cluster_ip_range,
+            seed=seed,
+            clock=clock,
+            durability="group",
+            read_only=read_only,
+        )
+    except ServiceCIDRError as e:
+        raise CliError(f"error: {e}") from e
+    return State(path, c)
+
+
+def init_state(
+    path: Path,
+    service_cluster_ip_range: str = DEFAULT_RANGE,
+    clock: str = "wall",
+    seed: int | None = None,
+) -> State:
+    """Create a new state (the directory must be missing or empty)."""
+    if _dir_status(path) != "missing":
+        raise CliError(f"error: a servicecidr state already exists in {path}")
+    try:
+        Cluster(service_cluster_ip_range or None, seed)  # check the flags before writing
+    except ServiceCIDRError as e:
+        raise CliError(f"error: {e}") from e
+    return _open(
+        path,
+        service_cluster_ip_range=service_cluster_ip_range,
+        seed=seed,
+        clock=SimulatedClock(SIMULATION_EPOCH) if clock == "simulated" else None,
+    )
+
+
+def open_state(path: Path, *, create: bool = True, read_only: bool = False) -> State:
+    """Open the state in ``path``; a missing one is created with the defaults."""
+    if _dir_status(path) == "missing":
+        if not create or read_only:
+            raise CliError(f"error: no servicecidr state in {path}")
+        return init_state(path)
+    return _open(path, read_only=read_only)

@@ -1,0 +1,642 @@
+"""The append-only event log: segment files of CRC-framed msgpack records.
+
+Layout of one segment (all integers little-endian; docs/FORMAT.md is the full reference)::
+
+    header  (24 bytes)
+      0   8  magic  b"SCIDRLOG"
+      8   2  u16    format version (1)
+      10  2  u16    flags (0; readers refuse unknown bits)
+      12  8  u64    sequence number of the first record the segment holds
+      20  4  u32    CRC32C of bytes 0..20
+    records, back to back, until the end of the file
+      0   4  u32    payload length (>= 1)
+      4   4  u32    CRC32C of the payload
+      8   n  payload: encode_event(event), a msgpack array
+
+Segments are named after the first sequence number they hold
+(``log/0000000000000001.log``) and are created whole (temporary file, fsync, rename), so a
+crash can only leave a torn *record* at the end of the last segment, never a torn header.
+
+Reading tells a torn tail from corruption this way: at the first record that does not
+check out (too short, length past the end, CRC mismatch, wrong sequence number), the rest
+of the file is searched for any record that does. If one exists, a record in the middle
+is damaged and reading stops with :class:`LogCorruptError`; if none does, and the file is
+the last segment, what follows the last whole record is a torn write
+(:class:`TornTailError`), which repair may cut off.
+"""
+
+from __future__ import annotations
+
+import mmap
+import os
+import struct
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import msgpack
+
+from servicecidr.errors import (
+    InvalidInputError,
+    LogCorruptError,
+    ReadOnlyError,
+    StateError,
+    StateLockedError,
+    TornTailError,
+)
+from servicecidr.events.model import SCHEMA_VERSION, Event, Write
+
+__all__ = [
+    "FORMAT_VERSION",
+    "HEADER_SIZE",
+    "LOG_MAGIC",
+    "MAX_RECORD",
+    "RECORD_HEADER_SIZE",
+    "UPCASTS",
+    "LogCorruptError",
+    "ReadOnlyError",
+    "SegmentInfo",
+    "SegmentScan",
+    "StateError",
+    "StateLockedError",
+    "TornTailError",
+    "crc32c",
+    "crc32c_extend",
+    "decode_payload",
+    "frame",
+    "list_segments",
+    "scan_segment",
+    "segment_header",
+    "segment_name",
+]
+
+LOG_MAGIC = b"SCIDRLOG"
+#: Version of the segment and snapshot layouts (not of the event schema).
+FORMAT_VERSION = 1
+_HEADER = struct.Struct("<8sHHQ")
+HEADER_SIZE = _HEADER.size + 4  # + CRC32C of the fields
+_RECORD = struct.Struct("<II")
+RECORD_HEADER_SIZE = _RECORD.size
+#: A record longer than this is taken as damage, not as data (an event is a few KiB).
+MAX_RECORD = 1 << 30
+_SEGMENT_DIGITS = 16
+
+
+# The state errors live in servicecidr.errors (one exception tree); re-exported here.
+
+
+# ------------------------------------------------------------------------------ CRC32C
+
+
+def _crc32c_table() -> list[int]:
+    table = []
+    for i in range(256):
+        c = i
+        for _ in range(8):
+            c = (c >> 1) ^ 0x82F63B78 if c & 1 else c >> 1
+        table.append(c)
+    return table
+
+
+def _py_crc32c_extend(crc: int, data: bytes) -> int:
+    """Reference CRC32C (Castagnoli, reflected, init/xorout 0xFFFFFFFF); slow."""
+    table = _CRC_TABLE
+    c = crc ^ 0xFFFFFFFF
+    for b in data:
+        c = table[(c ^ b) & 0xFF] ^ (c >> 8)
+    return c ^ 0xFFFFFFFF
+
+
+_CRC_TABLE = _crc32c_table()
+
+try:  # the C implementation (hardware instructions where the CPU has them)
+    import google_crc32c as _gcrc
+
+    def crc32c(data: bytes) -> int:
+        """CRC32C (Castagnoli) of ``data``."""
+        return int(_gcrc.value(data))
+
+    def crc32c_extend(crc: int, data: bytes) -> int:
+        """CRC32C of the concatenation of what ``crc`` covers and ``data``."""
+        return int(_gcrc.extend(crc, data))
+
+    _fast_crc: Callable[[bytes], int] = _gcrc.value
+except ImportError:  # pragma: no cover - the dependency is declared; this keeps tools working
+
+    def crc32c(data: bytes) -> int:
+        """CRC32C (Castagnoli) of ``data`` (pure Python: slow)."""
+        return _py_crc32c_extend(0, data)
+
+    def crc32c_extend(crc: int, data: bytes) -> int:
+        """CRC32C of the concatenation of what ``crc`` covers and ``data``."""
+        return _py_crc32c_extend(crc, data)
+
+    _fast_crc = crc32c
+
+
+# ------------------------------------------------------------------------------ records
+
+
+def frame(payload: bytes) -> bytes:
+    """One record as written: length, CRC32C, payload."""
+    return _RECORD.pack(len(payload), _fast_crc(payload)) + payload
+
+
+def segment_header(first_seq: int, flags: int = 0) -> bytes:
+    """The 24-byte header of a segment whose first record has ``first_seq``."""
+    head = _HEADER.pack(LOG_MAGIC, FORMAT_VERSION, flags, first_seq)
+    return head + struct.pack("<I", crc32c(head))
+
+
+def segment_name(first_seq: int) -> str:
+    """File name of the segment starting at ``first_seq``."""
+    return f"{first_seq:0{_SEGMENT_DIGITS}d}.log"
+
+
+#: Upcasts: schema version -> function turning a record of that version into one of the
+#: next version (the record is the decoded msgpack array, schema version first). Reading
+#: applies them in a chain until the record is at SCHEMA_VERSION. Version 1 is the first
+#: and the current one, so the table is empty; a change to the event layout bumps
+#: SCHEMA_VERSION in events/model.py and adds ``UPCASTS[old] = function`` here.
+UPCASTS: dict[int, Callable[[list[Any]], list[Any]]] = {}
+
+_unpackb = msgpack.unpackb
+
+
+def _upcast(rec: Any) -> list[Any]:
+    if not isinstance(rec, list) or not rec or type(rec[0]) is not int:
+        raise InvalidInputError("record is not an event (expected a versioned msgpack array)")
+    version = rec[0]
+    if version > SCHEMA_VERSION:
+        raise InvalidInputError(
+            f"event schema version {version} is newer than this servicecidr understands "
+            f"({SCHEMA_VERSION}); upgrade servicecidr to read this log"
+        )
+    while version < SCHEMA_VERSION:
+        step = UPCASTS.get(version)
+        if step is None:
+            raise InvalidInputError(f"no upcast from event schema version {version}")
+        rec = step(rec)
+        if not isinstance(rec, list) or not rec or rec[0] != version + 1:
+            raise InvalidInputError(f"upcast from schema version {version} went wrong")
+        version = rec[0]
+    if len(rec) != 10:
+        raise InvalidInputError(f"event record of schema {version} has {len(rec)} fields, not 10")
+    return rec
+
+
+def decode_payload(payload: bytes) -> Event:
+    """Decode (and upcast) one record payload into an :class:`Event`.
+
+    The same result as :func:`~servicecidr.events.model.decode_event`, built for replay
+    speed: the CRC has vouched for the bytes, so the common case (a current-version
+    record) goes straight to the constructors; anything odd takes the checked path.
+    """
+    try:
+        rec = _unpackb(payload, raw=False)
+    except Exception as e:  # msgpack raises several unrelated types
+        raise InvalidInputError(f"record payload is not valid msgpack: {e}") from e
+    if type(rec) is not list or len(rec) != 10 or rec[0] != SCHEMA_VERSION:
+        rec = _upcast(rec)
+    _, seq, ts, verb, actor, kind, ns, name, writes, extra = rec
+    try:
+        ws = [Write(w[0], w[1], w[2], w[3], w[4]) for w in writes]
+        if type(seq) is not int or type(ts) is not float:
+            seq, ts = int(seq), float(ts)
+    except (TypeError, IndexError, ValueError, KeyError) as e:
+        raise InvalidInputError(f"event {seq!r}: malformed record: {e}") from e
+    return Event(seq, ts, verb, actor, kind, ns, name, ws, extra)
+
+
+# ------------------------------------------------------------------------------ segments
+
+
+@dataclass(frozen=True, slots=True)
+class SegmentInfo:
+    """A segment file and the first sequence number its name promises."""
+
+    path: Path
+    first_seq: int
+
+
+def list_segments(log_dir: Path) -> list[SegmentInfo]:
+    """Segments of a log directory, oldest first (other files are ignored)."""
+    out = []
+    try:
+        names = os.listdir(log_dir)
+    except FileNotFoundError:
+        return []
+    for n in names:
+        stem, dot, ext = n.partition(".")
+        if dot and ext == "log" and stem.isdigit() and len(stem) == _SEGMENT_DIGITS:
+            out.append(SegmentInfo(log_dir / n, int(stem)))
+    out.sort(key=lambda s: s.first_seq)
+    return out
+
+
+Buf = bytes | mmap.mmap
+
+
+def _map(path: Path) -> Buf:
+    """The segment's bytes: mapped, not read, so a replay touches no fresh memory for
+    the file (first-touch page faults cost more than the decoding on small VMs)."""
+    try:
+        with open(path, "rb") as f:
+            size = os.fstat(f.fileno()).st_size
+            if size < HEADER_SIZE:
+                return f.read()
+            return mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
+    except OSError as e:
+        raise StateError(f"{path}: cannot read the log segment: {e}") from e
+
+
+def read_header(path: Path, data: Buf) -> int:
+    """Check a segment header; returns the first sequence number it names."""
+    if len(data) < HEADER_SIZE:
+        if data and not LOG_MAGIC.startswith(data[: len(LOG_MAGIC)]):
+            raise LogCorruptError(_not_a_log(path, data), path, 0)
+        raise LogCorruptError(
+            f"{path}: truncated segment header ({len(data)} of {HEADER_SIZE} bytes); the "
+            "file is damaged (segments are created whole, so a crash cannot do this). "
+            "Restore it from a backup or move it away to open the rest.",
+            path,
+            len(data),
+        )
+    magic, version, flags, first_seq = _HEADER.unpack_from(data, 0)
+    if magic != LOG_MAGIC:
+        raise LogCorruptError(_not_a_log(path, data), path, 0)
+    (crc,) = struct.unpack_from("<I", data, _HEADER.size)
+    if crc != crc32c(data[: _HEADER.size]):
+        raise LogCorruptError(
+            f"{path}: segment header CRC mismatch at byte 0; the header is damaged. Restore "
+            "the file from a backup.",
+            path,
+            0,
+        )
+    if version > FORMAT_VERSION:
+        raise StateError(
+            f"{path}: log format version {version} is newer than this servicecidr reads "
+            f"({FORMAT_VERSION}); upgrade servicecidr"
+        )
+    if flags:
+        raise StateError(f"{path}: unknown segment flags {flags:#06x}; upgrade servicecidr")
+    return int(first_seq)
+
+
+def _not_a_log(path: Path, data: Buf) -> str:
+    return (
+        f"{path}: not a servicecidr log segment (it starts with {bytes(data[:8])!r}, not "
+        f"{LOG_MAGIC!r}); move the file out of the log directory"
+    )
+
+
+@dataclass(slots=True)
+class SegmentScan:
+    """What reading a segment found (filled in as :func:`scan_segment` iterates)."""
+
+    path: Path
+    first_seq: int
+    size: int
+    records: int = 0
+    last_seq: int = 0
+    #: offset just past the last whole record
+    good_end: int = 0
+    #: offset of a torn tail (only ever set on the last segment), else None
+    torn_at: int | None = None
+    torn_reason: str = ""
+
+
+def _why_bad(data: Buf, off: int, end: int) -> str:
+    """What is wrong with the record at ``off`` (the hot loop found something)."""
+    if end - off < RECORD_HEADER_SIZE:
+        return f"partial record header ({end - off} of {RECORD_HEADER_SIZE} bytes)"
+    length, _ = _RECORD.unpack_from(data, off)
+    if length == 0 or length > MAX_RECORD:
+        return f"impossible record length {length}"
+    stop = off + RECORD_HEADER_SIZE + length
+    if stop > end:
+        return f"partial payload ({end - off - RECORD_HEADER_SIZE} of {length} bytes)"
+    return "CRC mismatch"
+
+
+def _valid_record_after(data: Buf, start: int, min_seq: int) -> int | None:
+    """Offset of any whole, CRC-valid event record with seq >= min_seq after ``start``."""
+    end = len(data)
+    unpack = _RECORD.unpack_from
+    for off in range(start + 1, end - RECORD_HEADER_SIZE):
+        length, crc = unpack(data, off)
+        if length == 0 or off + RECORD_HEADER_SIZE + length > end:
+            continue
+        payload = data[off + RECORD_HEADER_SIZE : off + RECORD_HEADER_SIZE + length]
+        if _fast_crc(payload) != crc:
+            continue
+        try:
+            ev = decode_payload(payload)
+        except InvalidInputError:
+            continue
+        if ev.seq >= min_seq:
+            return off
+    return None
+
+
+def scan_segment(
+    seg: SegmentInfo,
+    *,
+    last: bool,
+    expect_first: int | None = None,
+    data: Buf | None = None,
+) -> tuple[SegmentScan, Iterator[tuple[int, Event]]]:
+    """Read a segment; returns its scan summary and an iterator of ``(offset, event)``.
+
+    The summary is complete once the iterator is exhausted. Damage before the end raises
+    :class:`LogCorruptError`; damage at the end of the last segment (``last=True``) ends
+    the iteration and sets ``scan.torn_at``; at the end of an earlier segment it raises.
+    """
+    path = seg.path
+    if data is None:
+        data = _map(path)
+    first = read_header(path, data)
+    if first != seg.first_seq:
+        raise LogCorruptError(
+            f"{path}: the header says the segment starts at seq {first}, its name says "
+            f"{seg.first_seq}; the file was renamed or damaged",
+            path,
+            0,
+        )
+    if expect_first is not None and first != expect_first:
+        raise LogCorruptError(
+            f"{path}: starts at seq {first}, but the log before it ends at seq "
+            f"{expect_first - 1}: a segment is missing. Restore it from a backup.",
+            path,
+            0,
+        )
+    scan = SegmentScan(path, first, len(data), good_end=HEADER_SIZE, last_seq=first - 1)
+    return scan, _records(scan, data, last)
+
+
+def _records(scan: SegmentScan, data: Buf, last: bool) -> Iterator[tuple[int, Event]]:
+    path = scan.path
+    end = len(data)
+    off = HEADER_SIZE
+    expect = scan.first_seq
+    unpack = _RECORD.unpack_from
+    crcf = _fast_crc
+    decode = decode_payload
+    while off < end:
+        # The common case inline (this loop is the replay hot path); _why_bad explains
+        # a failure.
+        payload: bytes | None = None
+        stop = off
+        if end - off >= RECORD_HEADER_SIZE:
+            length, crc = unpack(data, off)
+            stop = off + RECORD_HEADER_SIZE + length
+            if 0 < length <= MAX_RECORD and stop <= end:
+                payload = data[off + RECORD_HEADER_SIZE : stop]
+                if crcf(payload) != crc:
+                    payload = None
+        if payload is None:
+            reason = _why_bad(data, off, end)
+            later = _valid_record_after(data, off, expect)
+            if later is not None or not last:
+                where = (
+                    f"whole records follow at byte {later}"
+                    if later is not None
+                    else "it is not the last segment"
+                )
+                raise LogCorruptError(
+                    f"{path}: damaged record at byte {off} ({reason}) and {where}: the log "
+                    "is corrupt before its end. Nothing was changed; restore the file from "
+                    "a backup (or, if a snapshot covers this point, drop the segment with "
+                    "'servicecidr log compact').",
+                    path,
+                    off,
+                )
+            scan.torn_at = off
+            scan.torn_reason = reason
+            return
+        try:
+            ev = decode(payload)
+        except InvalidInputError as e:
+            raise LogCorruptError(
+                f"{path}: record at byte {off} passes its CRC but is not a valid event "
+                f"({e}); the log was written by another tool or damaged",
+                path,
+                off,
+            ) from e
+        if ev.seq != expect:
+            raise LogCorruptError(
+                f"{path}: record at byte {off} has seq {ev.seq}, expected {expect}; the "
+                "log is out of order or damaged",
+                path,
+                off,
+            )
+        scan.records += 1
+        scan.last_seq = expect
+        expect += 1
+        scan.good_end = stop
+        yield off, ev
+        off = stop
+
+
+def torn_message(scan: SegmentScan) -> str:
+    """What to say about a torn tail, and what to do about it."""
+    return (
+        f"{scan.path}: torn record at byte {scan.torn_at} ({scan.torn_reason}): the last "
+        f"write did not complete (a crash). {scan.size - (scan.torn_at or 0)} bytes follow "
+        f"the last whole record (seq {scan.last_seq}). Open with repair=True or run "
+        "'servicecidr log repair' to keep a copy of them and truncate the segment there."
+    )
+
+
+# ------------------------------------------------------------------------------ writing
+
+#: fsync: every event is on disk before the call that made it returns.
+#: group: every event reaches the OS before the call returns (a process crash loses
+#: nothing); fsync runs at most every ``group_ms`` or ``group_records``, so a machine
+#: crash loses at most that window. none: OS buffers only, never fsynced.
+DURABILITY_MODES = ("fsync", "group", "none")
+
+
+def fsync_dir(path: Path) -> None:
+    """Make a rename or unlink in ``path`` durable."""
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def atomic_write(path: Path, chunks: Iterator[bytes] | list[bytes]) -> int:
+    """Write a file whole or not at all: temporary file, fsync, rename, fsync the
+    directory. Returns the size written."""
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    size = 0
+    try:
+        with open(tmp, "wb") as f:
+            for chunk in chunks:
+                f.write(chunk)
+                size += len(chunk)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    fsync_dir(path.parent)
+    return size
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        n = os.write(fd, view)
+        view = view[n:]
+
+
+class LogWriter:
+    """Appends event records to the newest segment of a log directory.
+
+    Args:
+        log_dir: the ``log`` folder of a state directory.
+        durability: one of :data:`DURABILITY_MODES`.
+        group_ms, group_records: the group-commit window.
+        segment_bytes: a segment past this size is closed and a new one started.
+    """
+
+    def __init__(
+        self,
+        log_dir: Path,
+        durability: str,
+        *,
+        group_ms: float = 20.0,
+        group_records: int = 512,
+        segment_bytes: int = 64 << 20,
+    ) -> None:
+        if durability not in DURABILITY_MODES:
+            raise InvalidInputError(
+                f"durability {durability!r}: use one of {', '.join(DURABILITY_MODES)}"
+            )
+        self.log_dir = log_dir
+        self.durability = durability
+        self.group_s = max(0.001, float(group_ms) / 1000.0)
+        self.group_records = max(1, int(group_records))
+        self.segment_bytes = int(segment_bytes)
+        self.segment: SegmentInfo | None = None
+        self._fd = -1
+        self._size = 0
+        self._records = 0
+        self._pending = 0
+        self._last_sync = 0.0
+        self._error: BaseException | None = None
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    # -------------------------------------------------------------- lifecycle
+
+    def start(self, seg: SegmentInfo | None, size: int, records: int, next_seq: int) -> None:
+        """Append to ``seg`` (``size`` bytes, ``records`` whole records), or, when None,
+        to a new segment starting at ``next_seq``."""
+        if seg is None:
+            self._create(next_seq)
+        else:
+            self._fd = os.open(seg.path, os.O_WRONLY | os.O_APPEND | os.O_CLOEXEC)
+            self.segment, self._size, self._records = seg, size, records
+        self._last_sync = time.monotonic()
+        if self.durability == "group":
+            self._thread = threading.Thread(
+                target=self._group_loop, name="servicecidr-group-commit", daemon=True
+            )
+            self._thread.start()
+
+    def _create(self, first_seq: int) -> None:
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        seg = SegmentInfo(self.log_dir / segment_name(first_seq), first_seq)
+        atomic_write(seg.path, [segment_header(first_seq)])
+        self._fd = os.open(seg.path, os.O_WRONLY | os.O_APPEND | os.O_CLOEXEC)
+        self.segment, self._size, self._records = seg, HEADER_SIZE, 0
+
+    def close(self) -> None:
+        """Stop the group-commit thread, fsync (unless durability is ``none``), close."""
+        if self._thread is not None:
+            self._stop.set()
+            self._thread.join()
+            self._thread = None
+        with self._lock:
+            if self._fd >= 0:
+                try:
+                    if self.durability != "none" and self._pending:
+                        os.fdatasync(self._fd)
+                        self._pending = 0
+                finally:
+                    os.close(self._fd)
+                    self._fd = -1
+
+    # -------------------------------------------------------------- appending
+
+    def append(self, ev: Event, payload: bytes) -> None:
+        """Write one record; with ``fsync`` durability it is on disk when this returns."""
+        if self._error is not None:
+            raise self._error
+        data = frame(payload)
+        if self.durability == "fsync":
+            _write_all(self._fd, data)
+            os.fdatasync(self._fd)
+        elif self.durability == "group":
+            with self._lock:
+                _write_all(self._fd, data)
+                self._pending += 1
+                if (
+                    self._pending >= self.group_records
+                    or time.monotonic() - self._last_sync >= self.group_s
+                ):
+                    self._sync_locked()
+        else:
+            _write_all(self._fd, data)
+        self._size += len(data)
+        self._records += 1
+        if self._size >= self.segment_bytes:
+            self.rotate(ev.seq + 1)
+
+    def sync(self) -> None:
+        """fsync what was appended so far (any durability mode)."""
+        with self._lock:
+            if self._fd >= 0:
+                os.fdatasync(self._fd)
+                self._pending = 0
+                self._last_sync = time.monotonic()
+
+    def _sync_locked(self) -> None:
+        os.fdatasync(self._fd)
+        self._pending = 0
+        self._last_sync = time.monotonic()
+
+    def _group_loop(self) -> None:
+        while not self._stop.wait(self.group_s):
+            with self._lock:
+                if self._pending and self._fd >= 0:
+                    try:
+                        self._sync_locked()
+                    except OSError as e:  # reported by the next append
+                        self._error = e
+
+    def rotate(self, next_seq: int) -> None:
+        """Close the current segment (when it holds records) and start one at
+        ``next_seq``: what a snapshot does so that compaction can drop whole files."""
+        empty = self._records == 0 and self.segment is not None
+        if empty and self.segment is not None and self.segment.first_seq == next_seq:
+            return
+        with self._lock:
+            if self._fd >= 0:
+                os.fdatasync(self._fd)
+                os.close(self._fd)
+                self._fd = -1
+            if empty and self.segment is not None:
+                # holds no record, and a segment after it must start where it does
+                self.segment.path.unlink()
+            self._pending = 0
+            self._create(next_seq)
+            self._last_sync = time.monotonic()

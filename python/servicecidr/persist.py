@@ -1,0 +1,654 @@
+"""State directories: a Cluster that keeps its history on disk.
+
+A state directory holds::
+
+    meta                 JSON: format version, flags, clock kind and time, created-at
+    lock                 flock()ed: exclusively by the writer, shared by readers
+    log/<seq>.log        append-only event log segments (events/log.py)
+    snapshots/<seq>.snap whole-state snapshots (events/snapshot.py)
+
+:meth:`Cluster.open` (implemented by :func:`open_cluster`) loads the newest valid snapshot,
+replays the log after it, and, for a writer, appends every event committed afterwards
+before the call that committed it returns. docs/FORMAT.md describes every file.
+
+Durability modes (``durability=``):
+
+``fsync``
+    Each event is written and fdatasync()ed before the call that made it returns: an
+    acknowledged call survives a process crash and a machine crash.
+``group``
+    Each event reaches the kernel before the call returns (a process crash loses
+    nothing); fdatasync runs when ``group_records`` events are pending or ``group_ms``
+    has passed (a background thread covers idle periods) and on close. A machine crash
+    loses at most the events of the last ``group_ms`` milliseconds (and never more than
+    ``group_records`` events).
+``none``
+    Each event reaches the kernel before the call returns; nothing is fsynced (snapshots
+    and the meta file still are). A process crash loses nothing; a machine crash can lose
+    anything not yet written back by the OS. For simulations that value speed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import fcntl
+import hashlib
+import json
+import os
+import random
+import time
+import warnings
+import weakref
+from collections.abc import Callable, Iterable, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from servicecidr.clock import Clock, SimulatedClock, WallClock, format_micro_time, parse_time
+from servicecidr.errors import InvalidInputError
+from servicecidr.events.log import (
+    DURABILITY_MODES,
+    LogWriter,
+    ReadOnlyError,
+    SegmentInfo,
+    StateError,
+    StateLockedError,
+    TornTailError,
+    atomic_write,
+    fsync_dir,
+    list_segments,
+    torn_message,
+)
+from servicecidr.events.model import OP_PUT, Event, encode_event
+from servicecidr.events.recovery import iter_log, repair_torn_tail, replay_log
+from servicecidr.events.snapshot import (
+    list_snapshots,
+    load_snapshot,
+    read_snapshot,
+    write_snapshot,
+)
+
+if TYPE_CHECKING:
+    from servicecidr.cluster import Cluster
+    from servicecidr.registry.txn import Txn
+
+__all__ = [
+    "STATE_FORMAT",
+    "STATE_VERSION",
+    "AsOf",
+    "PersistentState",
+    "filter_events",
+    "lock_state",
+    "open_cluster",
+    "parse_point",
+    "read_meta",
+    "unlock_state",
+]
+
+STATE_FORMAT = "servicecidr-state"
+STATE_VERSION = 1
+META_NAME = "meta"
+LOCK_NAME = "lock"
+LOG_DIR = "log"
+SNAP_DIR = "snapshots"
+
+#: A point in history: an int is a sequence number; a float, datetime or RFC 3339 string
+#: is a time.
+AsOf = int | float | datetime | str
+
+
+def parse_point(value: AsOf) -> tuple[int | None, float | None]:
+    """(seq, None) or (None, timestamp) for an ``as_of`` / ``since`` / ``until`` value."""
+    if isinstance(value, bool):
+        raise InvalidInputError(f"not a sequence number or time: {value!r}")
+    if isinstance(value, int):
+        if value < 0:
+            raise InvalidInputError(f"a sequence number is >= 0, not {value}")
+        return value, None
+    if isinstance(value, float):
+        return None, value
+    if isinstance(value, datetime):
+        dt = value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+        return None, dt.timestamp()
+    if isinstance(value, str):
+        try:
+            return None, parse_time(value)
+        except ValueError as e:
+            raise InvalidInputError(str(e)) from e
+    raise InvalidInputError(
+        f"not a sequence number (int) or a time (float, datetime, RFC 3339): {value!r}"
+    )
+
+
+# ------------------------------------------------------------------------------ meta
+
+
+def read_meta(state_dir: Path) -> dict[str, Any]:
+    """The meta file of a state directory, checked."""
+    path = state_dir / META_NAME
+    try:
+        meta = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise StateError(
+            f"{state_dir}: not a servicecidr state directory (no {META_NAME} file)"
+        ) from None
+    except (OSError, ValueError) as e:
+        raise StateError(f"{path}: unreadable meta file: {e}") from e
+    if not isinstance(meta, dict) or meta.get("format") != STATE_FORMAT:
+        raise StateError(f"{path}: not a servicecidr meta file (no format {STATE_FORMAT!r})")
+    if not isinstance(meta.get("version"), int) or meta["version"] > STATE_VERSION:
+        raise StateError(
+            f"{path}: state format version {meta.get('version')} is newer than this "
+            f"servicecidr reads ({STATE_VERSION}); upgrade servicecidr"
+        )
+    return meta
+
+
+def _write_meta(state_dir: Path, meta: dict[str, Any]) -> None:
+    atomic_write(state_dir / META_NAME, [json.dumps(meta, indent=2).encode() + b"\n"])
+
+
+# ------------------------------------------------------------------------------ lock
+
+
+def lock_state(state_dir: Path, shared: bool) -> int:
+    """Take the directory's lock (shared for readers); returns the fd for
+    :func:`unlock_state`. StateLockedError when it is held incompatibly."""
+    path = state_dir / LOCK_NAME
+    try:
+        fd = os.open(
+            path, (os.O_RDONLY if shared else os.O_RDWR | os.O_CREAT) | os.O_CLOEXEC, 0o644
+        )
+    except FileNotFoundError:
+        # a directory written before the lock existed, opened read-only: nothing to share
+        return -1
+    try:
+        fcntl.flock(fd, (fcntl.LOCK_SH if shared else fcntl.LOCK_EX) | fcntl.LOCK_NB)
+    except OSError as e:
+        holder = ""
+        with contextlib.suppress(OSError):
+            holder = os.pread(fd, 64, 0).decode(errors="replace").strip()
+        os.close(fd)
+        if e.errno not in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
+            raise
+        if shared:
+            who = f" (pid {holder})" if holder else ""
+            raise StateLockedError(
+                f"{state_dir}: a writer has this state directory open{who}; close it first "
+                "(readers and a writer do not share a directory)"
+            ) from None
+        raise StateLockedError(
+            f"{state_dir}: the state directory is open elsewhere (a writer, or readers); "
+            "one writer at a time. Close the other Cluster, or open this one with "
+            "read_only=True to read."
+        ) from None
+    if not shared:
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+    return fd
+
+
+def _release(writer: LogWriter | None, lock_fd: int) -> None:
+    if writer is not None:
+        with contextlib.suppress(OSError):
+            writer.close()
+    unlock_state(lock_fd)
+
+
+def unlock_state(fd: int) -> None:
+    """Release a lock taken with :func:`lock_state`."""
+    if fd >= 0:
+        with contextlib.suppress(OSError):
+            fcntl.flock(fd, fcntl.LOCK_UN)
+        os.close(fd)
+
+
+# ------------------------------------------------------------------------------ state
+
+
+def _refuse(c: Cluster, reason: str) -> Callable[[Txn], None]:
+    """A write guard for ``Cluster._commit``: undoes the allocator marks the refused
+    decision made (the addresses of IPAddress objects it would have created) and raises."""
+
+    def guard(txn: Txn) -> None:
+        for w in txn.writes:
+            if (
+                w.op == OP_PUT
+                and w.kind == "IPAddress"
+                and not c._store.contains("IPAddress", w.key)
+            ):
+                c._meta.unmark(w.key)
+        raise ReadOnlyError(reason)
+
+    return guard
+
+
+class LogEvents(list[Event]):
+    """Stands in for ``Cluster._events`` on an opened cluster: the log holds the events,
+    so appends are dropped and iterating reads them back from disk (``Cluster.events()``
+    then returns the history without keeping it in memory)."""
+
+    def __init__(self, state: PersistentState, c: Cluster) -> None:
+        super().__init__()
+        self._state = state
+        self._cluster = c
+
+    def append(self, ev: Event, /) -> None:
+        """The event is in the log already."""
+
+    def __iter__(self) -> Iterator[Event]:
+        return self._state.iter_events(self._cluster)
+
+    def __len__(self) -> int:
+        segs = list_segments(self._state.log_dir)
+        first = segs[0].first_seq if segs else self._cluster._seq + 1
+        return max(0, self._cluster._seq - first + 1)
+
+
+class PersistentState:
+    """What an opened Cluster keeps about its state directory (``Cluster._persist``)."""
+
+    def __init__(
+        self,
+        state_dir: Path,
+        lock_fd: int,
+        meta: dict[str, Any],
+        *,
+        read_only: bool,
+        writer: LogWriter | None,
+        max_ts: float,
+    ) -> None:
+        self.dir = state_dir
+        self.log_dir = state_dir / LOG_DIR
+        self.snap_dir = state_dir / SNAP_DIR
+        self.lock_fd = lock_fd
+        self.meta = meta
+        self.read_only = read_only
+        self.writer = writer
+        self.max_ts = max_ts
+        self.closed = False
+        self.finalizer: weakref.finalize[Any, Any] | None = None
+
+    # -------------------------------------------------------------- appending
+
+    def sink(self, c: Cluster) -> Callable[[Event], None]:
+        """The sink that appends each committed event."""
+        writer = self.writer
+        assert writer is not None
+
+        def append(ev: Event) -> None:
+            try:
+                writer.append(ev, encode_event(ev))
+            except BaseException as e:
+                # The event is applied in memory but not logged: refuse everything after
+                # it, so memory and disk never diverge further.
+                c._write_guard = _refuse(
+                    c,
+                    f"{self.dir}: writing the log failed ({e}); the in-memory state is "
+                    "ahead of the log. Close this Cluster and open the directory again.",
+                )
+                raise StateError(f"{writer.segment}: cannot append event {ev.seq}: {e}") from e
+            if ev.ts > self.max_ts:
+                self.max_ts = ev.ts
+
+        return append
+
+    # -------------------------------------------------------------- reading
+
+    def iter_events(self, c: Cluster) -> Iterator[Event]:
+        """The logged events up to the cluster's current sequence number."""
+        return iter_log(self.log_dir, stop_seq=c._seq)
+
+    # -------------------------------------------------------------- lifecycle
+
+    def close(self, c: Cluster) -> None:
+        """Flush (per durability), record the clock, release the lock."""
+        if self.closed:
+            return
+        self.closed = True
+        try:
+            if self.writer is not None:
+                self.writer.close()
+                clock = self.meta.get("clock") or {}
+                if c.clock.simulated:
+                    new = {"kind": "simulated", "time": c.clock.now()}
+                    if new != clock:
+                        self.meta["clock"] = new
+                        _write_meta(self.dir, self.meta)
+        finally:
+            c._write_guard = _refuse(
+                c, f"{self.dir}: this Cluster is closed; open the directory again to change it"
+            )
+            if self.finalizer is not None:
+                self.finalizer.detach()
+            unlock_state(self.lock_fd)
+            self.lock_fd = -1
+
+    def snapshot(self, c: Cluster) -> Path:
+        """Write a snapshot of the current state and start a new log segment."""
+        if self.read_only or self.writer is None or self.closed:
+            raise ReadOnlyError(
+                f"{self.dir}: snapshot needs the directory open for writing "
+                "(not read_only, not as_of, not closed)"
+            )
+        # The log must be on disk up to the snapshot's seq before the snapshot claims it.
+        self.writer.sync()
+        path, _ = write_snapshot(c, self.snap_dir, max_ts=self.max_ts)
+        self.writer.rotate(c._seq + 1)
+        return path
+
+    def compact(self, c: Cluster) -> list[Path]:
+        """Drop the log segments and older snapshots the newest valid snapshot covers."""
+        if self.read_only or self.writer is None or self.closed:
+            raise ReadOnlyError(f"{self.dir}: compact needs the directory open for writing")
+        return compact_dir(
+            self.dir, current=self.writer.segment.path if self.writer.segment else None
+        )
+
+
+def compact_dir(state_dir: Path, *, current: Path | None = None) -> list[Path]:
+    """Remove what the newest valid snapshot makes redundant; returns the removed files.
+
+    Only segments all of whose records the snapshot covers go (never the last segment),
+    and older snapshots. The snapshot is verified (CRC) first.
+    """
+    snaps = list_snapshots(state_dir / SNAP_DIR)
+    newest = None
+    for info in reversed(snaps):
+        try:
+            read_snapshot(info.path)
+        except StateError:
+            continue
+        newest = info
+        break
+    if newest is None:
+        return []
+    removed: list[Path] = []
+    segs = list_segments(state_dir / LOG_DIR)
+    for i, seg in enumerate(segs[:-1]):
+        if seg.path == current:
+            break
+        if segs[i + 1].first_seq <= newest.seq + 1:
+            seg.path.unlink()
+            removed.append(seg.path)
+    for info in snaps:
+        if info.seq < newest.seq:
+            info.path.unlink()
+            removed.append(info.path)
+    if removed:
+        fsync_dir(state_dir / LOG_DIR)
+        fsync_dir(state_dir / SNAP_DIR)
+    return removed
+
+
+# ------------------------------------------------------------------------------ open
+
+
+def _reseed(seed: int, seq: int) -> int:
+    # A reopened cluster must not hand out the uids and generated names it handed out
+    # after its first start: the stream continues from a point derived from the history
+    # length, the same whether or not a snapshot exists.
+    h = hashlib.blake2b(f"reopen/{seed}/{seq}".encode(), digest_size=8).digest()
+    return int.from_bytes(h, "little")
+
+
+def _warn(message: str) -> None:
+    warnings.warn(message, RuntimeWarning, stacklevel=4)
+
+
+def open_cluster(
+    cls: type[Cluster],
+    path: str | os.PathLike[str],
+    *,
+    service_cluster_ip_range: str | Iterable[str] | None = None,
+    seed: int | None = None,
+    clock: Clock | None = None,
+    durability: str = "fsync",
+    read_only: bool = False,
+    as_of: AsOf | None = None,
+    repair: bool = False,
+    group_ms: float = 20.0,
+    group_records: int = 512,
+    segment_bytes: int = 64 << 20,
+    progress: Callable[[int], None] | None = None,
+) -> Cluster:
+    """Implementation of :meth:`Cluster.open` (see there)."""
+    from servicecidr.cluster import _parse_range
+
+    if durability not in DURABILITY_MODES:
+        raise InvalidInputError(
+            f"durability {durability!r}: use one of {', '.join(DURABILITY_MODES)}"
+        )
+    stop_seq: int | None = None
+    stop_ts: float | None = None
+    if as_of is not None:
+        read_only = True
+        stop_seq, stop_ts = parse_point(as_of)
+    if read_only and repair:
+        raise InvalidInputError(
+            "repair=True needs a writer: open without read_only/as_of, or run "
+            "'servicecidr log repair'"
+        )
+    state_dir = Path(path)
+    if state_dir.exists() and not state_dir.is_dir():
+        raise StateError(f"{state_dir}: not a directory; a state directory is a folder")
+    fresh = not state_dir.exists() or not any(state_dir.iterdir())
+    if fresh and read_only:
+        raise StateError(f"{state_dir}: no state directory here to open read-only")
+    if not (state_dir / META_NAME).exists() and (
+        read_only or (state_dir / LOG_DIR).exists() or (state_dir / SNAP_DIR).exists()
+    ):
+        # A log without its meta file is a damaged state, not a new one.
+        raise StateError(
+            f"{state_dir}: not a servicecidr state directory (no {META_NAME} file); "
+            "use an empty or new folder to create one"
+        )
+    state_dir.mkdir(parents=True, exist_ok=True)
+    lock_fd = lock_state(state_dir, shared=read_only)
+    try:
+        return _open_locked(
+            cls,
+            state_dir,
+            lock_fd,
+            _parse_range(service_cluster_ip_range)
+            if service_cluster_ip_range is not None
+            else None,
+            seed,
+            clock,
+            durability,
+            read_only,
+            as_of,
+            stop_seq,
+            stop_ts,
+            repair,
+            group_ms,
+            group_records,
+            segment_bytes,
+            progress,
+        )
+    except BaseException:
+        unlock_state(lock_fd)
+        raise
+
+
+def _open_locked(
+    cls: type[Cluster],
+    state_dir: Path,
+    lock_fd: int,
+    range_: tuple[str, ...] | None,
+    seed: int | None,
+    clock: Clock | None,
+    durability: str,
+    read_only: bool,
+    as_of: AsOf | None,
+    stop_seq: int | None,
+    stop_ts: float | None,
+    repair: bool,
+    group_ms: float,
+    group_records: int,
+    segment_bytes: int,
+    progress: Callable[[int], None] | None,
+) -> Cluster:
+    meta_path = state_dir / META_NAME
+    if not meta_path.exists():
+        # a new state directory (we hold the lock, so no one else is creating it)
+        meta: dict[str, Any] = {
+            "format": STATE_FORMAT,
+            "version": STATE_VERSION,
+            "created": format_micro_time(time.time()),
+            "service_cluster_ip_range": list(range_ or ()),
+            "seed": seed,
+            "clock": (
+                {"kind": "simulated", "time": clock.now()}
+                if clock is not None and clock.simulated
+                else {"kind": "wall"}
+            ),
+        }
+        (state_dir / LOG_DIR).mkdir(exist_ok=True)
+        (state_dir / SNAP_DIR).mkdir(exist_ok=True)
+        _write_meta(state_dir, meta)
+    meta = read_meta(state_dir)
+    stored_range = tuple(meta.get("service_cluster_ip_range") or ())
+    eff_range = range_ if range_ is not None else stored_range
+    eff_seed = seed if seed is not None else meta.get("seed")
+    stored_clock = meta.get("clock") or {"kind": "wall"}
+
+    def make() -> Cluster:
+        return cls(eff_range, eff_seed, clock or WallClock(), _start=False)
+
+    c, snap = load_snapshot(
+        make, state_dir / SNAP_DIR, max_seq=stop_seq, max_ts=stop_ts, warn=_warn
+    )
+    start_seq = (snap.seq if snap is not None else 0) + 1
+    segs = list_segments(state_dir / LOG_DIR)
+    if snap is None and segs and segs[0].first_seq > 1:
+        raise StateError(
+            f"{state_dir}: the log starts at seq {segs[0].first_seq} and no valid snapshot "
+            f"covers what came before"
+            + (f" seq {stop_seq}" if stop_seq is not None else "")
+            + (f" {format_micro_time(stop_ts)}" if stop_ts is not None else "")
+            + " (compacted away, or the snapshot is damaged: see the warnings)"
+        )
+    res = replay_log(
+        c,
+        state_dir / LOG_DIR,
+        start_seq=start_seq,
+        stop_seq=stop_seq,
+        stop_ts=stop_ts,
+        progress=progress,
+    )
+    if stop_seq is not None and c._seq < stop_seq:
+        raise StateError(
+            f"{state_dir}: as_of seq {stop_seq} is past the end of the history (last seq {c._seq})"
+        )
+    tail = res.tail
+    if tail is not None and tail.torn_at is not None and not res.stopped:
+        if not repair:
+            raise TornTailError(torn_message(tail), tail.path, tail.torn_at)
+        copy = repair_torn_tail(tail)
+        _warn(
+            f"{tail.path}: cut a torn record at byte {tail.torn_at}; the "
+            f"{tail.size - tail.torn_at} bytes after it are kept in {copy}"
+        )
+        tail.size = tail.torn_at
+        tail.torn_at = None
+    max_ts = max(res.max_ts, snap.max_ts if snap is not None else 0.0)
+
+    # A simulated clock continues from where the history left it: the time recorded at
+    # the last close, or the last event's time when the process died before closing.
+    stored_time = float(stored_clock.get("time") or 0.0)
+    if as_of is not None:
+        if clock is None and stored_clock.get("kind") == "simulated":
+            c._clock = SimulatedClock(max_ts if (res.applied or snap) else stored_time)
+    else:
+        if clock is None and stored_clock.get("kind") == "simulated":
+            c._clock = SimulatedClock(stored_time)
+        if c.clock.simulated:
+            target = max(max_ts, stored_time, snap.clock if snap is not None else 0.0)
+            if c.clock.now() < target:
+                c.clock.advance(target - c.clock.now())
+    if eff_seed is not None and c._seq > 0:
+        c._rng = random.Random(_reseed(int(eff_seed), c._seq))
+
+    writer = None
+    if not read_only:
+        writer = LogWriter(
+            state_dir / LOG_DIR,
+            durability,
+            group_ms=group_ms,
+            group_records=group_records,
+            segment_bytes=segment_bytes,
+        )
+        if tail is not None and tail.last_seq == c._seq:
+            writer.start(
+                SegmentInfo(tail.path, tail.first_seq), tail.good_end, tail.records, c._seq + 1
+            )
+        else:
+            # no log yet, or a snapshot ahead of the log (written with durability "none"
+            # before a machine crash): continue in a new segment after the snapshot
+            writer.start(None, 0, 0, c._seq + 1)
+    state = PersistentState(
+        state_dir, lock_fd, meta, read_only=read_only, writer=writer, max_ts=max_ts
+    )
+    c._persist = state
+    c._events = LogEvents(state, c)
+    # A Cluster dropped without close() still releases its files and lock.
+    state.finalizer = weakref.finalize(c, _release, writer, lock_fd)
+    if read_only:
+        why = "as of a point in history" if as_of is not None else "read-only"
+        c._write_guard = _refuse(
+            c, f"{state_dir}: opened {why}; open it without read_only/as_of to change it"
+        )
+        return c
+    c.add_sink(state.sink(c))
+    changed = False
+    for key, value in (
+        ("service_cluster_ip_range", list(c.service_cluster_ip_range)),
+        ("seed", eff_seed),
+    ):
+        if meta.get(key) != value:
+            meta[key] = value  # an apiserver restarted with other flags keeps them
+            changed = True
+    kind = "simulated" if c.clock.simulated else "wall"
+    if stored_clock.get("kind") != kind:
+        meta["clock"] = (
+            {"kind": kind, "time": c.clock.now()} if kind == "simulated" else {"kind": "wall"}
+        )
+        changed = True
+    if changed:
+        _write_meta(state_dir, meta)
+    try:
+        c.start()
+    except BaseException:
+        if writer is not None:
+            writer.close()  # open_cluster releases the lock
+        state.finalizer.detach()
+        raise
+    return c
+
+
+def filter_events(
+    events: Iterator[Event],
+    kind: str | None = None,
+    namespace: str | None = None,
+    name: str | None = None,
+    since: AsOf | None = None,
+    until: AsOf | None = None,
+) -> Iterator[Event]:
+    """The events matching the filters of :meth:`Cluster.iter_events` (bounds inclusive)."""
+    lo_seq, lo_ts = parse_point(since) if since is not None else (None, None)
+    hi_seq, hi_ts = parse_point(until) if until is not None else (None, None)
+    by_object = kind is not None or namespace is not None or name is not None
+    for ev in events:
+        if lo_seq is not None and ev.seq < lo_seq:
+            continue
+        if hi_seq is not None and ev.seq > hi_seq:
+            return
+        if lo_ts is not None and ev.ts < lo_ts:
+            continue
+        if hi_ts is not None and ev.ts > hi_ts:
+            continue  # wall clocks may step back: keep reading
+        if by_object and not ev.touches(kind, namespace, name):
+            continue
+        yield ev
