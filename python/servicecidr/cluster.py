@@ -99,6 +99,8 @@ class Cluster:
             default objects, and both families may be served by ServiceCIDRs.
         seed: seed of every random choice (allocation, uids, generated names).
         clock: where timestamps come from; a wall clock by default.
+        keep_events: keep the event history in memory (``events()``, ``replay``); large
+            simulations that never replay may turn it off.
     """
 
     def __init__(
@@ -107,6 +109,7 @@ class Cluster:
         seed: int | None = None,
         clock: Clock | None = None,
         *,
+        keep_events: bool = True,
         _start: bool = True,
     ) -> None:
         self.service_cluster_ip_range: tuple[str, ...] = _parse_range(service_cluster_ip_range)
@@ -123,6 +126,8 @@ class Cluster:
         self._store = ObjectStore()
         self._meta = MetaAllocator(self.families, self.seed, lambda: self._store.keys("IPAddress"))
         self._events: list[Event] = []
+        # Simulations that never replay can drop the history (it grows with every call).
+        self._keep_events = keep_events
         self._seq = 0
         self._actor = "user"
         self._reported: set[tuple[Any, ...]] = set()
@@ -282,7 +287,8 @@ class Cluster:
             extra,
         )
         self._apply(ev)
-        self._events.append(ev)
+        if self._keep_events:
+            self._events.append(ev)
         for sink in self._sinks:
             sink(ev)
         return ev
@@ -313,11 +319,14 @@ class Cluster:
                         self._nodeports.sync_service(w.key, service_ports(spec))
                 elif kind == "ServiceCIDR":
                     obj = decode_object(w.blob)
-                    meta.sync_service_cidr(
+                    # Which Service CIDRs exist decides ClusterIPOutOfRange for every
+                    # Service: re-check everything when that set changes, not on status or
+                    # finalizer writes.
+                    if meta.sync_service_cidr(
                         w.key, (obj.get("spec") or {}).get("cidrs") or [], ready_state(obj)
-                    )
-                    track = False
-                    self._repair_full = True
+                    ):
+                        track = False
+                        self._repair_full = True
             else:
                 old = store.delete(kind, w.key, w.rv)
                 if old is not None:

@@ -73,10 +73,13 @@ class MetaAllocator:
 
     # ---------------------------------------------------------------- ServiceCIDR changes
 
-    def sync_service_cidr(self, name: str, cidrs: Iterable[str] | None, usable: bool) -> None:
-        """Record the state of a ServiceCIDR (``cidrs=None``: it is gone)."""
+    def sync_service_cidr(self, name: str, cidrs: Iterable[str] | None, usable: bool) -> bool:
+        """Record the state of a ServiceCIDR (``cidrs=None``: it is gone). Returns whether
+        its set of prefixes changed (it appeared, went, or its CIDRs changed)."""
         new = tuple(self._canonical(c) for c in cidrs) if cidrs is not None else ()
         new = tuple(c for c in new if c)
+        before = self._by_name.get(name)
+        changed = before != (new if cidrs is not None else None)
         for prefix in self._by_name.get(name, ()):
             if prefix not in new:
                 refs = self._refs.get(prefix)
@@ -95,6 +98,7 @@ class MetaAllocator:
                 if prefix not in self._allocs:
                     self._allocs[prefix] = self._new_allocator(prefix)
         self._ready_cache = None
+        return changed
 
     def _canonical(self, cidr: str) -> str:
         try:
@@ -196,6 +200,22 @@ class MetaAllocator:
             a is not None and self._family[p] == fam and _contains(a, ip)
             for p, a in self._allocs.items()
         )
+
+    def restore_allocators(self, saved: dict[str, bytes]) -> None:
+        """Replace each allocator by its snapshot (``CidrAllocator.snapshot()`` bytes);
+        a prefix without usable bytes is rebuilt from the IPAddress objects."""
+        for prefix in list(self._allocs):
+            if self._allocs[prefix] is None:
+                continue
+            data = saved.get(prefix)
+            if data is not None:
+                try:
+                    self._allocs[prefix] = CidrAllocator.restore(prefix, data)
+                    continue
+                except InvalidInputError:
+                    pass  # rebuilt below, from the objects that are the truth anyway
+            self._allocs[prefix] = self._new_allocator(prefix)
+        self._ready_cache = None
 
     def reseed(self, rng: random.Random) -> None:
         """Give every allocator a fresh random stream drawn from ``rng`` (on each start)."""

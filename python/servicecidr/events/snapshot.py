@@ -34,10 +34,9 @@ from typing import TYPE_CHECKING, Any
 
 import msgpack
 
-from servicecidr._core import CidrAllocator
 from servicecidr.api.kinds import KINDS
 from servicecidr.controllers.conditions import ready_state
-from servicecidr.errors import InvalidInputError, SnapshotError
+from servicecidr.errors import SnapshotError
 from servicecidr.events.log import FORMAT_VERSION, atomic_write, crc32c, crc32c_extend
 from servicecidr.events.model import decode_object
 
@@ -237,7 +236,7 @@ def restore_into(c: Cluster, snap: Snapshot) -> None:
             if kind == "IPAddress":
                 ips = bucket  # installed after the allocators exist: see below
             else:
-                store._data[kind] = bucket
+                store.load_bucket(kind, bucket)
         store.revision = int(body["revision"])
         # With no IPAddress stored yet, creating an allocator scans nothing.
         for name, blob in store.items("ServiceCIDR"):
@@ -245,20 +244,9 @@ def restore_into(c: Cluster, snap: Snapshot) -> None:
             meta.sync_service_cidr(
                 name, (obj.get("spec") or {}).get("cidrs") or [], ready_state(obj)
             )
-        store._data["IPAddress"] = ips
+        store.load_bucket("IPAddress", ips)
         saved = {p: data for p, data in body["allocators"]} if snap.seed == c.seed else {}
-        for prefix in list(meta._allocs):
-            if meta._allocs[prefix] is None:
-                continue
-            data = saved.get(prefix)
-            if data is not None:
-                try:
-                    meta._allocs[prefix] = CidrAllocator.restore(prefix, data)
-                    continue
-                except InvalidInputError:
-                    pass  # rebuilt below, from the objects that are the truth anyway
-            meta._allocs[prefix] = meta._new_allocator(prefix)
-        meta._ready_cache = None
+        meta.restore_allocators(saved)
     except (KeyError, TypeError, ValueError) as e:
         raise SnapshotError(f"{snap.path}: malformed snapshot body: {e!r}") from e
     finally:

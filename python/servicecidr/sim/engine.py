@@ -208,7 +208,9 @@ class Simulation:
         self.seed = int(seed)
         self.start = float(start)
         self.clock = SimulatedClock(self.start)
-        self.cluster = Cluster(model.service_cluster_ip_range, seed=self.seed, clock=self.clock)
+        self.cluster = Cluster(
+            model.service_cluster_ip_range, seed=self.seed, clock=self.clock, keep_events=False
+        )
         self.record_latency = record_latency
         self.now = 0.0
         self.done = False

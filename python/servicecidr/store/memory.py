@@ -69,6 +69,10 @@ class ObjectStore:
         """How many objects of a kind are stored."""
         return len(self._data[kind])
 
+    def load_bucket(self, kind: str, objects: dict[str, bytes]) -> None:
+        """Replace every object of a kind at once (loading a snapshot); the dict is kept."""
+        self._data[kind] = objects
+
     def kinds(self) -> list[str]:
         """Every kind the store has a bucket for."""
         return list(self._data)
