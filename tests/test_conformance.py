@@ -10,10 +10,6 @@ import pytest
 from conftest import CONFORMANCE
 from servicecidr.conformance import load_scenarios, run_scenario
 
-# Admission (ValidatingAdmissionPolicy in CEL) is its own issue; until it lands its
-# scenarios cannot pass, and pretending otherwise would hide that.
-PENDING_PREFIXES = ("admission-",)
-
 
 def _cases() -> list[tuple[str, str, object]]:
     cases = []
@@ -30,8 +26,6 @@ CASES = _cases()
 @pytest.mark.parametrize("restart", [False, True], ids=["as-written", "restart-each-step"])
 @pytest.mark.parametrize(("file", "name", "doc"), CASES, ids=[f"{c[0]}::{c[1]}" for c in CASES])
 def test_scenario(file: str, name: str, doc: object, restart: bool) -> None:
-    if file.startswith(PENDING_PREFIXES):
-        pytest.skip("admission policies are not built yet (issue 5)")
     result = run_scenario(doc, file, restart_each_step=restart)
     assert result.passed, result.line()
 

@@ -13,10 +13,18 @@ dynamic allocation. Errors are the classes of :mod:`servicecidr.errors`:
   (``the provided IP (<ip>) is not in the valid range. The range of valid IPs is <cidr>``).
 """
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Literal, final
 
-__all__ = ["AllocatedIterator", "CidrAllocator", "parse_cidr", "parse_ip"]
+__all__ = [
+    "AdmissionInput",
+    "AllocatedIterator",
+    "CidrAllocator",
+    "CompiledPolicy",
+    "cel_eval",
+    "parse_cidr",
+    "parse_ip",
+]
 
 _IPFamily = Literal["IPv4", "IPv6"]
 
@@ -124,3 +132,64 @@ def parse_ip(text: str) -> tuple[str, _IPFamily]:
 
 def parse_cidr(text: str) -> tuple[str, _IPFamily]:
     """Parse a CIDR strictly; return ``(canonical text, family)``."""
+
+# --------------------------------------------------------------------------------------
+# ValidatingAdmissionPolicy CEL (rust/cel, crate servicecidr-cel)
+# --------------------------------------------------------------------------------------
+
+_Decision = tuple[int, str, str | None]
+
+@final
+class AdmissionInput:
+    """A request's ``object`` and ``oldObject`` (JSON-shaped dicts, or None), converted
+    to CEL on first use, only the parts a policy reads, and kept for every evaluation of
+    that policy on the request."""
+
+    def __new__(
+        cls, object: Mapping[str, object] | None, old_object: Mapping[str, object] | None
+    ) -> AdmissionInput: ...
+
+@final
+class CompiledPolicy:
+    """The CEL of a ValidatingAdmissionPolicy ``spec`` (a dict), compiled and type-checked
+    once: match conditions, variables (composited, typed by their output), validations and
+    their message expressions, audit annotations."""
+
+    def __new__(cls, spec: Mapping[str, object]) -> CompiledPolicy: ...
+    @property
+    def errors(self) -> list[tuple[str, str]]:
+        """(field path, detail) for each expression that failed to compile, e.g.
+        ``("spec.validations[0].expression", "compilation failed: ERROR: ...")``."""
+
+    @property
+    def uses_request(self) -> bool:
+        """Whether an expression reads ``request``."""
+
+    @property
+    def uses_namespace_object(self) -> bool:
+        """Whether an expression reads ``namespaceObject``."""
+
+    @property
+    def uses_params(self) -> bool:
+        """Whether an expression reads ``params``."""
+
+    def evaluate(
+        self,
+        input: AdmissionInput,
+        params: object = None,
+        request: object = None,
+        namespace_object: object = None,
+    ) -> tuple[list[_Decision], list[tuple[str, str]], list[str]] | None:
+        """Evaluate for one binding and param. ``params``, ``request`` and
+        ``namespace_object`` are JSON-shaped values, None (``null``), or zero-argument
+        callables returning one, called only when an expression reads the variable.
+
+        None when the policy has nothing to say (a match condition excluded the request,
+        or every validation passed and no audit annotation was published); otherwise
+        (deny decisions as ``(validation index, message, reason or None)``, audit
+        annotations as ``(key, value)``, audit annotation errors)."""
+
+def cel_eval(expression: str) -> str:
+    """Compile and evaluate a standalone expression (no variables bound) and return its
+    printed result (``true``, ``"text"``, ``net.CIDR 10.0.0.0/8``); ValueError with the
+    compile error as kube-apiserver words it, or the runtime error as cel-go does."""

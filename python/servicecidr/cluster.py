@@ -27,11 +27,13 @@ from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
 from typing import Any
 
+from servicecidr.admission import ValidatingAdmissionPolicyPlugin
 from servicecidr.allocation.meta import MetaAllocator
 from servicecidr.allocation.nodeports import NodePortAllocator, service_ports
 from servicecidr.api import decode as api_decode
 from servicecidr.api.kinds import KINDS, KindInfo, kind_info
 from servicecidr.api.memo import ValidationMemo
+from servicecidr.audit import AuditWriter
 from servicecidr.clock import Clock, WallClock, format_time, parse_duration
 from servicecidr.controllers.conditions import ready_state
 from servicecidr.controllers.default_cidr import sync_default_service_cidr
@@ -99,6 +101,7 @@ class Cluster:
             default objects, and both families may be served by ServiceCIDRs.
         seed: seed of every random choice (allocation, uids, generated names).
         clock: where timestamps come from; a wall clock by default.
+        audit_log: also write every change as an audit.k8s.io/v1 Event to this file.
         keep_events: keep the event history in memory (``events()``, ``replay``); large
             simulations that never replay may turn it off.
     """
@@ -109,6 +112,7 @@ class Cluster:
         seed: int | None = None,
         clock: Clock | None = None,
         *,
+        audit_log: str | os.PathLike[str] | None = None,
         keep_events: bool = True,
         _start: bool = True,
     ) -> None:
@@ -132,7 +136,10 @@ class Cluster:
         self._actor = "user"
         self._reported: set[tuple[Any, ...]] = set()
         self._sinks: list[Callable[[Event], None]] = []
-        self.admission: AdmissionHook | None = None
+        # ValidatingAdmissionPolicies are enforced by default, as in kube-apiserver.
+        self.admission: AdmissionHook | None = ValidatingAdmissionPolicyPlugin()
+        # (kind, namespace, name, extra) the admission hook left for the request's event.
+        self._admission_extra: tuple[str, str | None, str, dict[str, Any]] | None = None
         self._persist: Any = None  # persist.PersistentState when opened from a directory
         self._write_guard: Callable[[Txn], None] | None = None  # persist: refuses writes
         self._memo = ValidationMemo()
@@ -144,6 +151,8 @@ class Cluster:
         self._repair_due: dict[str, float] = {}
         self._nodeports = NodePortAllocator()
         self._time_cache: tuple[int, str] = (-1, "")
+        if audit_log is not None:  # one audit.k8s.io Event per write (servicecidr/audit.py)
+            AuditWriter(self, audit_log)
         if _start:
             self.start()
 
@@ -258,6 +267,7 @@ class Cluster:
         dry_run: bool,
         subresource: str | None = None,
     ) -> list[str]:
+        self._admission_extra = None
         if self.admission is None:
             return []
         return self.admission(self, operation, info, obj, old, dry_run, subresource)
@@ -274,6 +284,11 @@ class Cluster:
     ) -> Event:
         if self._write_guard is not None:  # read-only, as_of or closed (persist.py)
             self._write_guard(txn)
+        pending = self._admission_extra
+        if pending is not None:  # audit annotations and warnings of this request
+            self._admission_extra = None
+            if pending[:3] == (kind, namespace, name):
+                extra = {**pending[3], **(extra or {})}
         self._seq += 1
         ev = Event(
             self._seq,

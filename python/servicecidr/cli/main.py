@@ -34,7 +34,7 @@ a missing state creates one with --service-cluster-ip-range 10.96.0.0/12 (kubead
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser (exposed for tests and shell completion)."""
     from servicecidr import __version__
-    from servicecidr.cli import check, completion, demo, log_cmd, simulate
+    from servicecidr.cli import check, completion, demo, import_cmd, log_cmd, simulate
 
     p = CliParser(
         prog="servicecidr",
@@ -56,6 +56,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_parser(sub)
     completion.add_parser(sub)
     log_cmd.add_parser(sub)
+    import_cmd.add_parser(sub)
     simulate.add_parser(sub)
     simulate.add_bench_parser(sub)
     conf = sub.add_parser(
@@ -157,6 +158,10 @@ def run(argv: Sequence[str] | None, io: IO) -> int:
         from servicecidr.cli import log_cmd
 
         return log_cmd.run(args, io)
+    if args.command == "import":
+        from servicecidr.cli import import_cmd
+
+        return import_cmd.run(args, io)
     if args.command in ("simulate", "bench"):
         from servicecidr.cli import simulate
 

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from servicecidr.admission import validation as admission_validation
 from servicecidr.api import field_errors as fe
 from servicecidr.api import validation
 from servicecidr.api.kinds import KINDS, KindInfo
@@ -172,5 +173,19 @@ SIMPLE_KINDS: dict[str, SimpleKind] = {
     ),
     "Namespace": SimpleKind(
         KINDS["Namespace"], _meta_only(False), _meta_only_update, _meta_only_update, True
+    ),
+    "ValidatingAdmissionPolicy": SimpleKind(
+        KINDS["ValidatingAdmissionPolicy"],
+        admission_validation.validate_policy,
+        admission_validation.validate_policy_update,
+        admission_validation.validate_policy_status_update,
+        True,
+    ),
+    "ValidatingAdmissionPolicyBinding": SimpleKind(
+        KINDS["ValidatingAdmissionPolicyBinding"],
+        admission_validation.validate_binding,
+        admission_validation.validate_binding_update,
+        _no_errors,
+        False,
     ),
 }

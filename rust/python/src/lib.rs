@@ -7,6 +7,8 @@
 //! run (iterating an argument, building result objects), so the object is safe to
 //! share between threads and re-entrant calls cannot deadlock.
 
+mod admission;
+
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use pyo3::exceptions::{PyMemoryError, PyTypeError};
@@ -450,6 +452,8 @@ fn parse_cidr(py: Python<'_>, text: &str) -> PyResult<(String, &'static str)> {
 /// Service IP range allocation, the Rust core of servicecidr.
 #[pymodule]
 mod _core {
+    #[pymodule_export]
+    use super::admission::{cel_eval, AdmissionInput, CompiledPolicy};
     #[pymodule_export]
     use super::{parse_cidr, parse_ip, AllocatedIterator, CidrAllocator};
 }

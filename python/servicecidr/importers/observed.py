@@ -1,0 +1,862 @@
+"""Observed replay: apply what the cluster recorded, and check every step against the model.
+
+Each usable record becomes **one engine event** with verb ``import``: raw puts and deletes
+(as :meth:`Cluster.store` writes them: no admission, no validation, no allocation) of the
+objects exactly as recorded — uid, creationTimestamp, resourceVersion (the write's
+revision, so the store's revision follows etcd's) and the ClusterIPs the cluster chose —
+with the event's time set to the record's stageTimestamp and its actor to the recorded
+user (the engine actor when the log came from servicecidr). The events go through
+``Cluster._commit`` like any other, so they land in the event log (durable when the
+Cluster was opened from a state directory) and history can be opened at any point of
+the imported timeline afterwards. ``extra`` keeps ``{"import": verb, "auditID", "at":
+file:line}``.
+
+What a record applies:
+
+* create/update/patch with a ``responseObject``: put it (the authoritative post-state); an
+  object with a deletionTimestamp and no finalizers left is removed instead (an update that
+  removed the last finalizer);
+* create/update at Request level: the request body, with uid and time filled in (a Service
+  created that way has no known ClusterIP: counted in the notes);
+* delete: remove the object, or put it when the response still has finalizers
+  (Terminating); deletecollection: each item of the response List;
+* dumps and watch events: put (or delete) the object; a dump item with no uid and no
+  resourceVersion is a manifest, not state, and goes through the engine
+  (``Cluster.apply``), which allocates its ClusterIP.
+
+IPAddresses (``ipaddresses=``): ``recorded`` trusts the IPAddress writes of the input;
+``derived`` writes the allocator's IPAddress for every Service ClusterIP that has none
+(and deletes it with the Service); ``auto`` (the default) derives for dumps and watch
+streams, and for audit logs trusts the recorded IPAddress writes, deriving the missing
+ones at the end only when the log holds no IPAddress write at all (an older cluster or an
+audit policy without ``ipaddresses``).
+
+Checks (each divergence names the record that caused it): an address handed out twice,
+an address outside every ready ServiceCIDR, a ServiceCIDR removed while addresses in it
+had no other home, a Service without its IPAddress (and an IPAddress never released), a
+create of an existing object, an update based on a version the log never showed, a write
+older than the stored object (not applied: counted as ``stale``).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from servicecidr.api.kinds import KINDS
+from servicecidr.clock import format_time
+from servicecidr.controllers.netutil import cidr_contains_cidr, cidr_contains_ip, family_of_cidr
+from servicecidr.errors import ApiError, InvalidInputError
+from servicecidr.events.model import OP_DELETE, OP_PUT, Write, decode_object, encode_object
+from servicecidr.importers.model import Record, Skip
+from servicecidr.importers.report import ImportReport
+from servicecidr.registry.service import canonical_ip, ip_address_object
+from servicecidr.registry.txn import Txn
+from servicecidr.store import object_key
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from servicecidr.cluster import Cluster
+
+__all__ = ["IPADDRESS_MODES", "ImportClock", "ObservedImporter"]
+
+IPADDRESS_MODES = ("auto", "recorded", "derived")
+MANAGED_BY_LABEL = "ipaddress.kubernetes.io/managed-by"
+FAMILY_LABEL = "ipaddress.kubernetes.io/ip-family"
+MANAGED_BY = "ipallocator.k8s.io"
+_EVENT_SUBJECTS = frozenset({"Service", "ServiceCIDR", "IPAddress"})
+
+
+class ImportClock:
+    """The clock a Cluster reads while records are applied: the record's time."""
+
+    simulated = True
+
+    def __init__(self, t: float) -> None:
+        self.t = t
+
+    def now(self) -> float:
+        """The time of the record being applied."""
+        return self.t
+
+    def advance(self, seconds: float) -> None:
+        """Time moves with the records only."""
+        self.t += max(0.0, seconds)
+
+
+def _cluster_ips(obj: dict[str, Any] | None) -> list[str]:
+    if not obj:
+        return []
+    spec = obj.get("spec")
+    if not isinstance(spec, dict) or spec.get("type") == "ExternalName":
+        return []
+    ips = spec.get("clusterIPs") or ([spec["clusterIP"]] if spec.get("clusterIP") else [])
+    out = []
+    for ip in ips:
+        if isinstance(ip, str) and ip and ip != "None":
+            out.append(canonical_ip(ip))
+    return out
+
+
+def _parent(ipa: dict[str, Any]) -> str | None:
+    """The Service key an IPAddress points to, if it points to a Service."""
+    ref = (ipa.get("spec") or {}).get("parentRef") or {}
+    if not isinstance(ref, dict) or ref.get("resource") != "services" or ref.get("group", ""):
+        return None
+    return f"{ref.get('namespace') or 'default'}/{ref.get('name', '')}"
+
+
+def _history_end(c: Cluster) -> float:
+    """The time of the last event the Cluster has recorded (-inf for none)."""
+    if c._persist is not None:
+        return float(c._persist.max_ts) if c._seq else float("-inf")
+    return c._events[-1].ts if c._events else float("-inf")
+
+
+def _rv_int(meta: dict[str, Any]) -> int | None:
+    rv = meta.get("resourceVersion")
+    if isinstance(rv, int) and not isinstance(rv, bool):
+        return rv
+    if isinstance(rv, str) and rv.isdigit():
+        return int(rv)
+    return None
+
+
+class ObservedImporter:
+    """Applies records to a Cluster (see the module doc). Call :meth:`apply` per record
+    (or :meth:`skip` for a Skip), then :meth:`finish`; the Cluster's clock is the records'
+    time in between."""
+
+    def __init__(
+        self,
+        cluster: Cluster,
+        report: ImportReport,
+        *,
+        fmt: str = "audit",
+        ipaddresses: str = "auto",
+        strict: bool = False,
+        on_skip: Callable[[Skip], None] | None = None,
+    ) -> None:
+        if ipaddresses not in IPADDRESS_MODES:
+            raise InvalidInputError(
+                f"ipaddresses={ipaddresses!r}: use one of {', '.join(IPADDRESS_MODES)}"
+            )
+        self.c = cluster
+        self.r = report
+        self.fmt = fmt
+        self.mode = ipaddresses
+        self.derive = ipaddresses == "derived" or (ipaddresses == "auto" and fmt != "audit")
+        self._on_skip = on_skip if on_skip is not None else report.skip
+        self._saved_clock = cluster._clock
+        self.clock = ImportClock(cluster._clock.now())
+        self._floor = _history_end(cluster)
+        cluster._clock = self.clock
+        cluster._time_cache = (-1, "")
+        self.recorded_ips = 0
+        self._derived: set[str] = set()
+        self._touched: set[tuple[str, str]] = set()
+        # ip -> (Service key, record): a Service's ClusterIP without an IPAddress so far
+        self._missing: dict[str, tuple[str, Record]] = {}
+        # ip -> (Service key, record): the Service went, its IPAddress has not (yet)
+        self._unreleased: dict[str, tuple[str, Record]] = {}
+        # ip -> (Service key, record): the IPAddress went, the Service still lists it
+        self._orphaned: dict[str, tuple[str, Record]] = {}
+        self._first_seq: int | None = None
+        # Indexes of the state the checks need, so they never decode a stored object:
+        # IPAddress -> the Service key its parentRef names; Service key -> its ClusterIPs.
+        self._ipx: dict[str, str | None] = {
+            k: _parent(decode_object(b)) for k, b in cluster._store.items("IPAddress")
+        }
+        self._svcx: dict[str, tuple[str, ...]] = {
+            k: tuple(_cluster_ips(decode_object(b))) for k, b in cluster._store.items("Service")
+        }
+        self._ready: list[Any] | None = None
+        # Metadata-level IPAddress creates waiting for the Service create around them
+        self._pending_ips: list[Record] = []
+        self._last_window: tuple[float, float] | None = None
+
+    # ------------------------------------------------------------------ driver API
+
+    def skip(self, s: Skip) -> None:
+        """An input that is not used."""
+        self._on_skip(s)
+
+    def apply(self, rec: Record) -> None:
+        """Apply one record (or report why not)."""
+        self.r.read += 1
+        if rec.ts is not None:
+            if rec.ts != self.clock.t:
+                self.clock.t = rec.ts
+            self.r.saw_time(rec.ts)
+        if self._pending_ips:
+            self._join_pending(rec)
+        if rec.verb == "deletecollection":
+            self._deletecollection(rec)
+            return
+        info = KINDS[rec.kind]
+        body = rec.response if isinstance(rec.response, dict) else None
+        if body is not None and body.get("kind") == "Status":
+            body = None
+        name = rec.name
+        ns = rec.namespace
+        if body is not None or isinstance(rec.request, dict):
+            meta = (body or rec.request).get("metadata")
+            if isinstance(meta, dict):
+                name = name or str(meta.get("name") or "")
+                if info.namespaced and not ns:
+                    ns = meta.get("namespace")
+        ns = (ns or "default") if info.namespaced else None
+        if not name:
+            self.skip(Skip(rec.source, rec.line, "no-name", f"{rec.verb} {info.resource}"))
+            return
+        key = object_key(info.namespaced, ns, name)
+        if rec.verb == "delete":
+            meta = body.get("metadata") if body is not None else None
+            if (
+                body is not None
+                and isinstance(meta, dict)
+                and meta.get("deletionTimestamp")
+                and meta.get("finalizers")
+            ):
+                self._put(rec, key, ns, name, body)  # Terminating: it stays
+            else:
+                self._delete(rec, key, ns, name, body)
+            return
+        if (
+            body is None
+            and rec.kind == "IPAddress"
+            and rec.verb == "create"
+            and not isinstance(rec.request, dict)
+        ):
+            # Metadata level: the name is the IP; the parent is joined by time
+            self._pending_ips.append(rec)
+            return
+        obj = body
+        if obj is None:
+            obj = self._from_request(rec, key)
+            if obj is None:
+                return
+        if self.fmt == "dump" and self._is_manifest(obj):
+            self._through_engine(rec, obj)
+            return
+        meta = obj.get("metadata")
+        if isinstance(meta, dict) and meta.get("deletionTimestamp") and not meta.get("finalizers"):
+            self._delete(rec, key, ns, name, obj)  # the last finalizer went
+            return
+        self._put(rec, key, ns, name, obj)
+
+    def finish(self) -> None:
+        """End of input: settle what was pending, give the Cluster its clock back."""
+        try:
+            self._flush_pending(None)
+            self._settle()
+        finally:
+            self.restore_clock()
+
+    def restore_clock(self) -> None:
+        """Give the Cluster its own clock back (a simulated one moved to the last time)."""
+        c = self.c
+        if c._clock is self.clock:
+            saved = self._saved_clock
+            if saved.simulated and self.r.last_ts is not None and saved.now() < self.r.last_ts:
+                saved.advance(self.r.last_ts - saved.now())
+            c._clock = saved
+            c._time_cache = (-1, "")
+
+    # ------------------------------------------------------------------ Metadata-level IPs
+
+    def _join_pending(self, rec: Record) -> None:
+        """SPEC-import 1.3: at Metadata level an IPAddress create still names its IP; the
+        allocator creates it inside the Service create, so its requestReceivedTimestamp
+        falls in that create's [requestReceived, stage] window."""
+        if rec.kind == "Service" and rec.verb == "create" and rec.ts is not None:
+            start = rec.received if rec.received is not None else rec.ts
+            ips = _cluster_ips(rec.response if isinstance(rec.response, dict) else None)
+            ambiguous = self._last_window is not None and self._last_window[1] >= start
+            self._last_window = (start, rec.ts)
+            joined = [
+                p
+                for p in self._pending_ips
+                if p.name in ips
+                or (
+                    not ips
+                    and start <= (p.received if p.received is not None else p.order) <= rec.ts
+                )
+            ]
+            if joined:
+                ns = rec.namespace or "default"
+                name = rec.name or ""
+                for p in joined:
+                    self._pending_ips.remove(p)
+                    self._metadata_ip(p, ns, name)
+                    if ambiguous and not ips:
+                        self.r.note("IPAddresses joined to one of overlapping Service creates")
+        if rec.ts is not None:
+            self._flush_pending(rec.ts - 10.0)
+
+    def _flush_pending(self, before: float | None) -> None:
+        """Give up waiting: the IPAddress is written with no known parent."""
+        keep = []
+        for p in self._pending_ips:
+            if before is None or p.order < before:
+                self._metadata_ip(p, "", "")
+                self.r.note("IPAddresses at Metadata level whose Service could not be joined")
+            else:
+                keep.append(p)
+        self._pending_ips = keep
+
+    def _metadata_ip(self, p: Record, ns: str, name: str) -> None:
+        saved = self.clock.t
+        if p.ts is not None:
+            self.clock.t = p.ts
+        try:
+            obj = ip_address_object(self.c, p.name, ns, name)
+            if p.user != "system:apiserver":
+                obj["metadata"]["labels"].pop(MANAGED_BY_LABEL, None)
+            self.r.note("IPAddresses rebuilt from Metadata-level events")
+            self._put(p, p.name, None, p.name, obj)
+        finally:
+            self.clock.t = saved
+
+    # ------------------------------------------------------------------ building objects
+
+    def _from_request(self, rec: Record, key: str) -> dict[str, Any] | None:
+        req = rec.request if isinstance(rec.request, dict) else None
+        if rec.verb == "patch":
+            reason = "patch-without-body" if rec.request is not None else "metadata-only"
+            self.skip(Skip(rec.source, rec.line, reason, f"patch {rec.kind} {key}"))
+            return None
+        if req is None or not isinstance(req.get("metadata", {}), dict):
+            self.skip(
+                Skip(
+                    rec.source,
+                    rec.line,
+                    "metadata-only",
+                    f"{rec.verb} {rec.kind} {key} at level {rec.level or 'Metadata'}",
+                )
+            )
+            return None
+        old_blob = self.c._store.get(rec.kind, key)
+        if rec.subresource == "status":
+            if old_blob is None:
+                self.skip(Skip(rec.source, rec.line, "metadata-only", f"status of unknown {key}"))
+                return None
+            obj = decode_object(old_blob)
+            obj["status"] = req.get("status") or {}
+            obj["metadata"].pop("resourceVersion", None)
+            return obj
+        obj = dict(req)
+        obj["metadata"] = dict(req.get("metadata") or {})
+        if old_blob is not None and rec.verb == "update":
+            old_meta = decode_object(old_blob).get("metadata") or {}
+            for f in ("uid", "creationTimestamp"):
+                if f in old_meta and not obj["metadata"].get(f):
+                    obj["metadata"][f] = old_meta[f]
+        obj["metadata"].pop("resourceVersion", None)
+        if rec.kind == "Service" and not _cluster_ips(obj):
+            spec = obj.get("spec")
+            spec = spec if isinstance(spec, dict) else {}
+            if spec.get("type") != "ExternalName" and spec.get("clusterIP") != "None":
+                self.r.note("Services without their ClusterIP (Request level: IP unknown)")
+        self.r.note("objects rebuilt from requestObject (Request level)")
+        return obj
+
+    @staticmethod
+    def _is_manifest(obj: dict[str, Any]) -> bool:
+        meta = obj.get("metadata")
+        return isinstance(meta, dict) and not meta.get("uid") and not meta.get("resourceVersion")
+
+    def _through_engine(self, rec: Record, obj: dict[str, Any]) -> None:
+        c = self.c
+        before = c._seq
+        body = dict(obj)
+        body.pop("status", None)
+        t = self.clock.t
+        self.clock.t = max(t, self._floor)
+        try:
+            c.apply(body)
+        except ApiError as e:
+            self.r.note(f"manifests the engine refused ({e.reason})")
+            self.r.diverge("created-twice" if e.reason == "AlreadyExists" else "gap", str(e), rec)
+            return
+        finally:
+            self.clock.t = t
+        self.r.note("manifests created through the engine (no recorded state: allocated)")
+        self._floor = max(self._floor, self.clock.t)
+        meta = obj.get("metadata") or {}
+        info = KINDS[rec.kind]
+        ns = (meta.get("namespace") or "default") if info.namespaced else None
+        self._reindex(rec.kind, object_key(info.namespaced, ns, str(meta.get("name") or "")))
+        self._ready = None
+        self._committed(before)
+        self.r.used += 1
+
+    def _normalize(
+        self,
+        obj: dict[str, Any],
+        rec: Record,
+        ns: str | None,
+        name: str,
+        old: dict[str, Any] | None,
+    ) -> tuple[dict[str, Any], int]:
+        info = KINDS[rec.kind]
+        obj["apiVersion"] = info.api_version
+        obj["kind"] = info.kind
+        meta = obj.get("metadata")
+        if not isinstance(meta, dict):
+            meta = obj["metadata"] = {}
+        meta.pop("managedFields", None)
+        meta.pop("selfLink", None)
+        meta["name"] = name
+        if info.namespaced:
+            meta["namespace"] = ns
+        else:
+            meta.pop("namespace", None)
+        if not meta.get("uid"):
+            old_meta = (old or {}).get("metadata") or {}
+            meta["uid"] = old_meta.get("uid") or self.c._new_uid()
+        if not meta.get("creationTimestamp"):
+            old_meta = (old or {}).get("metadata") or {}
+            meta["creationTimestamp"] = old_meta.get("creationTimestamp") or format_time(
+                self.clock.t
+            )
+        rv = _rv_int(meta)
+        if rv is None:
+            rv = self._next_rv()
+        meta["resourceVersion"] = str(rv)
+        return obj, rv
+
+    def _next_rv(self) -> int:
+        return self.c._store.revision + 1
+
+    # ------------------------------------------------------------------ writes
+
+    def _commit(
+        self, rec: Record, kind: str, ns: str | None, name: str, writes: list[Write]
+    ) -> None:
+        c = self.c
+        for w in writes:
+            if w.kind == "ServiceCIDR":
+                self._ready = None
+            elif w.op != OP_PUT:
+                if w.kind == "IPAddress":
+                    self._ipx.pop(w.key, None)
+                elif w.kind == "Service":
+                    self._svcx.pop(w.key, None)
+        txn = Txn(c._store.revision)
+        txn.writes.extend(writes)
+        extra: dict[str, Any] = {"import": rec.verb, "at": f"{rec.source}:{rec.line}"}
+        if rec.audit_id:
+            extra["auditID"] = rec.audit_id
+        t = self.clock.t
+        if t < self._floor:
+            # older than the state's own history: the event log never runs backwards, so
+            # the event is placed at its end (the objects keep their recorded times)
+            self.clock.t = self._floor
+            self.r.note("events older than the state's history, placed at its end")
+        try:
+            ev = c._commit("import", rec.actor or rec.user or self.fmt, kind, ns, name, txn, extra)
+        finally:
+            self.clock.t = t
+        self._floor = ev.ts
+        if self._first_seq is None:
+            self._first_seq = ev.seq
+            if self.r.first_seq is None:
+                self.r.first_seq = ev.seq
+        self.r.last_seq = ev.seq
+        self.r.events_committed += 1
+        self.r.used += 1
+
+    def _committed(self, before: int) -> None:
+        c = self.c
+        if c._seq > before:
+            if self.r.first_seq is None:
+                self.r.first_seq = before + 1
+            self.r.last_seq = c._seq
+            self.r.events_committed += c._seq - before
+
+    def _put(self, rec: Record, key: str, ns: str | None, name: str, obj: dict[str, Any]) -> None:
+        kind = rec.kind
+        store = self.c._store
+        old_blob = store.get(kind, key)
+        old = decode_object(old_blob) if old_blob is not None else None
+        if kind == "Event" and not self._event_of_interest(obj):
+            self.skip(Skip(rec.source, rec.line, "not-modeled", "an Event about another kind"))
+            return
+        obj, rv = self._normalize(obj, rec, ns, name, old)
+        blob = encode_object(obj)
+        if old is not None:
+            old_meta = old.get("metadata") or {}
+            old_rv = _rv_int(old_meta)
+            same = old_meta.get("uid") == obj["metadata"].get("uid")
+            if same and old_rv is not None and rv < old_rv:
+                if (kind, key) in self._touched:
+                    self.r.diverge(
+                        "out-of-order",
+                        f"{kind} {key} at resourceVersion {rv} after {old_rv}: not applied",
+                        rec,
+                    )
+                self.skip(Skip(rec.source, rec.line, "stale", f"{kind} {key} rv {rv} < {old_rv}"))
+                return
+            if blob == old_blob:
+                self.skip(Skip(rec.source, rec.line, "unchanged", f"{kind} {key} rv {rv}"))
+                return
+            if rec.verb == "create" and not rec.raw and (kind, key) in self._touched:
+                if not (kind == "IPAddress" and key in self._derived):
+                    self.r.diverge("created-twice", f"create of existing {kind} {key}", rec)
+            elif rec.verb in ("create", "put") and (kind, key) not in self._touched:
+                self.r.note("objects that existed before the import, replaced by the record")
+            req = rec.request if isinstance(rec.request, dict) else None
+            req_meta = req.get("metadata") if req is not None else None
+            if (
+                rec.verb == "update"
+                and isinstance(req_meta, dict)
+                and old_rv is not None
+                and _rv_int(req_meta) not in (None, old_rv)
+                and same
+            ):
+                self.r.diverge(
+                    "gap",
+                    f"update of {kind} {key} based on resourceVersion "
+                    f"{req_meta.get('resourceVersion')}, the log last showed {old_rv}",
+                    rec,
+                )
+        elif rec.verb in ("update", "patch"):
+            self.r.note("objects first seen in an update (created before the log starts)")
+        writes = [Write(OP_PUT, kind, key, rv, blob)]
+        if kind == "Service":
+            self._check_service(rec, key, obj, old, writes)
+            self._svcx[key] = tuple(_cluster_ips(obj))
+        elif kind == "IPAddress":
+            self._check_ipaddress(rec, key, obj, old)
+            self._ipx[key] = _parent(obj)
+        self._touched.add((kind, key))
+        self._commit(rec, kind, ns, name, writes)
+
+    def _delete(
+        self,
+        rec: Record,
+        key: str,
+        ns: str | None,
+        name: str,
+        body: dict[str, Any] | None,
+    ) -> None:
+        kind = rec.kind
+        store = self.c._store
+        old_blob = store.get(kind, key)
+        if old_blob is None:
+            self.r.note("deletes of objects not in the state (created before the log starts)")
+            self.skip(Skip(rec.source, rec.line, "unchanged", f"delete of absent {kind} {key}"))
+            return
+        rv = None
+        if body is not None and isinstance(body.get("metadata"), dict):
+            # the etcd3 store returns a deleted object with the deletion's revision; an
+            # older one (or none) only ever lowers nothing: the store keeps the maximum
+            rv = _rv_int(body["metadata"])
+        if rv is None:
+            rv = self._next_rv()
+        writes = [Write(OP_DELETE, kind, key, rv, old_blob)]
+        if kind == "Service":
+            self._service_gone(rec, key, writes)
+        elif kind == "IPAddress":
+            self._ipaddress_gone(rec, key)
+        elif kind == "ServiceCIDR":
+            self._servicecidr_gone(rec, key, decode_object(old_blob))
+        self._touched.discard((kind, key))
+        self._commit(rec, kind, ns, name, writes)
+
+    def _deletecollection(self, rec: Record) -> None:
+        body = rec.response if isinstance(rec.response, dict) else None
+        items = body.get("items") if body is not None else None
+        if not isinstance(items, list):
+            self.skip(
+                Skip(rec.source, rec.line, "metadata-only", "deletecollection without a List")
+            )
+            return
+        for item in items:
+            if not isinstance(item, dict):
+                continue
+            meta = item.get("metadata") or {}
+            sub = Record(
+                rec.source,
+                rec.line,
+                rec.order,
+                rec.ts,
+                "delete",
+                rec.kind,
+                meta.get("namespace") or rec.namespace,
+                str(meta.get("name") or ""),
+                user=rec.user,
+                actor=rec.actor,
+                audit_id=rec.audit_id,
+                response=item,
+            )
+            self.r.read -= 1  # the deletecollection record was counted once
+            self.apply(sub)
+
+    @staticmethod
+    def _event_of_interest(obj: dict[str, Any]) -> bool:
+        regarding = obj.get("regarding")
+        return isinstance(regarding, dict) and regarding.get("kind") in _EVENT_SUBJECTS
+
+    # ------------------------------------------------------------------ checks
+
+    def _in_ready_cidr(self, ip: str) -> bool | None:
+        """Whether a ready ServiceCIDR holds ``ip``; None when there is no ServiceCIDR."""
+        c = self.c
+        if not c._store.count("ServiceCIDR"):
+            return None
+        ready = self._ready
+        if ready is None:
+            meta = c._meta
+            ready = self._ready = [a for p, a in meta.allocators() if meta.is_ready(p)]
+        try:
+            return any(a.contains(ip) for a in ready)
+        except InvalidInputError:
+            return False
+
+    def _holder(self, ip: str) -> str | None:
+        """The Service key an existing IPAddress for ``ip`` points to."""
+        return self._ipx.get(ip)
+
+    def _lists(self, svc_key: str, ip: str) -> bool:
+        return ip in self._svcx.get(svc_key, ())
+
+    def _reindex(self, kind: str, key: str) -> None:
+        """Refresh the indexes for an object the engine itself wrote."""
+        blob = self.c._store.get(kind, key)
+        if kind == "Service":
+            if blob is None:
+                self._svcx.pop(key, None)
+                return
+            ips = tuple(_cluster_ips(decode_object(blob)))
+            self._svcx[key] = ips
+            for ip in ips:
+                self._reindex("IPAddress", ip)
+        elif kind == "IPAddress":
+            if blob is None:
+                self._ipx.pop(key, None)
+            else:
+                self._ipx[key] = _parent(decode_object(blob))
+
+    def _derived_ip(self, ip: str, ns: str, name: str, writes: list[Write]) -> None:
+        obj = ip_address_object(self.c, ip, ns, name)
+        rv = max(self._next_rv(), max((w.rv for w in writes), default=0)) + 1
+        obj["metadata"]["resourceVersion"] = str(rv)
+        writes.append(Write(OP_PUT, "IPAddress", ip, rv, encode_object(obj)))
+        self._ipx[ip] = f"{ns}/{name}"
+        self._derived.add(ip)
+        self._missing.pop(ip, None)
+        self.r.note("IPAddresses derived from Service ClusterIPs")
+
+    def _check_service(
+        self,
+        rec: Record,
+        key: str,
+        obj: dict[str, Any],
+        old: dict[str, Any] | None,
+        writes: list[Write],
+    ) -> None:
+        ips = _cluster_ips(obj)
+        old_ips = _cluster_ips(old)
+        ns, _, name = key.partition("/")
+        store = self.c._store
+        for ip in ips:
+            holder = self._holder(ip)
+            fresh = ip not in old_ips
+            if holder is not None and holder != key:
+                if ip in self._derived and not self._lists(holder, ip):
+                    pass  # a derived address of a Service that no longer holds it
+                elif self._lists(holder, ip):
+                    self.r.diverge(
+                        "ip-reused",
+                        f"{ip} given to Service {key} while Service {holder} holds it",
+                        rec,
+                    )
+                    continue
+            if fresh:
+                missing = self._missing.get(ip)
+                if missing is not None and missing[0] != key and self._lists(missing[0], ip):
+                    self.r.diverge(
+                        "ip-reused",
+                        f"{ip} given to Service {key} while Service {missing[0]} holds it",
+                        rec,
+                    )
+                inside = self._in_ready_cidr(ip)
+                if inside is False:
+                    self.r.diverge(
+                        "ip-out-of-range", f"{ip} of Service {key} is in no ready ServiceCIDR", rec
+                    )
+            if holder is None and store.get("IPAddress", ip) is None:
+                if self.derive:
+                    self._derived_ip(ip, ns, name, writes)
+                elif fresh or ip not in self._missing:
+                    self._missing[ip] = (key, rec)
+            orphan = self._orphaned.pop(ip, None)
+            if (
+                orphan is not None
+                and orphan[0] == key
+                and store.get("IPAddress", ip) is None
+                and not self.derive
+            ):
+                self.r.diverge(
+                    "service-without-ipaddress",
+                    f"Service {key} still holds {ip}, whose IPAddress was deleted",
+                    orphan[1],
+                )
+        for ip in old_ips:
+            if ip in ips:
+                continue
+            self._orphaned.pop(ip, None)
+            if self._missing.get(ip, ("",))[0] == key:
+                self._missing.pop(ip, None)
+            self._release(rec, key, ip, writes)
+
+    def _release(self, rec: Record, key: str, ip: str, writes: list[Write]) -> None:
+        """The Service ``key`` no longer holds ``ip``."""
+        if self._holder(ip) != key:
+            return
+        if ip in self._derived:
+            blob = self.c._store.get("IPAddress", ip)
+            rv = max(self._next_rv(), max((w.rv for w in writes), default=0)) + 1
+            writes.append(Write(OP_DELETE, "IPAddress", ip, rv, blob))
+            self._derived.discard(ip)
+        else:
+            self._unreleased[ip] = (key, rec)
+
+    def _service_gone(self, rec: Record, key: str, writes: list[Write]) -> None:
+        for ip in self._svcx.get(key, ()):
+            self._orphaned.pop(ip, None)
+            if self._missing.get(ip, ("",))[0] == key:
+                self._missing.pop(ip, None)
+            self._release(rec, key, ip, writes)
+
+    def _check_ipaddress(
+        self, rec: Record, ip: str, obj: dict[str, Any], old: dict[str, Any] | None
+    ) -> None:
+        self.recorded_ips += 1
+        parent = _parent(obj)
+        labels = (obj.get("metadata") or {}).get("labels") or {}
+        managed = isinstance(labels, dict) and labels.get(MANAGED_BY_LABEL) == MANAGED_BY
+        if old is None:
+            if managed and self._in_ready_cidr(ip) is False:
+                self.r.diverge("ip-out-of-range", f"IPAddress {ip} is in no ready ServiceCIDR", rec)
+            missing = self._missing.get(ip)
+            if missing is not None:
+                holder = missing[0]
+                if holder != parent and self._lists(holder, ip):
+                    self.r.diverge(
+                        "ip-reused",
+                        f"IPAddress {ip} created for {parent} while Service {holder} holds it",
+                        rec,
+                    )
+                else:
+                    self._missing.pop(ip, None)
+        else:
+            old_parent = self._ipx.get(ip)
+            if (
+                old_parent is not None
+                and old_parent != parent
+                and ip not in self._derived
+                and self._lists(old_parent, ip)
+            ):
+                self.r.diverge(
+                    "ip-reused",
+                    f"IPAddress {ip} moved from Service {old_parent} (which holds it) to {parent}",
+                    rec,
+                )
+        self._derived.discard(ip)
+        self._unreleased.pop(ip, None)
+
+    def _ipaddress_gone(self, rec: Record, ip: str) -> None:
+        self._derived.discard(ip)
+        self._unreleased.pop(ip, None)
+        parent = self._ipx.get(ip)
+        if parent is not None and self._lists(parent, ip):
+            # the Service's own delete or update usually follows (a nested release
+            # completes before the request around it): settle at the end
+            self._orphaned[ip] = (parent, rec)
+
+    def _servicecidr_gone(self, rec: Record, name: str, old: dict[str, Any]) -> None:
+        orphans = self._orphans_of(name, old)
+        if orphans:
+            shown = ", ".join(orphans[:5]) + (
+                f" and {len(orphans) - 5} more" if len(orphans) > 5 else ""
+            )
+            self.r.diverge(
+                "servicecidr-orphaned-ips",
+                f"ServiceCIDR {name} removed while {len(orphans)} address(es) in it had no "
+                f"other ServiceCIDR: {shown}",
+                rec,
+            )
+
+    def _orphans_of(self, name: str, sc: dict[str, Any]) -> list[str]:
+        """Managed IPAddresses only this ServiceCIDR holds (the deletion rule, SPEC 5)."""
+        c = self.c
+        others = [
+            cidr
+            for k, b in c._store.items("ServiceCIDR")
+            if k != name
+            for cidr in (decode_object(b).get("spec") or {}).get("cidrs") or []
+        ]
+        out: list[str] = []
+        for cidr in (sc.get("spec") or {}).get("cidrs") or []:
+            if not isinstance(cidr, str) or any(cidr_contains_cidr(o, cidr) for o in others):
+                continue
+            family = family_of_cidr(cidr)
+            for ip in c._ips_within(cidr):
+                blob = c._store.get("IPAddress", ip)
+                if blob is None:
+                    continue
+                labels = (decode_object(blob).get("metadata") or {}).get("labels") or {}
+                if labels.get(MANAGED_BY_LABEL) != MANAGED_BY or labels.get(FAMILY_LABEL) != family:
+                    continue
+                if not any(cidr_contains_ip(o, ip) for o in others):
+                    out.append(ip)
+        return sorted(out)
+
+    # ------------------------------------------------------------------ the end
+
+    def _settle(self) -> None:
+        store = self.c._store
+        for ip, (svc, rec) in sorted(self._orphaned.items()):
+            if store.get("IPAddress", ip) is None and self._lists(svc, ip):
+                self.r.diverge(
+                    "service-without-ipaddress",
+                    f"Service {svc} still holds {ip}, whose IPAddress was deleted",
+                    rec,
+                )
+        self._orphaned.clear()
+        for ip, (svc, rec) in sorted(self._unreleased.items()):
+            if self._holder(ip) == svc and store.get("Service", svc) is None:
+                self.r.diverge(
+                    "ipaddress-not-released",
+                    f"IPAddress {ip} still points to Service {svc}, which is gone",
+                    rec,
+                )
+        self._unreleased.clear()
+        missing = {
+            ip: v
+            for ip, v in self._missing.items()
+            if store.get("IPAddress", ip) is None and self._lists(v[0], ip)
+        }
+        self._missing.clear()
+        if not missing:
+            return
+        if self.mode == "auto" and self.recorded_ips == 0:
+            # The log holds no IPAddress write at all: an older cluster, or a policy that
+            # leaves ipaddresses out. Write the allocator's IPAddresses now.
+            for ip, (svc, rec) in sorted(missing.items()):
+                ns, _, name = svc.partition("/")
+                writes: list[Write] = []
+                self._derived_ip(ip, ns, name, writes)
+                self._commit(rec, "IPAddress", None, ip, writes)
+                self.r.used -= 1
+            self.r.note("audit log without IPAddress writes: IPAddresses derived at the end")
+            return
+        for ip, (svc, rec) in sorted(missing.items()):
+            self.r.diverge(
+                "service-without-ipaddress",
+                f"Service {svc} holds {ip}, which has no IPAddress",
+                rec,
+            )

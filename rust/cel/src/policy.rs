@@ -1,0 +1,1097 @@
+//! A ValidatingAdmissionPolicy compiled once and evaluated many times, as
+//! `plugin/policy/validating` does it: match conditions, lazily composited variables,
+//! validations with their messages and reasons, and audit annotations, under the
+//! policy's failure policy.
+
+use std::fmt;
+use std::sync::OnceLock;
+
+use cel::common::traits::Indexer;
+use cel::common::types::{CelBool, CelMap, CelMapKey, CelString, Kind, Type, MAP_TYPE};
+use cel::common::value::{CowVal, Val};
+use cel::context::VariableResolver;
+use cel::{Context, ExecutionError, IdedExpr, Value};
+
+use crate::checker::{self, Declarations, Ty};
+use crate::errors::{self, runtime_message, Issue};
+use crate::library::error;
+use crate::value::ABSENT;
+use crate::ENV;
+
+/// What an expression must evaluate to (`ExpressionAccessor.ReturnTypes`).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Returns {
+    Bool,
+    String,
+    StringOrNull,
+    Any,
+}
+
+/// A parsed and type-checked expression.
+#[derive(Debug)]
+pub struct Program {
+    expr: IdedExpr,
+    output: Ty,
+}
+
+impl Program {
+    /// The output type the checker found.
+    pub fn output(&self) -> &Ty {
+        &self.output
+    }
+}
+
+/// Compiles `source` against `decls`, as `CompileCELExpression` does: a parse or check
+/// failure reads `compilation failed: ERROR: <input>:...`; a wrong output type reads
+/// `must evaluate to bool`.
+pub fn compile(source: &str, decls: &Declarations, returns: Returns) -> Result<Program, String> {
+    let (expr, info) = match ENV.parser().parse_with_source_info(source) {
+        Ok(parsed) => parsed,
+        Err(errs) => {
+            let issues: Vec<Issue> = errs
+                .errors
+                .iter()
+                .map(|e| Issue {
+                    line: e.pos.0.max(1) as usize,
+                    column: (e.pos.1 - 1).max(0) as usize,
+                    message: e.msg.clone(),
+                })
+                .collect();
+            return Err(format!(
+                "compilation failed: {}",
+                errors::display(source, &issues)
+            ));
+        }
+    };
+    let output = match checker::check(&expr, decls) {
+        Ok(t) => t,
+        Err(errs) => {
+            let issues: Vec<Issue> = errs
+                .into_iter()
+                .map(|e| {
+                    let offset = info.offset_for(e.id).map_or(0, |(s, _)| s as usize);
+                    let (line, column) = errors::position(source, offset);
+                    Issue {
+                        line,
+                        column,
+                        message: e.message,
+                    }
+                })
+                .collect();
+            return Err(format!(
+                "compilation failed: {}",
+                errors::display(source, &issues)
+            ));
+        }
+    };
+    let ok = match returns {
+        Returns::Bool => output == Ty::Bool,
+        Returns::String => output == Ty::String,
+        Returns::StringOrNull => output == Ty::String || output == Ty::Null,
+        Returns::Any => true,
+    };
+    if !ok {
+        return Err(match returns {
+            Returns::Bool => "must evaluate to bool".to_owned(),
+            Returns::String => "must evaluate to string".to_owned(),
+            _ => "must evaluate to one of [string null_type]".to_owned(),
+        });
+    }
+    let mut expr = expr;
+    rewrite_selects(&mut expr);
+    Ok(Program { expr, output })
+}
+
+/// Rewrites the field selections of a value, `object.metadata.name`, into the equivalent
+/// map lookups, `object['metadata']['name']`, once the expression has been checked. Both
+/// fail the same way on a missing key (`no such key: name`), but the interpreter resolves
+/// a selection chain as a qualified name first (a string built per evaluation), while a
+/// lookup goes straight to the value. Type names (`net.IP`) and presence tests stay.
+fn rewrite_selects(e: &mut IdedExpr) {
+    use cel::common::ast::{CallExpr, EntryExpr, Expr, LiteralValue};
+    use cel::common::types::CelString;
+    match &mut e.expr {
+        Expr::Select(s) if !s.test => {
+            let is_type = qualified_name(&e.expr)
+                .is_some_and(|q| q == "net.IP" || q == "net.CIDR" || q.starts_with("google."));
+            if is_type {
+                return;
+            }
+            let Expr::Select(s) = std::mem::take(&mut e.expr) else {
+                unreachable!()
+            };
+            let mut operand = *s.operand;
+            rewrite_selects(&mut operand);
+            let key = IdedExpr {
+                id: e.id,
+                expr: Expr::Literal(LiteralValue::String(CelString::from(s.field))),
+            };
+            e.expr = Expr::Call(CallExpr {
+                func_name: cel::common::ast::operators::INDEX.to_owned(),
+                target: None,
+                args: vec![operand, key],
+            });
+        }
+        Expr::Select(s) => rewrite_selects(&mut s.operand),
+        Expr::Call(c) => {
+            if let Some(t) = &mut c.target {
+                // A call target may name a function namespace (`ip.isCanonical(...)`).
+                if qualified_name(&t.expr).is_none() {
+                    rewrite_selects(t);
+                }
+            }
+            c.args.iter_mut().for_each(rewrite_selects);
+        }
+        Expr::List(l) => l.elements.iter_mut().for_each(rewrite_selects),
+        Expr::Map(m) => {
+            for entry in &mut m.entries {
+                if let EntryExpr::MapEntry(me) = &mut entry.expr {
+                    rewrite_selects(&mut me.key);
+                    rewrite_selects(&mut me.value);
+                }
+            }
+        }
+        Expr::Comprehension(c) => {
+            let c = &mut **c;
+            for x in [
+                &mut c.iter_range,
+                &mut c.accu_init,
+                &mut c.loop_cond,
+                &mut c.loop_step,
+                &mut c.result,
+            ] {
+                rewrite_selects(x);
+            }
+        }
+        _ => {}
+    }
+}
+
+fn qualified_name(e: &cel::common::ast::Expr) -> Option<String> {
+    use cel::common::ast::Expr;
+    match e {
+        Expr::Ident(n) => Some(n.clone()),
+        Expr::Select(s) if !s.test => {
+            qualified_name(&s.operand.expr).map(|p| format!("{p}.{}", s.field))
+        }
+        _ => None,
+    }
+}
+
+/// A deep copy of a value that borrows nothing (`None` for a value of an unknown type).
+fn to_static(v: &dyn Val) -> Option<Box<dyn Val + 'static>> {
+    use crate::library::{CidrVal, IpVal};
+    use cel::common::types::{CelDouble, CelInt, CelList, CelNull, CelUInt};
+    if let Some(s) = v.downcast_ref::<CelString>() {
+        return Some(Box::new(CelString::from(s.inner().to_owned())));
+    }
+    if let Some(l) = v.downcast_ref::<CelList>() {
+        let items: Option<Vec<Box<dyn Val + 'static>>> =
+            l.inner().iter().map(|x| to_static(x.as_ref())).collect();
+        return Some(Box::new(CelList::from(items?)));
+    }
+    if let Some(m) = v.downcast_ref::<CelMap>() {
+        let mut out = std::collections::HashMap::with_capacity(m.inner().len());
+        for (k, x) in m.inner() {
+            let key: CelMapKey<'static> = match k {
+                CelMapKey::String(s) => CelMapKey::from(s.inner().to_owned()),
+                CelMapKey::Int(i) => CelMapKey::from(*i.inner()),
+                CelMapKey::UInt(u) => CelMapKey::from(*u.inner()),
+                CelMapKey::Bool(b) => CelMapKey::from(*b.inner()),
+            };
+            out.insert(key, to_static(x.as_ref())?);
+        }
+        return Some(Box::new(CelMap::from(out)));
+    }
+    macro_rules! copy {
+        ($($t:ty),*) => {$(
+            if let Some(x) = v.downcast_ref::<$t>() {
+                return Some(Box::new(x.clone()));
+            }
+        )*};
+    }
+    copy!(CelBool, CelInt, CelUInt, CelDouble, IpVal, CidrVal);
+    if v.downcast_ref::<CelNull>().is_some() {
+        return Some(Box::new(CelNull));
+    }
+    None
+}
+
+/// An expression of a policy: its source and its compilation.
+#[derive(Debug)]
+pub struct Expression {
+    pub source: String,
+    pub program: Result<Program, String>,
+}
+
+impl Expression {
+    fn new(source: &str, decls: &Declarations, returns: Returns) -> Self {
+        Expression {
+            source: source.to_owned(),
+            program: compile(source, decls, returns),
+        }
+    }
+}
+
+/// One validation of a policy.
+#[derive(Debug)]
+pub struct Validation {
+    pub expression: Expression,
+    pub message: String,
+    pub message_expression: Option<Expression>,
+    pub reason: Option<String>,
+}
+
+/// The input of [`Policy::compile`]: the parts of a policy spec that hold CEL.
+#[derive(Clone, Debug, Default)]
+pub struct PolicySpec {
+    pub has_params: bool,
+    pub fail: bool,
+    /// (name, expression)
+    pub match_conditions: Vec<(String, String)>,
+    /// (name, expression)
+    pub variables: Vec<(String, String)>,
+    pub validations: Vec<ValidationSpec>,
+    /// (key, valueExpression)
+    pub audit_annotations: Vec<(String, String)>,
+}
+
+/// One validation of a [`PolicySpec`].
+#[derive(Clone, Debug, Default)]
+pub struct ValidationSpec {
+    pub expression: String,
+    pub message: String,
+    pub message_expression: String,
+    pub reason: Option<String>,
+}
+
+/// Which activation variables a policy's expressions read, so that a caller builds only
+/// those.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Uses {
+    pub object: bool,
+    pub old_object: bool,
+    pub request: bool,
+    pub params: bool,
+    pub namespace_object: bool,
+}
+
+/// Which parts of an object a policy reads: the whole value, or only some fields (each
+/// with the parts of it read). A caller converting an object for evaluation may leave
+/// out everything else: no expression can tell (a field read as a whole, iterated or
+/// compared, is [`Projection::All`]; so is an object used other than by field access).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub enum Projection {
+    /// Not read at all.
+    #[default]
+    Nothing,
+    /// Read as a whole.
+    All,
+    /// Only these fields are read.
+    Fields(std::collections::BTreeMap<String, Projection>),
+}
+
+impl Projection {
+    fn merge(&mut self, path: &[String]) {
+        match self {
+            Projection::All => {}
+            _ if path.is_empty() => *self = Projection::All,
+            Projection::Nothing => {
+                let mut f = std::collections::BTreeMap::new();
+                let mut child = Projection::Nothing;
+                child.merge(&path[1..]);
+                f.insert(path[0].clone(), child);
+                *self = Projection::Fields(f);
+            }
+            Projection::Fields(f) => f.entry(path[0].clone()).or_default().merge(&path[1..]),
+        }
+    }
+
+    /// The projection of the field `name`.
+    pub fn field(&self, name: &str) -> &Projection {
+        static ALL: Projection = Projection::All;
+        static NOTHING: Projection = Projection::Nothing;
+        match self {
+            Projection::All => &ALL,
+            Projection::Nothing => &NOTHING,
+            Projection::Fields(f) => f.get(name).unwrap_or(&NOTHING),
+        }
+    }
+}
+
+/// The field path of an access chain on the identifier `root` (`root['a']['b']`, with
+/// `.?` and presence tests), innermost first; `None` when `e` is not such a chain.
+fn access_path(e: &IdedExpr, root: &str) -> Option<Vec<String>> {
+    use cel::common::ast::{Expr, LiteralValue};
+    match &e.expr {
+        Expr::Ident(n) if n == root => Some(Vec::new()),
+        Expr::Select(s) => {
+            let mut p = access_path(&s.operand, root)?;
+            p.push(s.field.clone());
+            Some(p)
+        }
+        Expr::Call(c)
+            if c.target.is_none()
+                && c.args.len() == 2
+                && (c.func_name == cel::common::ast::operators::INDEX
+                    || c.func_name == cel::common::ast::operators::OPT_SELECT
+                    || c.func_name == cel::common::ast::operators::OPT_INDEX) =>
+        {
+            let LiteralValue::String(k) = (match &c.args[1].expr {
+                Expr::Literal(l) => l,
+                _ => return None,
+            }) else {
+                return None;
+            };
+            let mut p = access_path(&c.args[0], root)?;
+            p.push(k.inner().to_owned());
+            Some(p)
+        }
+        _ => None,
+    }
+}
+
+fn project(e: &IdedExpr, root: &str, proj: &mut Projection) {
+    use cel::common::ast::{EntryExpr, Expr};
+    if let Some(path) = access_path(e, root) {
+        proj.merge(&path);
+        return;
+    }
+    match &e.expr {
+        Expr::Select(s) => project(&s.operand, root, proj),
+        Expr::Call(c) => {
+            if let Some(t) = &c.target {
+                project(t, root, proj);
+            }
+            c.args.iter().for_each(|a| project(a, root, proj));
+        }
+        Expr::List(l) => l.elements.iter().for_each(|a| project(a, root, proj)),
+        Expr::Map(m) => {
+            for entry in &m.entries {
+                if let EntryExpr::MapEntry(me) = &entry.expr {
+                    project(&me.key, root, proj);
+                    project(&me.value, root, proj);
+                }
+            }
+        }
+        Expr::Struct(s) => {
+            for entry in &s.entries {
+                if let EntryExpr::StructField(f) = &entry.expr {
+                    project(&f.value, root, proj);
+                }
+            }
+        }
+        Expr::Comprehension(c) => {
+            if c.iter_var == root || c.accu_var == root {
+                // shadowed inside: only the range and the initial value see the variable
+                project(&c.iter_range, root, proj);
+                project(&c.accu_init, root, proj);
+                return;
+            }
+            for x in [
+                &c.iter_range,
+                &c.accu_init,
+                &c.loop_cond,
+                &c.loop_step,
+                &c.result,
+            ] {
+                project(x, root, proj);
+            }
+        }
+        Expr::Ident(_) | Expr::Literal(_) | Expr::Unspecified => {}
+    }
+}
+
+/// A compiled policy.
+#[derive(Debug)]
+pub struct Policy {
+    fail: bool,
+    match_conditions: Vec<Expression>,
+    variables: Vec<(String, Expression)>,
+    validations: Vec<Validation>,
+    audit_annotations: Vec<(String, Expression)>,
+    uses: Uses,
+    /// The value of each variable that reads nothing of the request (computed once).
+    constants: Vec<Option<Box<dyn Val + 'static>>>,
+    /// What the expressions read of `object` and of `oldObject`.
+    projections: (Projection, Projection),
+    /// Unique among the policies of the process (a cache key for converted objects).
+    id: u64,
+    /// (field path, detail) of every expression that failed to compile.
+    errors: Vec<(String, String)>,
+}
+
+/// The values bound to a policy's variables for one evaluation. `None` is `null`.
+#[derive(Default)]
+pub struct Bindings<'a> {
+    pub object: Option<&'a dyn Val>,
+    pub old_object: Option<&'a dyn Val>,
+    pub request: Option<&'a dyn Val>,
+    pub params: Option<&'a dyn Val>,
+    pub namespace_object: Option<&'a dyn Val>,
+}
+
+/// A decision to deny (`PolicyDecision` with `ActionDeny`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Decision {
+    /// The validation's index (`expressionIndex` of the audit annotation).
+    pub index: usize,
+    pub message: String,
+    /// The validation's reason; `None` for errors (reported as `Invalid`).
+    pub reason: Option<String>,
+}
+
+/// The result of evaluating a policy for one binding and param.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Outcome {
+    /// False when a match condition excluded the request (nothing else is set).
+    pub matched: bool,
+    /// Deny decisions, subject to the binding's validation actions.
+    pub decisions: Vec<Decision>,
+    /// Audit annotations to publish as `<policy>/<key>`.
+    pub annotations: Vec<(String, String)>,
+    /// Audit annotation errors under `Fail`: deny whatever the validation actions.
+    pub annotation_errors: Vec<String>,
+}
+
+/// What an expression reads: the request (any admission variable) and which variables.
+#[derive(Default)]
+struct Reads {
+    request: bool,
+    variables: Vec<String>,
+}
+
+fn reads_of(e: &IdedExpr, reads: &mut Reads) {
+    use cel::common::ast::{EntryExpr, Expr, LiteralValue};
+    match &e.expr {
+        Expr::Ident(n) => match n.as_str() {
+            "object" | "oldObject" | "request" | "params" | "namespaceObject" | "authorizer" => {
+                reads.request = true
+            }
+            // `variables` itself (not `variables.x`): every variable.
+            "variables" => reads.request = true,
+            _ => {}
+        },
+        Expr::Select(s) => {
+            if let Expr::Ident(n) = &s.operand.expr {
+                if n == "variables" {
+                    reads.variables.push(s.field.clone());
+                    return;
+                }
+            }
+            reads_of(&s.operand, reads);
+        }
+        Expr::Call(c) => {
+            if c.func_name == cel::common::ast::operators::INDEX && c.target.is_none() {
+                if let (Expr::Ident(n), Some(Expr::Literal(LiteralValue::String(k)))) =
+                    (&c.args[0].expr, c.args.get(1).map(|a| &a.expr))
+                {
+                    if n == "variables" {
+                        reads.variables.push(k.inner().to_owned());
+                        return;
+                    }
+                }
+            }
+            if let Some(t) = &c.target {
+                reads_of(t, reads);
+            }
+            c.args.iter().for_each(|a| reads_of(a, reads));
+        }
+        Expr::List(l) => l.elements.iter().for_each(|a| reads_of(a, reads)),
+        Expr::Map(m) => {
+            for entry in &m.entries {
+                if let EntryExpr::MapEntry(me) = &entry.expr {
+                    reads_of(&me.key, reads);
+                    reads_of(&me.value, reads);
+                }
+            }
+        }
+        Expr::Struct(_) => reads.request = true,
+        Expr::Comprehension(c) => {
+            for x in [
+                &c.iter_range,
+                &c.accu_init,
+                &c.loop_cond,
+                &c.loop_step,
+                &c.result,
+            ] {
+                reads_of(x, reads);
+            }
+        }
+        Expr::Literal(_) | Expr::Unspecified => {}
+    }
+}
+
+fn collect_uses(e: &IdedExpr, uses: &mut Uses) {
+    use cel::common::ast::{EntryExpr, Expr};
+    match &e.expr {
+        Expr::Ident(n) => match n.as_str() {
+            "object" => uses.object = true,
+            "oldObject" => uses.old_object = true,
+            "request" => uses.request = true,
+            "params" => uses.params = true,
+            "namespaceObject" => uses.namespace_object = true,
+            _ => {}
+        },
+        Expr::Select(s) => collect_uses(&s.operand, uses),
+        Expr::Call(c) => {
+            if let Some(t) = &c.target {
+                collect_uses(t, uses);
+            }
+            c.args.iter().for_each(|a| collect_uses(a, uses));
+        }
+        Expr::List(l) => l.elements.iter().for_each(|a| collect_uses(a, uses)),
+        Expr::Map(m) => {
+            for entry in &m.entries {
+                if let EntryExpr::MapEntry(me) = &entry.expr {
+                    collect_uses(&me.key, uses);
+                    collect_uses(&me.value, uses);
+                }
+            }
+        }
+        Expr::Struct(s) => {
+            for entry in &s.entries {
+                if let EntryExpr::StructField(f) = &entry.expr {
+                    collect_uses(&f.value, uses);
+                }
+            }
+        }
+        Expr::Comprehension(c) => {
+            for x in [
+                &c.iter_range,
+                &c.accu_init,
+                &c.loop_cond,
+                &c.loop_step,
+                &c.result,
+            ] {
+                collect_uses(x, uses);
+            }
+        }
+        Expr::Literal(_) | Expr::Unspecified => {}
+    }
+}
+
+impl Policy {
+    /// Compiles every expression of `spec` (the variables in order, each typed by its
+    /// output for the expressions after it). Failures are kept: see [`Policy::errors`].
+    pub fn compile(spec: &PolicySpec) -> Policy {
+        let base = Declarations::admission(spec.has_params);
+        let mut errors = Vec::new();
+        // Match conditions are validated with the stateless compiler: no `variables`.
+        let match_conditions: Vec<Expression> = spec
+            .match_conditions
+            .iter()
+            .enumerate()
+            .map(|(i, (_, source))| {
+                // Validated trimmed (as kube-apiserver does when the policy is written);
+                // errors at evaluation quote the expression as written.
+                let mut e = Expression::new(source.trim(), &base, Returns::Bool);
+                e.source = source.clone();
+                if let Err(d) = &e.program {
+                    errors.push((format!("spec.matchConditions[{i}].expression"), d.clone()));
+                }
+                e
+            })
+            .collect();
+        let composited = !spec.variables.is_empty();
+        let mut fields: Vec<(String, Ty)> = Vec::new();
+        let decls_now = |fields: &Vec<(String, Ty)>| {
+            if composited {
+                base.clone().with_variables(fields.clone())
+            } else {
+                base.clone()
+            }
+        };
+        let mut variables = Vec::with_capacity(spec.variables.len());
+        for (i, (name, source)) in spec.variables.iter().enumerate() {
+            let e = Expression::new(source, &decls_now(&fields), Returns::Any);
+            let t = match &e.program {
+                Ok(p) => p.output.as_variable_type(),
+                Err(d) => {
+                    errors.push((format!("spec.variables[{i}].expression"), d.clone()));
+                    Ty::Dyn
+                }
+            };
+            fields.retain(|(n, _)| n != name);
+            fields.push((name.clone(), t));
+            variables.push((name.clone(), e));
+        }
+        let decls = decls_now(&fields);
+        let mut validations = Vec::with_capacity(spec.validations.len());
+        for (i, v) in spec.validations.iter().enumerate() {
+            let expression = Expression::new(&v.expression, &decls, Returns::Bool);
+            if let Err(d) = &expression.program {
+                errors.push((format!("spec.validations[{i}].expression"), d.clone()));
+            }
+            let message_expression = (!v.message_expression.trim().is_empty()).then(|| {
+                let e = Expression::new(&v.message_expression, &decls, Returns::String);
+                if let Err(d) = &e.program {
+                    errors.push((
+                        format!("spec.validations[{i}].messageExpression"),
+                        d.clone(),
+                    ));
+                }
+                e
+            });
+            validations.push(Validation {
+                expression,
+                message: v.message.clone(),
+                message_expression,
+                reason: v.reason.clone(),
+            });
+        }
+        let audit_annotations = spec
+            .audit_annotations
+            .iter()
+            .enumerate()
+            .map(|(i, (key, source))| {
+                let e = Expression::new(source.trim(), &decls, Returns::StringOrNull);
+                if let Err(d) = &e.program {
+                    errors.push((
+                        format!("spec.auditAnnotations[{i}].valueExpression"),
+                        d.clone(),
+                    ));
+                }
+                (key.clone(), e)
+            })
+            .collect();
+        let mut policy = Policy {
+            fail: spec.fail,
+            match_conditions,
+            variables,
+            validations,
+            audit_annotations,
+            uses: Uses::default(),
+            constants: Vec::new(),
+            projections: Default::default(),
+            id: NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+            errors,
+        };
+        let mut uses = Uses::default();
+        let (mut object, mut old_object) = (Projection::Nothing, Projection::Nothing);
+        policy.for_each_program(|p| {
+            collect_uses(&p.expr, &mut uses);
+            project(&p.expr, "object", &mut object);
+            project(&p.expr, "oldObject", &mut old_object);
+        });
+        policy.uses = uses;
+        policy.projections = (object, old_object);
+        policy.constants = policy.fold_constants();
+        policy
+    }
+
+    /// Evaluates, once, the variables whose expressions read neither the request nor a
+    /// non-constant variable (a literal list of allowed ranges, say).
+    fn fold_constants(&self) -> Vec<Option<Box<dyn Val + 'static>>> {
+        let mut constants: Vec<Option<Box<dyn Val + 'static>>> = Vec::new();
+        for (i, (_, e)) in self.variables.iter().enumerate() {
+            let Ok(p) = &e.program else {
+                constants.push(None);
+                continue;
+            };
+            let mut reads = Reads::default();
+            reads_of(&p.expr, &mut reads);
+            let constant = !reads.request
+                && reads.variables.iter().all(|name| {
+                    self.variable_index(name)
+                        .is_some_and(|j| j < i && constants[j].is_some())
+                });
+            if !constant {
+                constants.push(None);
+                continue;
+            }
+            let bindings = Bindings::default();
+            let act = Activation {
+                bindings: &bindings,
+                policy: self,
+                cache: (0..i).map(|_| OnceLock::new()).collect(),
+                constants: &constants,
+            };
+            constants.push(act.eval(&p.expr, to_static).ok().flatten());
+        }
+        constants
+    }
+
+    fn for_each_program(&self, mut f: impl FnMut(&Program)) {
+        let all =
+            self.match_conditions
+                .iter()
+                .chain(self.variables.iter().map(|(_, e)| e))
+                .chain(self.validations.iter().flat_map(|v| {
+                    std::iter::once(&v.expression).chain(v.message_expression.iter())
+                }))
+                .chain(self.audit_annotations.iter().map(|(_, e)| e));
+        for e in all {
+            if let Ok(p) = &e.program {
+                f(p);
+            }
+        }
+    }
+
+    /// (field path, detail) of each expression that failed to compile, e.g.
+    /// (`spec.validations[0].expression`, `compilation failed: ERROR: ...`).
+    pub fn errors(&self) -> &[(String, String)] {
+        &self.errors
+    }
+
+    /// Which activation variables the expressions read.
+    pub fn uses(&self) -> Uses {
+        self.uses
+    }
+
+    /// What the expressions read of `object` and of `oldObject`.
+    pub fn projections(&self) -> &(Projection, Projection) {
+        &self.projections
+    }
+
+    /// An identifier unique among the policies compiled by this process.
+    pub fn id(&self) -> u64 {
+        self.id
+    }
+
+    /// Evaluates the policy for one binding and param (`validator.Validate`).
+    pub fn evaluate(&self, bindings: &Bindings<'_>) -> Outcome {
+        let act = Activation {
+            bindings,
+            policy: self,
+            cache: (0..self.variables.len()).map(|_| OnceLock::new()).collect(),
+            constants: &self.constants,
+        };
+        let mut out = Outcome {
+            matched: true,
+            ..Outcome::default()
+        };
+        let mut mc_errors: Vec<String> = Vec::new();
+        for mc in &self.match_conditions {
+            match &mc.program {
+                Err(detail) => mc_errors.push(format!("compilation error: {detail}")),
+                Ok(p) => {
+                    match act.eval(&p.expr, |v| v.downcast_ref::<CelBool>().map(|b| *b.inner())) {
+                        Ok(Some(false)) => return Outcome::default(),
+                        Ok(_) => {}
+                        Err(e) => mc_errors.push(expression_error(&mc.source, &e)),
+                    }
+                }
+            }
+        }
+        if !mc_errors.is_empty() {
+            if !self.fail {
+                return Outcome::default();
+            }
+            mc_errors.dedup();
+            let message = if mc_errors.len() == 1 {
+                mc_errors.remove(0)
+            } else {
+                format!("[{}]", mc_errors.join(", "))
+            };
+            out.decisions.push(Decision {
+                index: 0,
+                message,
+                reason: None,
+            });
+            return out;
+        }
+        for (index, v) in self.validations.iter().enumerate() {
+            let result = match &v.expression.program {
+                Err(detail) => Err(format!("compilation error: {detail}")),
+                Ok(p) => act
+                    .eval(&p.expr, |r| {
+                        r.downcast_ref::<CelBool>().is_some_and(|b| *b.inner())
+                    })
+                    .map_err(|e| expression_error(&v.expression.source, &e)),
+            };
+            match result {
+                Ok(true) => {}
+                Ok(false) => out.decisions.push(Decision {
+                    index,
+                    message: self.failure_message(&act, v),
+                    reason: Some(v.reason.clone().unwrap_or_else(|| "Invalid".to_owned())),
+                }),
+                Err(message) => {
+                    if self.fail {
+                        out.decisions.push(Decision {
+                            index,
+                            message,
+                            reason: None,
+                        });
+                    }
+                }
+            }
+        }
+        for (key, e) in &self.audit_annotations {
+            let result: Result<Option<String>, String> = match &e.program {
+                Err(detail) => Err(format!("compilation error: {detail}")),
+                Ok(p) => match act.eval(&p.expr, |r| {
+                    if let Some(s) = r.downcast_ref::<CelString>() {
+                        Ok(Some(s.inner().trim().to_owned()))
+                    } else if r.get_type().kind() == Kind::NullType {
+                        Ok(None)
+                    } else {
+                        Err(r.get_type().name().to_owned())
+                    }
+                }) {
+                    Ok(Ok(v)) => Ok(v),
+                    Ok(Err(type_name)) => {
+                        out.annotation_errors.push(format!(
+                            "valueExpression '{}' resulted in unsupported return type: {}. \
+                             Return type must be either string or null.",
+                            e.source, type_name
+                        ));
+                        continue;
+                    }
+                    Err(err) => Err(expression_error(&e.source, &err)),
+                },
+            };
+            match result {
+                Ok(Some(v)) if !v.is_empty() => out.annotations.push((key.clone(), v)),
+                Ok(_) => {}
+                Err(message) => {
+                    if self.fail {
+                        out.annotation_errors.push(message);
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// The message of a failed validation: a non-empty, single-line messageExpression
+    /// result of at most 5 KiB, else the message, else `failed expression: <expr>`.
+    fn failure_message(&self, act: &Activation<'_>, v: &Validation) -> String {
+        if let Some(Ok(p)) = v.message_expression.as_ref().map(|e| &e.program) {
+            if let Ok(Some(m)) = act.eval(&p.expr, |r| {
+                r.downcast_ref::<CelString>()
+                    .map(|s| s.inner().trim().to_owned())
+            }) {
+                if !m.is_empty() && m.len() <= 5 * 1024 && !m.contains('\n') {
+                    return m;
+                }
+            }
+        }
+        let message = v.message.trim();
+        if !message.is_empty() {
+            return message.to_owned();
+        }
+        format!("failed expression: {}", v.expression.source.trim())
+    }
+
+    fn variable_index(&self, name: &str) -> Option<usize> {
+        // The last declaration of a name wins, as in the composition environment.
+        self.variables.iter().rposition(|(n, _)| n == name)
+    }
+}
+
+fn expression_error(source: &str, e: &ExecutionError) -> String {
+    format!(
+        "expression '{source}' resulted in error: {}",
+        runtime_message(e)
+    )
+}
+
+type Cached = Result<Box<dyn Val + 'static>, ExecutionError>;
+
+static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+
+/// The activation of one evaluation: resolves the admission variables, and is itself
+/// the `variables` value, whose entries are evaluated on first access and kept.
+struct Activation<'a> {
+    bindings: &'a Bindings<'a>,
+    policy: &'a Policy,
+    cache: Vec<OnceLock<Cached>>,
+    /// The policy's constant variables (while they are being folded, the ones so far).
+    constants: &'a [Option<Box<dyn Val + 'static>>],
+}
+
+impl fmt::Debug for Activation<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("variables")
+    }
+}
+
+impl<'a> Activation<'a> {
+    /// Evaluates `expr` and hands the result to `inspect`.
+    fn eval<T>(
+        &self,
+        expr: &IdedExpr,
+        inspect: impl FnOnce(&dyn Val) -> T,
+    ) -> Result<T, ExecutionError> {
+        let mut ctx = Context::with_env(ENV.clone());
+        ctx.set_variable_resolver(self);
+        let v = Value::resolve_val(expr, &ctx)?;
+        Ok(inspect(v.as_ref()))
+    }
+
+    fn variable(&self, index: usize) -> &Cached {
+        self.cache[index].get_or_init(|| {
+            let (name, e) = &self.policy.variables[index];
+            let program = match &e.program {
+                Ok(p) => p,
+                Err(detail) => {
+                    return Err(error(
+                        "variables",
+                        format!("composited variable {name:?} fails to compile: {detail}"),
+                    ))
+                }
+            };
+            let mut ctx = Context::with_env(ENV.clone());
+            ctx.set_variable_resolver(self);
+            match Value::resolve_val(&program.expr, &ctx) {
+                Ok(v) => {
+                    let owned: Box<dyn Val + '_> = v.into_owned();
+                    // SAFETY: the value may borrow only data that outlives this
+                    // activation's cache: the policy's AST, the bindings (both borrowed
+                    // for 'a), and other entries of this cache (boxed, never moved, and
+                    // dropped together with it). It is handed out only as a borrow of
+                    // `self`, so erasing the lifetime for storage never lets it outlive
+                    // what it borrows.
+                    Ok(unsafe {
+                        std::mem::transmute::<Box<dyn Val + '_>, Box<dyn Val + 'static>>(owned)
+                    })
+                }
+                Err(err) => Err(error(
+                    "variables",
+                    format!(
+                        "composited variable {name:?} fails to evaluate: {}",
+                        runtime_message(&err)
+                    ),
+                )),
+            }
+        })
+    }
+}
+
+impl VariableResolver for Activation<'_> {
+    fn resolve<'b>(&'b self, variable: &str) -> Option<CowVal<'b, 'b>> {
+        let b = self.bindings;
+        let v: &'b dyn Val = match variable {
+            "object" => b.object.unwrap_or(&ABSENT),
+            "oldObject" => b.old_object.unwrap_or(&ABSENT),
+            "request" => b.request.unwrap_or(&ABSENT),
+            "params" => b.params.unwrap_or(&ABSENT),
+            "namespaceObject" => b.namespace_object.unwrap_or(&ABSENT),
+            "variables" if !self.policy.variables.is_empty() => self,
+            _ => return None,
+        };
+        Some(CowVal::Borrowed(v))
+    }
+}
+
+impl Val for Activation<'_> {
+    fn get_type(&self) -> &Type {
+        &MAP_TYPE
+    }
+    fn cel_type() -> &'static Type {
+        &MAP_TYPE
+    }
+    fn as_indexer<'b, 'v>(&'b self) -> Option<&'b (dyn Indexer + 'v)>
+    where
+        Self: 'v,
+    {
+        Some(self)
+    }
+    fn clone_as_boxed<'v>(&self) -> Box<dyn Val + 'v>
+    where
+        Self: 'v,
+    {
+        let mut m = std::collections::HashMap::new();
+        for (i, (name, _)) in self.policy.variables.iter().enumerate() {
+            if let Some(Some(v)) = self.constants.get(i) {
+                m.insert(CelMapKey::from(name.clone()), v.clone_as_boxed());
+            } else if let Ok(v) = self.variable(i) {
+                m.insert(CelMapKey::from(name.clone()), v.clone_as_boxed());
+            }
+        }
+        Box::new(CelMap::from(m))
+    }
+}
+
+impl Indexer for Activation<'_> {
+    fn get<'b, 'v>(&'b self, idx: &dyn Val) -> Result<CowVal<'b, 'v>, ExecutionError>
+    where
+        Self: 'v,
+    {
+        let name = idx
+            .downcast_ref::<CelString>()
+            .map(|s| s.inner().to_owned())
+            .unwrap_or_default();
+        let Some(i) = self.policy.variable_index(&name) else {
+            return Err(ExecutionError::no_such_key(&name));
+        };
+        if let Some(Some(v)) = self.constants.get(i) {
+            return Ok(CowVal::Borrowed(v.as_ref()));
+        }
+        match self.variable(i) {
+            Ok(v) => Ok(CowVal::Borrowed(v.as_ref())),
+            Err(e) => Err(e.clone()),
+        }
+    }
+
+    fn steal<'v>(self: Box<Self>, idx: &dyn Val) -> Result<Box<dyn Val + 'v>, ExecutionError>
+    where
+        Self: 'v,
+    {
+        self.get(idx).map(CowVal::into_owned)
+    }
+}
+
+/// Evaluates a program with every admission variable `null` and prints the result:
+/// scalars as CEL literals, lists as `[...]`, the library types as `net.CIDR <text>`.
+pub fn eval_program(program: &Program) -> Result<String, ExecutionError> {
+    let policy = Policy {
+        fail: true,
+        match_conditions: Vec::new(),
+        variables: Vec::new(),
+        validations: Vec::new(),
+        audit_annotations: Vec::new(),
+        uses: Uses::default(),
+        constants: Vec::new(),
+        projections: Default::default(),
+        id: 0,
+        errors: Vec::new(),
+    };
+    let bindings = Bindings::default();
+    let act = Activation {
+        bindings: &bindings,
+        policy: &policy,
+        cache: Vec::new(),
+        constants: &[],
+    };
+    act.eval(&program.expr, show)
+}
+
+fn show(v: &dyn Val) -> String {
+    use crate::library::{CidrVal, IpVal};
+    use cel::common::types::{CelDouble, CelInt, CelList, CelType, CelUInt};
+    if let Some(b) = v.downcast_ref::<CelBool>() {
+        return b.inner().to_string();
+    }
+    if let Some(i) = v.downcast_ref::<CelInt>() {
+        return i.inner().to_string();
+    }
+    if let Some(u) = v.downcast_ref::<CelUInt>() {
+        return format!("{}u", u.inner());
+    }
+    if let Some(d) = v.downcast_ref::<CelDouble>() {
+        return d.inner().to_string();
+    }
+    if let Some(s) = v.downcast_ref::<CelString>() {
+        return format!("{:?}", s.inner());
+    }
+    if let Some(ip) = v.downcast_ref::<IpVal>() {
+        return format!("net.IP {}", ip.0);
+    }
+    if let Some(c) = v.downcast_ref::<CidrVal>() {
+        return format!("net.CIDR {}", c.0);
+    }
+    if let Some(t) = v.downcast_ref::<CelType>() {
+        return format!("type {t:?}");
+    }
+    if let Some(l) = v.downcast_ref::<CelList>() {
+        let items: Vec<String> = l.inner().iter().map(|x| show(x.as_ref())).collect();
+        return format!("[{}]", items.join(", "));
+    }
+    if v.get_type().kind() == Kind::NullType {
+        return "null".to_owned();
+    }
+    format!("{v:?}")
+}
