@@ -377,6 +377,35 @@ def main() -> int:
     print("\n== simulations: every preset of servicecidr simulate", flush=True)
     sim = _child("sim", out, args.quick)
 
+    # The other layers: each script prints its own table beside its in-memory or
+    # no-policy baseline, measured in the same process.
+    layers = [
+        (
+            "log_table.py: append per durability mode, replay, open with a snapshot",
+            "log_table.py",
+            ["--appends", "300", "--replay", "20000", "--services", "20000"]
+            if args.quick
+            else ["--services", "1000000"],
+        ),
+        (
+            "bench_admission.py: ServiceCIDR create with and without the seed's policy",
+            "bench_admission.py",
+            ["--rounds", "6"] if args.quick else [],
+        ),
+        (
+            "import_table.py: audit-log import throughput and memory",
+            "import_table.py",
+            ["--events", "20000", "--profile-events", "5000"]
+            if args.quick
+            else ["--events", "200000", "--profile-events", "20000"],
+        ),
+    ]
+    for title, script, extra in layers:
+        print(f"\n== {title}", flush=True)
+        status |= subprocess.call(
+            [sys.executable, str(HERE / script), "--json", str(out / f"{script[:-3]}.json"), *extra]
+        )
+
     if args.all:
         print("\n== cluster_table.py", flush=True)
         status |= subprocess.call([sys.executable, str(HERE / "cluster_table.py")])
