@@ -715,6 +715,63 @@ def test_controller_writes_go_through_admission() -> None:
     c.create(policy("frozen", validations=[{"expression": "object.metadata.name == 'kubernetes'"}]))
     c.create(binding("frozen", "frozen"))
     # The ServiceCIDR controller adds its finalizer with an UPDATE, which the policy denies
-    # (kube-controller-manager would retry; the engine reports the denial).
-    with pytest.raises(InvalidError, match=re.escape('servicecidrs.networking.k8s.io "x"')):
-        c.reconcile()
+    # for "x" only; kube-controller-manager retries later, and so does reconcile().
+    c.reconcile()
+    assert not c.get("ServiceCIDR", "x")["metadata"].get("finalizers")
+    assert c.get("ServiceCIDR", "kubernetes")["metadata"]["finalizers"] == [
+        "networking.k8s.io/service-cidr-finalizer"
+    ]
+
+
+def test_controller_writes_denied_by_a_policy_do_not_break_reconcile() -> None:
+    import yaml
+
+    from servicecidr import Cluster, SimulatedClock
+
+    c = Cluster("10.96.0.0/24", seed=1, clock=SimulatedClock())
+    c.create(
+        yaml.safe_load(
+            """
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicy
+metadata: {name: freeze-servicecidrs}
+spec:
+  failurePolicy: Fail
+  matchConstraints:
+    resourceRules:
+    - apiGroups: ["networking.k8s.io"]
+      apiVersions: ["v1"]
+      operations: ["UPDATE"]
+      resources: ["servicecidrs", "servicecidrs/status"]
+  validations:
+  - expression: "false"
+    message: frozen
+"""
+        )
+    )
+    c.create(
+        {
+            "apiVersion": "admissionregistration.k8s.io/v1",
+            "kind": "ValidatingAdmissionPolicyBinding",
+            "metadata": {"name": "freeze"},
+            "spec": {"policyName": "freeze-servicecidrs", "validationActions": ["Deny"]},
+        }
+    )
+    c.create(
+        {
+            "apiVersion": "networking.k8s.io/v1",
+            "kind": "ServiceCIDR",
+            "metadata": {"name": "extra"},
+            "spec": {"cidrs": ["10.97.0.0/24"]},
+        }
+    )
+    c.reconcile()  # kcm's writes are refused; it retries later instead of failing
+    assert not c.get("ServiceCIDR", "extra")["metadata"].get("finalizers")
+    # still usable: no Ready condition counts as ready
+    svc = {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {"name": "s"},
+        "spec": {"ports": [{"port": 80}]},
+    }
+    assert c.create(svc)["spec"]["clusterIP"]

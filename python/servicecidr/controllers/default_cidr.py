@@ -8,12 +8,13 @@ the flags gained a secondary range with the same primary, and otherwise only rep
 
 from __future__ import annotations
 
+import contextlib
 import copy
 from typing import TYPE_CHECKING, Any
 
 from servicecidr.clock import format_time
 from servicecidr.controllers.conditions import get_condition, with_condition
-from servicecidr.controllers.events import record_event
+from servicecidr.controllers.events import record_event, warn_once
 from servicecidr.errors import ApiError
 from servicecidr.events.model import decode_object
 from servicecidr.registry.simple import SIMPLE_KINDS
@@ -52,9 +53,14 @@ def sync_default_service_cidr(c: Cluster) -> bool:
             "metadata": {"name": DEFAULT_NAME},
             "spec": {"cidrs": cidrs},
         }
-        created, _ = strategy.create(c, obj, None, False, actor=CONTROLLER_NAME)
+        try:
+            created, _ = strategy.create(c, obj, None, False, actor=CONTROLLER_NAME)
+        except ApiError:
+            return False  # retried on the next sync (every 10 s in kube-apiserver)
         with_condition(created, _ready(c))
-        strategy.update_status(c, created, None, False, actor=CONTROLLER_NAME)
+        # If the status write is refused, the status sync of the next pass retries it.
+        with contextlib.suppress(ApiError):
+            strategy.update_status(c, created, None, False, actor=CONTROLLER_NAME)
         return True
     sc = decode_object(blob)
     current = list((sc.get("spec") or {}).get("cidrs") or [])
@@ -88,7 +94,10 @@ def sync_default_service_cidr(c: Cluster) -> bool:
     if cond is None or cond.get("status") == "Unknown":
         upd = copy.deepcopy(sc)
         with_condition(upd, _ready(c))
-        strategy.update_status(c, upd, None, False, actor=CONTROLLER_NAME)
+        try:
+            strategy.update_status(c, upd, None, False, actor=CONTROLLER_NAME)
+        except ApiError:
+            return False
         return True
     if cond.get("status") == "False":
         return _warn_once(
@@ -101,11 +110,4 @@ def sync_default_service_cidr(c: Cluster) -> bool:
 
 
 def _warn_once(c: Cluster, sc: dict[str, Any], reason: str, note: str) -> bool:
-    # The real controller re-emits every 10 s and the recorder folds repeats into a
-    # series; recording only the first keeps reconcile-until-quiet terminating.
-    key = (reason, note, sc["metadata"].get("uid"))
-    if key in c._reported:
-        return False
-    c._reported.add(key)
-    record_event(c, CONTROLLER_NAME, sc, "Warning", reason, reason, note)
-    return True
+    return warn_once(c, CONTROLLER_NAME, sc, reason, note)

@@ -18,7 +18,7 @@ from servicecidr.store import object_key
 if TYPE_CHECKING:
     from servicecidr.cluster import Cluster
 
-__all__ = ["record_event"]
+__all__ = ["record_event", "warn_once"]
 
 
 def record_event(
@@ -75,3 +75,20 @@ def record_event(
         }
     txn.put("Event", key, ev)
     c._commit("create" if blob is None else "update", controller, "Event", ns, name, txn, None)
+
+
+def warn_once(
+    c: Cluster, controller: str, obj: dict[str, Any], reason: str, note: str, action: str = ""
+) -> bool:
+    """Record a Warning about ``obj`` once per (reason, note, object uid).
+
+    Controllers re-emit such warnings on every resync and the recorder folds them into a
+    series; recording only the first keeps reconcile-until-quiet terminating. Returns
+    whether it recorded one.
+    """
+    key = (reason, note, (obj.get("metadata") or {}).get("uid"))
+    if key in c._reported:
+        return False
+    c._reported.add(key)
+    record_event(c, controller, obj, "Warning", reason, action or reason, note)
+    return True

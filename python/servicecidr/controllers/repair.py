@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from servicecidr.clock import parse_time
-from servicecidr.controllers.events import record_event
+from servicecidr.controllers.events import record_event, warn_once
 from servicecidr.controllers.netutil import cidr_contains_ip
 from servicecidr.events.model import decode_object
 from servicecidr.registry.service import canonical_ip, ip_address_object
@@ -149,14 +149,8 @@ def _sync_service(c: Cluster, svc: dict[str, Any], all_cidrs: list[str]) -> bool
 
 
 def _warn(c: Cluster, obj: dict[str, Any], reason: str, action: str, note: str) -> bool:
-    # Reports that change nothing are recorded once per object and message; the real
-    # loop re-emits them on every resync and the recorder folds them into a series.
-    key = (reason, note, obj["metadata"].get("uid"))
-    if key in c._reported:
-        return False
-    c._reported.add(key)
-    record_event(c, CONTROLLER_NAME, obj, "Warning", reason, action, note)
-    return True
+    # Reports that change nothing are recorded once per object and message.
+    return warn_once(c, CONTROLLER_NAME, obj, reason, note, action)
 
 
 def _sync_ip_address(c: Cluster, ipa: dict[str, Any]) -> tuple[bool, float | None]:

@@ -13,7 +13,9 @@ from typing import TYPE_CHECKING, Any
 
 from servicecidr.clock import format_time, parse_time
 from servicecidr.controllers.conditions import get_condition, with_condition
+from servicecidr.controllers.events import warn_once
 from servicecidr.controllers.netutil import cidr_contains_cidr, cidr_contains_ip, family_of_cidr
+from servicecidr.errors import ApiError
 from servicecidr.events.model import decode_object
 from servicecidr.registry.simple import SIMPLE_KINDS
 
@@ -83,8 +85,12 @@ def sync_service_cidrs(c: Cluster) -> tuple[bool, float | None]:
             if FINALIZER not in finalizers:
                 upd = copy.deepcopy(sc)
                 upd["metadata"]["finalizers"] = [*finalizers, FINALIZER]
-                sc, _ = strategy.update(c, upd, None, False, actor=CONTROLLER_NAME)
-                changed = True
+                try:
+                    sc, _ = strategy.update(c, upd, None, False, actor=CONTROLLER_NAME)
+                    changed = True
+                except ApiError:
+                    # kcm requeues the key with back-off; here the next reconcile retries.
+                    continue
             cond = get_condition(sc, "Ready")
             if not (
                 cond
@@ -94,8 +100,17 @@ def sync_service_cidrs(c: Cluster) -> tuple[bool, float | None]:
             ):
                 upd = copy.deepcopy(sc)
                 with_condition(upd, _ready_condition(c, "True", "", READY_MESSAGE))
-                strategy.update_status(c, upd, None, False, actor=CONTROLLER_NAME)
-                changed = True
+                try:
+                    strategy.update_status(c, upd, None, False, actor=CONTROLLER_NAME)
+                    changed = True
+                except ApiError:
+                    changed |= warn_once(
+                        c,
+                        CONTROLLER_NAME,
+                        sc,
+                        "KubernetesServiceCIDRError",
+                        "The ServiceCIDR Status can not be set to Ready=True",
+                    )
             continue
         if FINALIZER not in finalizers:
             continue
@@ -104,8 +119,11 @@ def sync_service_cidrs(c: Cluster) -> tuple[bool, float | None]:
             if with_condition(
                 upd, _ready_condition(c, "False", "Terminating", TERMINATING_MESSAGE)
             ):
-                strategy.update_status(c, upd, None, False, actor=CONTROLLER_NAME)
-                changed = True
+                try:
+                    strategy.update_status(c, upd, None, False, actor=CONTROLLER_NAME)
+                    changed = True
+                except ApiError:
+                    continue  # retried on the next reconcile, as kcm's queue would
             continue
         due = parse_time(meta["deletionTimestamp"]) + DELETION_GRACE
         if c._clock.now() < due:
@@ -113,7 +131,10 @@ def sync_service_cidrs(c: Cluster) -> tuple[bool, float | None]:
             continue
         upd = copy.deepcopy(sc)
         upd["metadata"]["finalizers"] = [f for f in finalizers if f != FINALIZER]
-        strategy.update(c, upd, None, False, actor=CONTROLLER_NAME)
-        changed = True
+        try:
+            strategy.update(c, upd, None, False, actor=CONTROLLER_NAME)
+            changed = True
+        except ApiError:
+            continue
         all_scs = [decode_object(b) for _, b in sorted(c._store.items("ServiceCIDR"))]
     return changed, deadline
