@@ -338,14 +338,29 @@ def test_type_meta_errors(obj: dict[str, Any], message: str) -> None:
 
 
 def test_passthrough_kinds_are_copied() -> None:
+    ns = {
+        "apiVersion": "v1",
+        "kind": "Namespace",
+        "metadata": {"name": "p"},
+        "spec": {"anything": [1, {"x": None}]},
+    }
+    out, warnings = d.decode(ns)
+    assert out == ns and out is not ns and out["spec"] is not ns["spec"] and warnings == []
+
+
+def test_admission_kinds_are_decoded_with_kube_apiserver_errors() -> None:
     vap = {
         "apiVersion": "admissionregistration.k8s.io/v1",
         "kind": "ValidatingAdmissionPolicy",
         "metadata": {"name": "p"},
-        "spec": {"anything": [1, {"x": None}]},
+        "spec": {"validations": "not a list", "extra": 1},
     }
+    with pytest.raises(BadRequestError, match="cannot be handled as a ValidatingAdmissionPolicy"):
+        d.decode(vap)
+    vap["spec"] = {"validations": [{"expression": "true"}], "extra": 1}
     out, warnings = d.decode(vap)
-    assert out == vap and out is not vap and out["spec"] is not vap["spec"] and warnings == []
+    assert "extra" not in out["spec"]
+    assert warnings == ['unknown field "spec.extra"']
 
 
 def test_go_type_names() -> None:

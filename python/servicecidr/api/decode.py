@@ -51,11 +51,13 @@ FIELD_VALIDATION_MODES: Final = ("Ignore", "Warn", "Strict")
 # "IntOrString", "raw" (any JSON, e.g. FieldsV1), "map[string]string", "[]<type>", or a
 # struct name from STRUCTS. Pointers are not marked: Go reports a pointer's element type.
 # Each struct names the Go package its type lives in: "meta" (apimachinery meta/v1),
-# "core" (k8s.io/api/core/v1) or "net" (networking.k8s.io, v1 or v1beta1 per request).
+# "core" (k8s.io/api/core/v1), "net" (networking.k8s.io, v1 or v1beta1 per request) or
+# "admissionregistration" (admissionregistration.k8s.io/v1).
 
 _META: Final = "meta"
 _CORE: Final = "core"
 _NET: Final = "net"
+_ADM: Final = "admissionregistration"
 
 STRUCTS: Final[dict[str, tuple[str, dict[str, str]]]] = {
     # apimachinery pkg/apis/meta/v1
@@ -199,6 +201,109 @@ STRUCTS: Final[dict[str, tuple[str, dict[str, str]]]] = {
         _NET,
         {"group": "string", "resource": "string", "namespace": "string", "name": "string"},
     ),
+    # apimachinery pkg/apis/meta/v1 (selectors)
+    "LabelSelector": (
+        _META,
+        {"matchLabels": "map[string]string", "matchExpressions": "[]LabelSelectorRequirement"},
+    ),
+    "LabelSelectorRequirement": (
+        _META,
+        {"key": "string", "operator": "string", "values": "[]string"},
+    ),
+    # k8s.io/api/admissionregistration/v1 (named string types are decoded as strings)
+    "ValidatingAdmissionPolicy": (
+        _ADM,
+        {
+            "kind": "string",
+            "apiVersion": "string",
+            "metadata": "ObjectMeta",
+            "spec": "ValidatingAdmissionPolicySpec",
+            "status": "ValidatingAdmissionPolicyStatus",
+        },
+    ),
+    "ValidatingAdmissionPolicySpec": (
+        _ADM,
+        {
+            "paramKind": "ParamKind",
+            "matchConstraints": "MatchResources",
+            "validations": "[]Validation",
+            "failurePolicy": "string",
+            "auditAnnotations": "[]AuditAnnotation",
+            "matchConditions": "[]MatchCondition",
+            "variables": "[]Variable",
+        },
+    ),
+    "ParamKind": (_ADM, {"apiVersion": "string", "kind": "string"}),
+    "MatchResources": (
+        _ADM,
+        {
+            "namespaceSelector": "LabelSelector",
+            "objectSelector": "LabelSelector",
+            "resourceRules": "[]NamedRuleWithOperations",
+            "excludeResourceRules": "[]NamedRuleWithOperations",
+            "matchPolicy": "string",
+        },
+    ),
+    "NamedRuleWithOperations": (
+        _ADM,
+        {
+            "resourceNames": "[]string",
+            "operations": "[]string",
+            "apiGroups": "[]string",
+            "apiVersions": "[]string",
+            "resources": "[]string",
+            "scope": "string",
+        },
+    ),
+    "Validation": (
+        _ADM,
+        {
+            "expression": "string",
+            "message": "string",
+            "reason": "string",
+            "messageExpression": "string",
+        },
+    ),
+    "AuditAnnotation": (_ADM, {"key": "string", "valueExpression": "string"}),
+    "MatchCondition": (_ADM, {"name": "string", "expression": "string"}),
+    "Variable": (_ADM, {"name": "string", "expression": "string"}),
+    "ValidatingAdmissionPolicyStatus": (
+        _ADM,
+        {
+            "observedGeneration": "int64",
+            "typeChecking": "TypeChecking",
+            "conditions": "[]Condition",
+        },
+    ),
+    "TypeChecking": (_ADM, {"expressionWarnings": "[]ExpressionWarning"}),
+    "ExpressionWarning": (_ADM, {"fieldRef": "string", "warning": "string"}),
+    "ValidatingAdmissionPolicyBinding": (
+        _ADM,
+        {
+            "kind": "string",
+            "apiVersion": "string",
+            "metadata": "ObjectMeta",
+            "spec": "ValidatingAdmissionPolicyBindingSpec",
+        },
+    ),
+    "ValidatingAdmissionPolicyBindingSpec": (
+        _ADM,
+        {
+            "policyName": "string",
+            "paramRef": "ParamRef",
+            "matchResources": "MatchResources",
+            "validationActions": "[]string",
+        },
+    ),
+    "ParamRef": (
+        _ADM,
+        {
+            "name": "string",
+            "namespace": "string",
+            "selector": "LabelSelector",
+            "parameterNotFoundAction": "string",
+        },
+    ),
 }
 
 ROOTS: Final[dict[tuple[str, str], str]] = {
@@ -207,12 +312,15 @@ ROOTS: Final[dict[tuple[str, str], str]] = {
     ("networking.k8s.io/v1beta1", "ServiceCIDR"): "ServiceCIDR",
     ("networking.k8s.io/v1", "IPAddress"): "IPAddress",
     ("networking.k8s.io/v1beta1", "IPAddress"): "IPAddress",
+    ("admissionregistration.k8s.io/v1", "ValidatingAdmissionPolicy"): "ValidatingAdmissionPolicy",
+    (
+        "admissionregistration.k8s.io/v1",
+        "ValidatingAdmissionPolicyBinding",
+    ): "ValidatingAdmissionPolicyBinding",
 }
 """(apiVersion, kind) pairs decoded against :data:`STRUCTS`."""
 
 PASSTHROUGH_KINDS: Final[dict[str, frozenset[str]]] = {
-    "ValidatingAdmissionPolicy": frozenset({"admissionregistration.k8s.io/v1"}),
-    "ValidatingAdmissionPolicyBinding": frozenset({"admissionregistration.k8s.io/v1"}),
     "Namespace": frozenset({"v1"}),
     "Event": frozenset({"events.k8s.io/v1"}),
 }
