@@ -867,3 +867,38 @@ def test_subprocess_demo(tmp_path: Path) -> None:
     assert res.returncode == 0, res.stderr
     assert "$ servicecidr get servicecidr newcidr1 -o yaml" in res.stdout
     assert "reason: Terminating" in res.stdout
+
+
+def test_audit_log_flag_round_trips_through_import(cli: Run, tmp_path: Path) -> None:
+    audit = tmp_path / "audit.jsonl"
+    assert (
+        cli(
+            "--audit-log",
+            str(audit),
+            "init",
+            "--service-cluster-ip-range",
+            "10.96.0.0/28",
+            "--clock",
+            "simulated",
+            "--seed",
+            "1",
+        )[0]
+        == 0
+    )
+    assert (
+        cli("--audit-log", str(audit), "create", "service", "clusterip", "web", "--tcp", "80")[0]
+        == 0
+    )
+    lines = [json.loads(line) for line in audit.read_text().splitlines()]
+    assert {e["objectRef"]["resource"] for e in lines} >= {
+        "servicecidrs",
+        "services",
+        "ipaddresses",
+    }
+    assert all(e["stage"] == "ResponseComplete" and e["level"] == "RequestResponse" for e in lines)
+    other = tmp_path / "imported"
+    code, out, _err = cli("import", "audit", str(audit), state_dir=other)
+    assert code == 0 and "divergences           0" in out
+    code, out, _ = cli("get", "svc", "web", "-o", "jsonpath={.spec.clusterIP}")
+    code2, out2, _ = cli("get", "svc", "web", "-o", "jsonpath={.spec.clusterIP}", state_dir=other)
+    assert code == code2 == 0 and out == out2

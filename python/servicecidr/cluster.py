@@ -643,6 +643,7 @@ class Cluster:
         group_ms: float = 20.0,
         group_records: int = 512,
         segment_bytes: int = 64 << 20,
+        audit_log: str | os.PathLike[str] | None = None,
     ) -> Cluster:
         """A Cluster kept in the state directory ``path`` (created when missing or empty).
 
@@ -664,6 +665,9 @@ class Cluster:
         mid-write) makes opening fail with TornTailError naming the file and byte offset,
         unless ``repair=True``: the bad bytes are copied to ``<segment>.torn-<offset>`` and
         the segment truncated to its last whole record. Damage anywhere else is an error.
+
+        ``audit_log`` appends every later write (the start logic's included) to that file
+        as audit.k8s.io/v1 Events; a read-only or ``as_of`` open writes none.
         """
         from servicecidr.persist import open_cluster
 
@@ -680,6 +684,7 @@ class Cluster:
             group_ms=group_ms,
             group_records=group_records,
             segment_bytes=segment_bytes,
+            audit_log=audit_log,
         )
 
     def close(self) -> None:

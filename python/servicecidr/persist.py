@@ -412,6 +412,7 @@ def open_cluster(
     group_records: int = 512,
     segment_bytes: int = 64 << 20,
     progress: Callable[[int], None] | None = None,
+    audit_log: str | os.PathLike[str] | None = None,
 ) -> Cluster:
     """Implementation of :meth:`Cluster.open` (see there)."""
     from servicecidr.cluster import _parse_range
@@ -466,6 +467,7 @@ def open_cluster(
             group_records,
             segment_bytes,
             progress,
+            None if read_only or as_of is not None else audit_log,
         )
     except BaseException:
         unlock_state(lock_fd)
@@ -489,6 +491,7 @@ def _open_locked(
     group_records: int,
     segment_bytes: int,
     progress: Callable[[int], None] | None,
+    audit_log: str | os.PathLike[str] | None = None,
 ) -> Cluster:
     meta_path = state_dir / META_NAME
     if not meta_path.exists():
@@ -618,6 +621,11 @@ def _open_locked(
         changed = True
     if changed:
         _write_meta(state_dir, meta)
+    if audit_log is not None:
+        # Attached after the replay, so history is not audited again as new writes.
+        from servicecidr.audit import AuditWriter
+
+        AuditWriter(c, audit_log)
     try:
         c.start()
     except BaseException:

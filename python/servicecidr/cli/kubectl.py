@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import copy
+import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -484,10 +485,16 @@ def _warn(io: IO, warnings: list[str]) -> None:
         io.err.write(f"Warning: {w}\n")
 
 
+def _audit_log(args: argparse.Namespace) -> str | None:
+    """``--audit-log PATH``, else ``$SERVICECIDR_AUDIT_LOG``, else none."""
+    value = opt(args, "audit_log") or os.environ.get("SERVICECIDR_AUDIT_LOG")
+    return str(value) if value else None
+
+
 @contextmanager
 def session(args: argparse.Namespace) -> Iterator[State]:
     """Open the state, let the controllers catch up, and save it afterwards."""
-    state = open_state(resolve_state_dir(opt(args, "state")))
+    state = open_state(resolve_state_dir(opt(args, "state")), audit_log=_audit_log(args))
     try:
         state.catch_up()
         yield state
@@ -1133,7 +1140,7 @@ def run_init(args: argparse.Namespace, io: IO) -> int:
     path = resolve_state_dir(opt(args, "state"))
     rng = str(opt(args, "service_cluster_ip_range", DEFAULT_RANGE))
     clock = str(opt(args, "clock", "wall"))
-    state = init_state(path, rng, clock, opt(args, "seed"))
+    state = init_state(path, rng, clock, opt(args, "seed"), audit_log=_audit_log(args))
     state.close()
     io.out.write(
         f"servicecidr state initialized in {path} "

@@ -49,6 +49,13 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="state directory (default: $SERVICECIDR_STATE, else ./.servicecidr)",
     )
+    p.add_argument(
+        "--audit-log",
+        metavar="PATH",
+        default=None,
+        help="append every write to PATH as audit.k8s.io/v1 Events, as kube-apiserver's "
+        "--audit-log-path does (default: $SERVICECIDR_AUDIT_LOG)",
+    )
     p.add_argument("--version", action="version", version=f"servicecidr {__version__}")
     sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=CliParser)
     kubectl.add_parsers(sub)

@@ -105,6 +105,7 @@ def _open(
     seed: int | None = None,
     clock: Clock | None = None,
     read_only: bool = False,
+    audit_log: str | None = None,
 ) -> State:
     try:
         c = Cluster.open(
@@ -114,6 +115,7 @@ def _open(
             clock=clock,
             durability="group",
             read_only=read_only,
+            audit_log=audit_log,
         )
     except ServiceCIDRError as e:
         raise CliError(f"error: {e}") from e
@@ -125,6 +127,7 @@ def init_state(
     service_cluster_ip_range: str = DEFAULT_RANGE,
     clock: str = "wall",
     seed: int | None = None,
+    audit_log: str | None = None,
 ) -> State:
     """Create a new state (the directory must be missing or empty)."""
     if _dir_status(path) != "missing":
@@ -138,13 +141,20 @@ def init_state(
         service_cluster_ip_range=service_cluster_ip_range,
         seed=seed,
         clock=SimulatedClock(SIMULATION_EPOCH) if clock == "simulated" else None,
+        audit_log=audit_log,
     )
 
 
-def open_state(path: Path, *, create: bool = True, read_only: bool = False) -> State:
-    """Open the state in ``path``; a missing one is created with the defaults."""
+def open_state(
+    path: Path, *, create: bool = True, read_only: bool = False, audit_log: str | None = None
+) -> State:
+    """Open the state in ``path``; a missing one is created with the defaults.
+
+    ``audit_log``: append every write of this command to that file as audit.k8s.io/v1
+    Events (``--audit-log``), as a kube-apiserver with ``--audit-log-path`` would.
+    """
     if _dir_status(path) == "missing":
         if not create or read_only:
             raise CliError(f"error: no servicecidr state in {path}")
-        return init_state(path)
-    return _open(path, read_only=read_only)
+        return init_state(path, audit_log=audit_log)
+    return _open(path, read_only=read_only, audit_log=audit_log)
