@@ -656,23 +656,31 @@ def test_cli_state_defaults_to_the_environment(
 
 
 def test_progress_shows_only_on_a_terminal_after_the_delay() -> None:
-    from servicecidr.cli.log_cmd import Progress
+    from servicecidr.cli.progress import Progress
 
     class Tty(io.StringIO):
         def isatty(self) -> bool:
             return True
 
     quiet = io.StringIO()
-    p = Progress("x", 10, stream=quiet, delay=0)
+    p = Progress(quiet, delay=0)
+    p.start(10, "x")
     p.update(5)
-    p.done()
+    p.finish()
     assert quiet.getvalue() == ""
     tty = Tty()
-    p = Progress("work", 10, stream=tty, delay=0)
+    p = Progress(tty, delay=0)
+    p.start(10, "work")
     p.update(5)
-    p.done()
+    p.finish()
     assert "work [" in tty.getvalue() and "50.0%" in tty.getvalue()
     tty2 = Tty()
-    p = Progress("work", 10, stream=tty2, delay=60)
+    p = Progress(tty2, delay=60)
+    p.start(10, "work")
     p.update(5)
     assert tty2.getvalue() == ""
+    unknown = Tty()
+    p = Progress(unknown, delay=0)
+    p.start(0, "replaying")
+    p.update(12345)
+    assert "replaying 12,345" in unknown.getvalue()

@@ -106,11 +106,11 @@ def parse_time(text: str) -> float:
     return dt.timestamp()
 
 
-_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
+_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
 
 
 def parse_duration(text: str | int | float) -> float:
-    """Parse ``5s``, ``2m``, ``1h30m``, ``250ms`` or a bare number of seconds."""
+    """Parse ``5s``, ``2m``, ``1h30m``, ``250ms``, ``17d`` or a bare number of seconds."""
     if isinstance(text, int | float) and not isinstance(text, bool):
         return float(text)
     s = str(text).strip()
@@ -128,7 +128,7 @@ def parse_duration(text: str | int | float) -> float:
             continue
         unit = "ms" if s.startswith("ms", i) else c
         if unit not in _UNITS or not num:
-            raise ValueError(f"invalid duration {text!r}: use a number with s, m, h or ms")
+            raise ValueError(f"invalid duration {text!r}: use a number with ms, s, m, h or d")
         total += float(num) * _UNITS[unit]
         num = ""
         matched = True

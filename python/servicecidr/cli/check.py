@@ -26,7 +26,7 @@ from servicecidr.cli.errors import CliError
 from servicecidr.cli.kubectl import IO, opt
 from servicecidr.cli.printers import render_table
 from servicecidr.cli.progress import Progress
-from servicecidr.cli.state import open_state, resolve_state_dir
+from servicecidr.cli.state import add_state_flag, open_state, resolve_state_dir
 from servicecidr.cluster import Cluster
 
 __all__ = ["Problem", "add_parser", "check_cluster", "run"]
@@ -57,12 +57,7 @@ def add_parser(sub: Any) -> None:
         epilog="examples:\n  servicecidr check\n  servicecidr --state ./lab check -o json\n",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument(
-        "--state",
-        metavar="DIR",
-        default=argparse.SUPPRESS,
-        help="state directory (default: $SERVICECIDR_STATE, else ./.servicecidr)",
-    )
+    add_state_flag(p)
     p.add_argument("-o", "--output", choices=("text", "json"), default="text", help="report format")
 
 

@@ -17,18 +17,16 @@ Exit status 1 when ``--strict`` met an unusable input or the input cannot be rea
 from __future__ import annotations
 
 import argparse
-import os
 from pathlib import Path
 from typing import Any, Protocol, TextIO
 
+from servicecidr.cli.state import add_state_flag, resolve_state_dir
 from servicecidr.clock import SIMULATION_EPOCH, SimulatedClock, parse_time
 from servicecidr.errors import ServiceCIDRError
 
 __all__ = ["add_parser", "run"]
 
 DEFAULT_RANGE = "10.96.0.0/12"
-ENV_VAR = "SERVICECIDR_STATE"
-DEFAULT_DIR = ".servicecidr"
 
 EPILOG = """examples:
   servicecidr import audit /var/log/kubernetes/audit/          # rotated files, .gz too
@@ -63,12 +61,7 @@ def add_parser(sub: Any) -> None:
         "YAML); dump: kubectl get -o json|yaml; watch: ADDED/MODIFIED/DELETED events",
     )
     p.add_argument("files", nargs="+", metavar="FILE", help="files or folders; - for stdin")
-    p.add_argument(
-        "--state",
-        metavar="DIR",
-        default=argparse.SUPPRESS,
-        help="state directory (default: $SERVICECIDR_STATE, else ./.servicecidr)",
-    )
+    add_state_flag(p)
     p.add_argument("--mode", choices=("observed", "what-if"), default="observed")
     p.add_argument(
         "--service-cluster-ip-range",
@@ -121,8 +114,7 @@ def add_parser(sub: Any) -> None:
 
 
 def _state_dir(args: argparse.Namespace) -> Path:
-    value = getattr(args, "state", None) or os.environ.get(ENV_VAR) or DEFAULT_DIR
-    return Path(value)
+    return resolve_state_dir(getattr(args, "state", None))
 
 
 def _has_state(path: Path) -> bool:

@@ -39,8 +39,16 @@ from servicecidr.cli.printers import (
     to_yaml,
 )
 from servicecidr.cli.selectors import Selector, parse_field_selector, parse_selector
-from servicecidr.cli.state import DEFAULT_RANGE, State, init_state, open_state, resolve_state_dir
+from servicecidr.cli.state import (
+    DEFAULT_RANGE,
+    State,
+    add_state_flag,
+    init_state,
+    open_state,
+    resolve_state_dir,
+)
 from servicecidr.clock import format_time
+from servicecidr.clock import parse_duration as clock_parse_duration
 from servicecidr.errors import ApiError, BadRequestError, NotFoundError, ServiceCIDRError
 
 __all__ = ["COMMANDS", "IO", "CliParser", "add_parsers", "run_command"]
@@ -88,15 +96,6 @@ def opt(args: argparse.Namespace, name: str, default: Any = None) -> Any:
 
 
 S = argparse.SUPPRESS
-
-
-def _add_state(p: argparse.ArgumentParser) -> None:
-    p.add_argument(
-        "--state",
-        metavar="DIR",
-        default=S,
-        help="state directory (default: $SERVICECIDR_STATE, else ./.servicecidr)",
-    )
 
 
 def _add_namespace(p: argparse.ArgumentParser, all_namespaces: bool = True) -> None:
@@ -175,7 +174,7 @@ def _sub(
         epilog="examples:\n" + epilog,
         formatter_class=_formatter(),
     )
-    _add_state(p)
+    add_state_flag(p)
     return p
 
 
@@ -288,7 +287,7 @@ def add_parsers(sub: Any) -> None:
         description="Create a Service using a subcommand.",
         formatter_class=_formatter(),
     )
-    _add_state(svc)
+    add_state_flag(svc)
     svc_types = svc.add_subparsers(dest="service_type", metavar="TYPE", parser_class=CliParser)
     for typ, extra in (
         ("clusterip", "  --clusterip None makes a headless Service"),
@@ -305,7 +304,7 @@ def add_parsers(sub: Any) -> None:
             f"  {PROG} create service {typ} my-svc --tcp 5678:8080\n" + (extra and extra + "\n"),
             formatter_class=_formatter(),
         )
-        _add_state(sp)
+        add_state_flag(sp)
         sp.add_argument("name", nargs="?", metavar="NAME")
         sp.add_argument(
             "--tcp",
@@ -336,7 +335,7 @@ def add_parsers(sub: Any) -> None:
         epilog=f"examples:\n  {PROG} create namespace demo\n",
         formatter_class=_formatter(),
     )
-    _add_state(ns)
+    add_state_flag(ns)
     ns.add_argument("name", nargs="?", metavar="NAME")
     _add_output(ns, "yaml, json, name")
     _add_dry_run(ns)
@@ -1181,33 +1180,12 @@ def run_api_resources(args: argparse.Namespace, io: IO) -> int:
     return 0
 
 
-_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
-
-
 def parse_duration(text: str) -> float:
     """``5s``, ``10m``, ``2h30m``, ``17d`` or a bare number of seconds."""
-    s = text.strip()
-    total, num, matched = 0.0, "", False
-    i = 0
-    while i < len(s):
-        ch = s[i]
-        if ch.isdigit() or ch == ".":
-            num += ch
-            i += 1
-            continue
-        unit = "ms" if s.startswith("ms", i) else ch
-        if unit not in _UNITS or not num:
-            raise CliError(f"error: invalid duration {text!r}: use a number with ms, s, m, h or d")
-        total += float(num) * _UNITS[unit]
-        num, matched = "", True
-        i += len(unit)
-    if num:
-        if matched:
-            raise CliError(f"error: invalid duration {text!r}: missing unit after {num}")
-        total += float(num)
-    if not s:
-        raise CliError("error: empty duration")
-    return total
+    try:
+        return clock_parse_duration(text)
+    except ValueError as e:
+        raise CliError(f"error: {e}") from e
 
 
 def run_reconcile(args: argparse.Namespace, io: IO) -> int:

@@ -18,22 +18,20 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Protocol, TextIO
 
+from servicecidr.cli.progress import Progress
+from servicecidr.cli.state import ENV_VAR, add_state_flag, resolve_state_dir
 from servicecidr.clock import format_micro_time
 from servicecidr.errors import ServiceCIDRError
 from servicecidr.events.log import StateError, TornTailError, list_segments, scan_segment
 from servicecidr.events.model import OP_PUT, Event, decode_object
 
-__all__ = ["Progress", "add_parser", "run"]
+__all__ = ["add_parser", "run"]
 
-ENV_VAR = "SERVICECIDR_STATE"
-DEFAULT_DIR = ".servicecidr"
 
 EPILOG = """examples:
   servicecidr log verify
@@ -50,56 +48,9 @@ class _Streams(Protocol):
     err: TextIO
 
 
-class Progress:
-    """A one-line progress bar on a terminal, shown only for work past ``delay`` seconds.
-
-    ``update(done)`` is cheap to call often (it redraws at most ten times a second).
-    """
-
-    def __init__(
-        self, label: str, total: int | None = None, stream: TextIO | None = None, delay: float = 1.0
-    ) -> None:
-        self.label = label
-        self.total = total
-        self.stream = stream if stream is not None else sys.stderr
-        self.enabled = bool(getattr(self.stream, "isatty", lambda: False)())
-        self.start = time.monotonic()
-        self.delay = delay
-        self._last = 0.0
-        self._shown = False
-
-    def update(self, done: int, total: int | None = None) -> None:
-        """Report ``done`` units of work (of ``total``, when known)."""
-        if total is not None:
-            self.total = total
-        if not self.enabled:
-            return
-        now = time.monotonic()
-        if now - self.start < self.delay or now - self._last < 0.1:
-            return
-        self._last = now
-        if self.total:
-            frac = min(1.0, done / self.total)
-            bar = "#" * int(frac * 30)
-            text = f"\r{self.label} [{bar:<30}] {frac * 100:5.1f}%"
-        else:
-            text = f"\r{self.label} {done:,}"
-        self.stream.write(text)
-        self.stream.flush()
-        self._shown = True
-
-    def done(self) -> None:
-        """Clear the line (when a bar was drawn)."""
-        if self._shown:
-            self.stream.write("\r\x1b[K")
-            self.stream.flush()
-            self._shown = False
-
-
 def state_dir(args: argparse.Namespace) -> Path:
     """``--state``, then ``$SERVICECIDR_STATE``, then ``./.servicecidr``."""
-    value = getattr(args, "state", None) or os.environ.get(ENV_VAR) or DEFAULT_DIR
-    return Path(value)
+    return resolve_state_dir(getattr(args, "state", None))
 
 
 def add_parser(sub: Any) -> None:
@@ -112,12 +63,7 @@ def add_parser(sub: Any) -> None:
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument(
-        "--state",
-        metavar="DIR",
-        default=argparse.SUPPRESS,
-        help="state directory (default: $SERVICECIDR_STATE, else ./.servicecidr)",
-    )
+    add_state_flag(p)
     lsub = p.add_subparsers(dest="log_command", metavar="SUBCOMMAND")
     v = lsub.add_parser("verify", help="check every record and snapshot; exit 1 on problems")
     v.add_argument("-o", "--output", choices=("text", "json"), default="text")
@@ -167,11 +113,12 @@ def _verify(path: Path, args: argparse.Namespace, io: _Streams) -> int:
     from servicecidr.persist import lock_state, unlock_state
 
     fd = lock_state(path, shared=True)
-    bar = Progress("verifying", stream=io.err)
+    bar = Progress(io.err, delay=1.0)
+    bar.start(0, "verifying")
     try:
         rep = verify_state(path, progress=bar.update)
     finally:
-        bar.done()
+        bar.finish()
         unlock_state(fd)
     if args.output == "json":
         io.out.write(
@@ -243,12 +190,13 @@ def _snapshot(path: Path, args: argparse.Namespace, io: _Streams) -> int:
     from servicecidr.cluster import Cluster
     from servicecidr.persist import open_cluster
 
-    bar = Progress("replaying", stream=io.err)
+    bar = Progress(io.err, delay=1.0)
+    bar.start(0, "replaying")
     t = time.perf_counter()
     try:
         c = open_cluster(Cluster, path, progress=bar.update)
     finally:
-        bar.done()
+        bar.finish()
     try:
         snap = c.snapshot()
     finally:

@@ -1,7 +1,7 @@
 """A progress bar for work that may take more than a second, drawn only on a terminal.
 
-It appears after half a second (short work never flickers), redraws at most ten times a
-second, and erases itself when done, so what is left on the screen is the result.
+It appears after ``delay`` seconds (short work never flickers), redraws at most ten times
+a second, and erases itself when done, so what is left on the screen is the result.
 Output that is not a terminal (a pipe, a file, a test) gets nothing.
 """
 
@@ -14,7 +14,8 @@ __all__ = ["Progress"]
 
 
 class Progress:
-    """``start(total, label)``, ``advance(n)``, ``finish()``."""
+    """``start(total, label)``, then ``advance(n)`` or ``update(done, total)``, then
+    ``finish()``. A total of 0 means unknown: the bar shows a count instead."""
 
     def __init__(self, stream: TextIO, delay: float = 0.5, width: int = 30) -> None:
         self.stream = stream
@@ -27,28 +28,38 @@ class Progress:
         self.total = 0
         self.done = 0
         self.label = ""
-        self._start = 0.0
+        self._start = time.monotonic()
         self._last = 0.0
         self._drawn = False
 
     def start(self, total: int, label: str) -> None:
-        """Begin a run of ``total`` steps."""
-        self.total, self.done, self.label = max(total, 1), 0, label
-        self._start = self._last = time.monotonic()
+        """Begin a run of ``total`` steps (0: unknown)."""
+        self.total, self.done, self.label = max(total, 0), 0, label
+        self._start, self._last = time.monotonic(), 0.0
 
     def advance(self, n: int = 1) -> None:
         """``n`` more steps are done."""
-        self.done += n
+        self.update(self.done + n)
+
+    def update(self, done: int, total: int | None = None) -> None:
+        """``done`` steps are done (of ``total``, when it became known)."""
+        self.done = done
+        if total is not None:
+            self.total = total
         if not self.enabled:
             return
         now = time.monotonic()
         if now - self._start < self.delay or now - self._last < 0.1:
             return
         self._last = now
-        frac = min(1.0, self.done / self.total)
-        filled = int(frac * self.width)
-        bar = "#" * filled + "-" * (self.width - filled)
-        self.stream.write(f"\r{self.label} [{bar}] {frac * 100:5.1f}% ({self.done}/{self.total})")
+        if self.total:
+            frac = min(1.0, self.done / self.total)
+            filled = int(frac * self.width)
+            bar = "#" * filled + "-" * (self.width - filled)
+            text = f"\r{self.label} [{bar}] {frac * 100:5.1f}% ({self.done}/{self.total})"
+        else:
+            text = f"\r{self.label} {self.done:,}"
+        self.stream.write(text)
         self.stream.flush()
         self._drawn = True
 

@@ -21,6 +21,7 @@ closing syncs the log, so a command that returned is on disk.
 
 from __future__ import annotations
 
+import argparse
 import os
 from pathlib import Path
 
@@ -33,6 +34,7 @@ __all__ = [
     "DEFAULT_RANGE",
     "ENV_VAR",
     "State",
+    "add_state_flag",
     "init_state",
     "open_state",
     "resolve_state_dir",
@@ -42,6 +44,16 @@ DEFAULT_RANGE = "10.96.0.0/12"
 ENV_VAR = "SERVICECIDR_STATE"
 DEFAULT_DIR = ".servicecidr"
 META_FILE = "meta"
+
+
+def add_state_flag(p: argparse.ArgumentParser) -> None:
+    """``--state DIR`` on a subcommand too (kubectl accepts flags after the verb)."""
+    p.add_argument(
+        "--state",
+        metavar="DIR",
+        default=argparse.SUPPRESS,
+        help="state directory (default: $SERVICECIDR_STATE, else ./.servicecidr)",
+    )
 
 
 def resolve_state_dir(arg: str | None) -> Path:

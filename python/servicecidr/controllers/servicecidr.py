@@ -9,6 +9,7 @@ stopped allocating from it.
 from __future__ import annotations
 
 import copy
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from servicecidr.clock import format_time, parse_time
@@ -22,7 +23,7 @@ from servicecidr.registry.simple import SIMPLE_KINDS
 if TYPE_CHECKING:
     from servicecidr.cluster import Cluster
 
-__all__ = ["CONTROLLER_NAME", "FINALIZER", "sync_service_cidrs"]
+__all__ = ["CONTROLLER_NAME", "FINALIZER", "can_delete", "orphaned_ips", "sync_service_cidrs"]
 
 CONTROLLER_NAME = "service-cidr-controller"
 FINALIZER = "networking.k8s.io/service-cidr-finalizer"
@@ -41,10 +42,10 @@ def _cidrs(obj: dict[str, Any]) -> list[str]:
     return [c for c in (obj.get("spec") or {}).get("cidrs") or [] if isinstance(c, str)]
 
 
-def can_delete(c: Cluster, sc: dict[str, Any], all_scs: list[dict[str, Any]]) -> bool:
-    """canDeleteCIDR: covered by another ServiceCIDR, or no managed IP would be orphaned."""
-    name = sc["metadata"]["name"]
-    others = [o for o in all_scs if o["metadata"]["name"] != name]
+def orphaned_ips(c: Cluster, sc: dict[str, Any], others: list[dict[str, Any]]) -> Iterator[str]:
+    """Allocator-managed IPAddresses that only ``sc`` holds (SPEC 5): those in a CIDR of
+    ``sc`` that no other ServiceCIDR contains, with the matching family label, inside no
+    CIDR of ``others`` (network and IPv4 broadcast addresses do not count)."""
     other_cidrs = [oc for o in others for oc in _cidrs(o)]
     for cidr in _cidrs(sc):
         if any(cidr_contains_cidr(oc, cidr) for oc in other_cidrs):
@@ -58,8 +59,14 @@ def can_delete(c: Cluster, sc: dict[str, Any], all_scs: list[dict[str, Any]]) ->
             if labels.get(MANAGED_BY_LABEL) != MANAGED_BY or labels.get(FAMILY_LABEL) != family:
                 continue
             if not any(cidr_contains_ip(oc, ip) for oc in other_cidrs):
-                return False
-    return True
+                yield ip
+
+
+def can_delete(c: Cluster, sc: dict[str, Any], all_scs: list[dict[str, Any]]) -> bool:
+    """canDeleteCIDR: covered by another ServiceCIDR, or no managed IP would be orphaned."""
+    name = sc["metadata"]["name"]
+    others = [o for o in all_scs if o["metadata"]["name"] != name]
+    return next(orphaned_ips(c, sc, others), None) is None
 
 
 def _ready_condition(c: Cluster, status: str, reason: str, message: str) -> dict[str, Any]:

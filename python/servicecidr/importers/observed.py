@@ -44,7 +44,7 @@ from typing import TYPE_CHECKING, Any
 
 from servicecidr.api.kinds import KINDS
 from servicecidr.clock import format_time
-from servicecidr.controllers.netutil import cidr_contains_cidr, cidr_contains_ip, family_of_cidr
+from servicecidr.controllers.servicecidr import orphaned_ips
 from servicecidr.errors import ApiError, InvalidInputError
 from servicecidr.events.model import OP_DELETE, OP_PUT, Write, decode_object, encode_object
 from servicecidr.importers.model import Record, Skip
@@ -792,28 +792,8 @@ class ObservedImporter:
 
     def _orphans_of(self, name: str, sc: dict[str, Any]) -> list[str]:
         """Managed IPAddresses only this ServiceCIDR holds (the deletion rule, SPEC 5)."""
-        c = self.c
-        others = [
-            cidr
-            for k, b in c._store.items("ServiceCIDR")
-            if k != name
-            for cidr in (decode_object(b).get("spec") or {}).get("cidrs") or []
-        ]
-        out: list[str] = []
-        for cidr in (sc.get("spec") or {}).get("cidrs") or []:
-            if not isinstance(cidr, str) or any(cidr_contains_cidr(o, cidr) for o in others):
-                continue
-            family = family_of_cidr(cidr)
-            for ip in c._ips_within(cidr):
-                blob = c._store.get("IPAddress", ip)
-                if blob is None:
-                    continue
-                labels = (decode_object(blob).get("metadata") or {}).get("labels") or {}
-                if labels.get(MANAGED_BY_LABEL) != MANAGED_BY or labels.get(FAMILY_LABEL) != family:
-                    continue
-                if not any(cidr_contains_ip(o, ip) for o in others):
-                    out.append(ip)
-        return sorted(out)
+        others = [decode_object(b) for k, b in self.c._store.items("ServiceCIDR") if k != name]
+        return sorted(orphaned_ips(self.c, sc, others))
 
     # ------------------------------------------------------------------ the end
 
