@@ -242,3 +242,26 @@ def test_repair_after_the_first_pass_sees_only_what_changed_and_its_timers() -> 
     c.reconcile(advance="2s")
     with pytest.raises(NotFoundError):
         c.get("IPAddress", "10.96.0.200")
+
+
+def test_migrating_the_service_range_as_kubernetes_does() -> None:
+    """test/integration/servicecidr/migration_test.go TestMigrateServiceCIDR, condensed."""
+    clock = SimulatedClock()
+    c = Cluster("192.168.0.0/29", seed=1, clock=clock)
+    for i in range(3):
+        c.create(svc(f"s{i}"))
+    c.create(cidr("new", "10.168.0.0/24"))
+    c.reconcile()
+    c.delete("ServiceCIDR", "kubernetes")
+    c.reconcile()
+    cond = c.get("ServiceCIDR", "kubernetes")["status"]["conditions"][0]
+    assert (cond["status"], cond["reason"]) == ("False", "Terminating")
+    # kube-apiserver restarted with the new range; the old Services go away
+    c = Cluster.replay(c.events(), "10.168.0.0/24", seed=1, clock=clock, start=True)
+    for i in range(3):
+        c.delete("Service", f"s{i}")
+    c.delete("Service", "kubernetes")
+    c.reconcile()
+    assert c.get("ServiceCIDR", "kubernetes")["spec"]["cidrs"] == ["10.168.0.0/24"]
+    assert c.get("Service", "kubernetes", "default")["spec"]["clusterIP"] == "10.168.0.1"
+    assert [o["metadata"]["name"] for o in c.list("IPAddress")] == ["10.168.0.1"]

@@ -40,7 +40,7 @@ from servicecidr.controllers.default_cidr import sync_default_service_cidr
 from servicecidr.controllers.netutil import cidr_contains_ip
 from servicecidr.controllers.repair import repair
 from servicecidr.controllers.servicecidr import sync_service_cidrs
-from servicecidr.errors import BadRequestError, InvalidInputError, NotFoundError
+from servicecidr.errors import ApiError, BadRequestError, InvalidInputError, NotFoundError
 from servicecidr.events.model import OP_PUT, Event, decode_object
 from servicecidr.registry import generic
 from servicecidr.registry import service as service_registry
@@ -191,11 +191,13 @@ class Cluster:
             sync_default_service_cidr(self)
             self._ensure_kubernetes_service()
 
-    def _ensure_kubernetes_service(self) -> None:
+    def _ensure_kubernetes_service(self) -> bool:
+        """The apiserver's kubernetes-service controller: (re)create ``default/kubernetes``
+        on the first address of the primary range. Returns whether it wrote anything."""
         if not self.service_cluster_ip_range:
-            return
+            return False
         if self._store.contains("Service", object_key(True, "default", "kubernetes")):
-            return
+            return False
         net = ipaddress.ip_network(self.service_cluster_ip_range[0])
         first = str(net.network_address + 1)
         svc = {
@@ -214,7 +216,13 @@ class Cluster:
                 "ports": [{"name": "https", "port": 443, "protocol": "TCP", "targetPort": 6443}],
             },
         }
-        service_registry.create(self, svc, "default", False)
+        try:
+            service_registry.create(self, svc, "default", False)
+        except ApiError:
+            # e.g. no ready ServiceCIDR holds the address yet; the controller retries on its
+            # next sync, as kube-apiserver's does every 10 s.
+            return False
+        return True
 
     # ------------------------------------------------------------------ internals used by
     # the registries and controllers
@@ -549,6 +557,7 @@ class Cluster:
             changed = False
             with self._acting("kube-apiserver"):
                 changed |= sync_default_service_cidr(self)
+                changed |= self._ensure_kubernetes_service()
             with self._acting("service-cidr-controller"):
                 did, due = sync_service_cidrs(self)
             changed |= did
