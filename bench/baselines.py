@@ -108,31 +108,14 @@ class PythonSetAllocator:
         return int(ipaddress.ip_address(ip)) in self._used
 
 
-class KubernetesScanAllocator:
-    """A set of used integers with the Kubernetes scan (see the module docstring)."""
+class KubernetesScanAllocator(PythonSetAllocator):
+    """A set of used integers with the Kubernetes scan (see the module docstring); only
+    the choice of the next address differs from :class:`PythonSetAllocator`."""
 
     def __init__(self, cidr: str, *, seed: int | None = None) -> None:
+        super().__init__(cidr, seed=seed)
         net = ipaddress.ip_network(cidr)
-        self.cidr = str(net)
-        self._first = int(net.network_address) + 1
-        self._last = int(net.broadcast_address) - (1 if net.version == 4 else 0)
-        self.size = max(0, self._last - self._first + 1)
         self._mid = self._first + min(range_offset(net), self.size)  # first dynamic address
-        self._used: set[int] = set()
-        self._rng = random.Random(seed)
-        self._to_text = ipaddress.ip_address
-
-    @property
-    def used(self) -> int:
-        return len(self._used)
-
-    @property
-    def free(self) -> int:
-        return self.size - len(self._used)
-
-    def load_ints(self, addresses: Iterable[int]) -> None:
-        """Mark addresses, given as integers, allocated without checks (benchmark setup)."""
-        self._used.update(addresses)
 
     def _scan(self, lo: int, hi: int) -> int | None:
         """A free address in [lo, hi]: random start, upward, wrapping once."""
@@ -158,32 +141,6 @@ class KubernetesScanAllocator:
             raise RangeFullError()
         self._used.add(n)
         return str(self._to_text(n))
-
-    def allocate_next_many(self, n: int) -> list[str]:
-        if n > self.free:
-            raise RangeFullError()
-        return [self.allocate_next() for _ in range(n)]
-
-    def allocate(self, ip: str) -> None:
-        n = int(ipaddress.ip_address(ip))
-        if not self._first <= n <= self._last:
-            raise NotInRangeError(ip, self.cidr)
-        if n in self._used:
-            raise AlreadyAllocatedError()
-        self._used.add(n)
-
-    def release(self, ip: str) -> bool:
-        n = int(ipaddress.ip_address(ip))
-        if n in self._used:
-            self._used.remove(n)
-            return True
-        return False
-
-    def release_many(self, ips: Iterable[str]) -> int:
-        return sum(self.release(ip) for ip in ips)
-
-    def has(self, ip: str) -> bool:
-        return int(ipaddress.ip_address(ip)) in self._used
 
 
 def roaring_available() -> bool:

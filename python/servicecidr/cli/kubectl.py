@@ -592,21 +592,27 @@ def _filter(objs: list[Obj], sel: Selector, fsel: Callable[[Obj], bool]) -> list
     return [o for o in objs if sel.matches((o.get("metadata") or {}).get("labels")) and fsel(o)]
 
 
-def run_get(args: argparse.Namespace, io: IO) -> int:
-    spec = parse_output(opt(args, "output"))
+def _read_request(
+    args: argparse.Namespace, io: IO, verb: str
+) -> tuple[Selector, Callable[[Obj], bool], Targets, list[tuple[Manifest, KindInfo]], bool, str]:
+    """What get and describe share: selectors, targets, files, namespace."""
     sel = parse_selector(opt(args, "selector"))
     fsel = parse_field_selector(opt(args, "field_selector"))
-    targets = parse_targets(list(opt(args, "resources", [])), "get")
+    targets = parse_targets(list(opt(args, "resources", [])), verb)
     files = opt(args, "filename") or []
     manifests = load_manifests(files, bool(opt(args, "recursive")), io.inp) if files else []
     prepared = _prepare(manifests, args) if manifests else []
     if not targets.items and not prepared:
         raise CliError(
-            "error: You must specify the type of resource to get. Use "
+            f"error: You must specify the type of resource to {verb}. Use "
             f'"{PROG} api-resources" for a complete list of supported resources.'
         )
-    all_ns = bool(opt(args, "all_namespaces"))
-    ns = _namespace(args)
+    return sel, fsel, targets, prepared, bool(opt(args, "all_namespaces")), _namespace(args)
+
+
+def run_get(args: argparse.Namespace, io: IO) -> int:
+    spec = parse_output(opt(args, "output"))
+    sel, fsel, targets, prepared, all_ns, ns = _read_request(args, io, "get")
     if all_ns and any(names for _, names in targets.items):
         raise CliError("error: a resource cannot be retrieved by name across all namespaces")
     if not sel.empty and any(names for _, names in targets.items):
@@ -723,19 +729,7 @@ def _print_get(
 
 
 def run_describe(args: argparse.Namespace, io: IO) -> int:
-    sel = parse_selector(opt(args, "selector"))
-    fsel = parse_field_selector(opt(args, "field_selector"))
-    targets = parse_targets(list(opt(args, "resources", [])), "describe")
-    files = opt(args, "filename") or []
-    manifests = load_manifests(files, bool(opt(args, "recursive")), io.inp) if files else []
-    prepared = _prepare(manifests, args) if manifests else []
-    if not targets.items and not prepared:
-        raise CliError(
-            "error: You must specify the type of resource to describe. Use "
-            f'"{PROG} api-resources" for a complete list of supported resources.'
-        )
-    all_ns = bool(opt(args, "all_namespaces"))
-    ns = _namespace(args)
+    sel, fsel, targets, prepared, all_ns, ns = _read_request(args, io, "describe")
     show_events = opt(args, "show_events", "true") == "true"
     found: list[Obj] = []
     errors: list[Exception] = []
