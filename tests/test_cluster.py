@@ -265,3 +265,10 @@ def test_migrating_the_service_range_as_kubernetes_does() -> None:
     assert c.get("ServiceCIDR", "kubernetes")["spec"]["cidrs"] == ["10.168.0.0/24"]
     assert c.get("Service", "kubernetes", "default")["spec"]["clusterIP"] == "10.168.0.1"
     assert [o["metadata"]["name"] for o in c.list("IPAddress")] == ["10.168.0.1"]
+
+
+def test_keep_events_false_drops_the_history_but_not_the_state() -> None:
+    c = Cluster("10.96.0.0/24", seed=1, clock=SimulatedClock(), keep_events=False)
+    c.create(svc("a"))
+    assert c.events() == []
+    assert c.get("Service", "a")["spec"]["clusterIP"]

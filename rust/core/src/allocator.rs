@@ -339,6 +339,17 @@ mod tests {
     }
 
     #[test]
+    fn reseed_restarts_the_random_sequence() {
+        let mut a = Allocator::new("10.0.0.0/16", Some(1)).unwrap();
+        let mut b = Allocator::new("10.0.0.0/16", Some(99)).unwrap();
+        a.reseed(7);
+        b.reseed(7);
+        for _ in 0..50 {
+            assert_eq!(a.allocate_next().unwrap(), b.allocate_next().unwrap());
+        }
+    }
+
+    #[test]
     fn mark_is_idempotent_and_ignores_foreign_addresses() {
         let mut a = Allocator::new("10.0.0.0/29", Some(1)).unwrap();
         let ip = Ip::parse("10.0.0.3").unwrap();
