@@ -461,8 +461,52 @@ struct Reads {
     variables: Vec<String>,
 }
 
+/// Calls `f` on each direct subexpression of `e`: a selection's operand, a call's target
+/// and arguments, list elements, map keys and values, struct field values, and the parts
+/// of a comprehension. The walks below differ only in what they do at the leaves.
+fn for_each_child<'a>(e: &'a IdedExpr, mut f: impl FnMut(&'a IdedExpr)) {
+    use cel::common::ast::{EntryExpr, Expr};
+    match &e.expr {
+        Expr::Select(s) => f(&s.operand),
+        Expr::Call(c) => {
+            if let Some(t) = &c.target {
+                f(t);
+            }
+            c.args.iter().for_each(f);
+        }
+        Expr::List(l) => l.elements.iter().for_each(f),
+        Expr::Map(m) => {
+            for entry in &m.entries {
+                if let EntryExpr::MapEntry(me) = &entry.expr {
+                    f(&me.key);
+                    f(&me.value);
+                }
+            }
+        }
+        Expr::Struct(s) => {
+            for entry in &s.entries {
+                if let EntryExpr::StructField(field) = &entry.expr {
+                    f(&field.value);
+                }
+            }
+        }
+        Expr::Comprehension(c) => {
+            for x in [
+                &c.iter_range,
+                &c.accu_init,
+                &c.loop_cond,
+                &c.loop_step,
+                &c.result,
+            ] {
+                f(x);
+            }
+        }
+        Expr::Ident(_) | Expr::Literal(_) | Expr::Unspecified => {}
+    }
+}
+
 fn reads_of(e: &IdedExpr, reads: &mut Reads) {
-    use cel::common::ast::{EntryExpr, Expr, LiteralValue};
+    use cel::common::ast::{Expr, LiteralValue};
     match &e.expr {
         Expr::Ident(n) => match n.as_str() {
             "object" | "oldObject" | "request" | "params" | "namespaceObject" | "authorizer" => {
@@ -481,49 +525,26 @@ fn reads_of(e: &IdedExpr, reads: &mut Reads) {
             }
             reads_of(&s.operand, reads);
         }
-        Expr::Call(c) => {
-            if c.func_name == cel::common::ast::operators::INDEX && c.target.is_none() {
-                if let (Expr::Ident(n), Some(Expr::Literal(LiteralValue::String(k)))) =
-                    (&c.args[0].expr, c.args.get(1).map(|a| &a.expr))
-                {
-                    if n == "variables" {
-                        reads.variables.push(k.inner().to_owned());
-                        return;
-                    }
+        Expr::Call(c)
+            if c.func_name == cel::common::ast::operators::INDEX && c.target.is_none() =>
+        {
+            if let (Expr::Ident(n), Some(Expr::Literal(LiteralValue::String(k)))) =
+                (&c.args[0].expr, c.args.get(1).map(|a| &a.expr))
+            {
+                if n == "variables" {
+                    reads.variables.push(k.inner().to_owned());
+                    return;
                 }
             }
-            if let Some(t) = &c.target {
-                reads_of(t, reads);
-            }
-            c.args.iter().for_each(|a| reads_of(a, reads));
-        }
-        Expr::List(l) => l.elements.iter().for_each(|a| reads_of(a, reads)),
-        Expr::Map(m) => {
-            for entry in &m.entries {
-                if let EntryExpr::MapEntry(me) = &entry.expr {
-                    reads_of(&me.key, reads);
-                    reads_of(&me.value, reads);
-                }
-            }
+            for_each_child(e, |x| reads_of(x, reads));
         }
         Expr::Struct(_) => reads.request = true,
-        Expr::Comprehension(c) => {
-            for x in [
-                &c.iter_range,
-                &c.accu_init,
-                &c.loop_cond,
-                &c.loop_step,
-                &c.result,
-            ] {
-                reads_of(x, reads);
-            }
-        }
-        Expr::Literal(_) | Expr::Unspecified => {}
+        _ => for_each_child(e, |x| reads_of(x, reads)),
     }
 }
 
 fn collect_uses(e: &IdedExpr, uses: &mut Uses) {
-    use cel::common::ast::{EntryExpr, Expr};
+    use cel::common::ast::Expr;
     match &e.expr {
         Expr::Ident(n) => match n.as_str() {
             "object" => uses.object = true,
@@ -533,41 +554,7 @@ fn collect_uses(e: &IdedExpr, uses: &mut Uses) {
             "namespaceObject" => uses.namespace_object = true,
             _ => {}
         },
-        Expr::Select(s) => collect_uses(&s.operand, uses),
-        Expr::Call(c) => {
-            if let Some(t) = &c.target {
-                collect_uses(t, uses);
-            }
-            c.args.iter().for_each(|a| collect_uses(a, uses));
-        }
-        Expr::List(l) => l.elements.iter().for_each(|a| collect_uses(a, uses)),
-        Expr::Map(m) => {
-            for entry in &m.entries {
-                if let EntryExpr::MapEntry(me) = &entry.expr {
-                    collect_uses(&me.key, uses);
-                    collect_uses(&me.value, uses);
-                }
-            }
-        }
-        Expr::Struct(s) => {
-            for entry in &s.entries {
-                if let EntryExpr::StructField(f) = &entry.expr {
-                    collect_uses(&f.value, uses);
-                }
-            }
-        }
-        Expr::Comprehension(c) => {
-            for x in [
-                &c.iter_range,
-                &c.accu_init,
-                &c.loop_cond,
-                &c.loop_step,
-                &c.result,
-            ] {
-                collect_uses(x, uses);
-            }
-        }
-        Expr::Literal(_) | Expr::Unspecified => {}
+        _ => for_each_child(e, |x| collect_uses(x, uses)),
     }
 }
 
