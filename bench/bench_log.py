@@ -63,10 +63,12 @@ def test_append_create_delete(benchmark: Any, tmp_path: Path, mode: str) -> None
         assert c.count("Service") == 1
 
 
-def test_replay_from_log(benchmark: Any, tmp_path: Path) -> None:
-    """Open (read-only) a log of Service creates without a snapshot: decode + apply."""
+@pytest.mark.parametrize("snapshot", [False, True], ids=["replay-log", "with-snapshot"])
+def test_open(benchmark: Any, tmp_path: Path, snapshot: bool) -> None:
+    """Open (read-only) a history of Service creates: decode + apply the whole log, or
+    load the snapshot that covers it (nothing to replay after it)."""
     d = tmp_path / "st"
-    digest = _history(d, 2000, snapshot=False)
+    digest = _history(d, 2000, snapshot=snapshot)
 
     def open_it() -> Cluster:
         c = Cluster.open(d, read_only=True)
@@ -83,20 +85,6 @@ def test_replay_in_memory(benchmark: Any, tmp_path: Path) -> None:
     digest = _history(d, 2000, snapshot=False)
     events = list(iter_log(d / "log"))
     c = benchmark(lambda: Cluster.replay(events, RANGE, seed=1))
-    assert c.digest() == digest
-
-
-def test_open_with_snapshot(benchmark: Any, tmp_path: Path) -> None:
-    """Open a history whose state is in a snapshot (nothing to replay after it)."""
-    d = tmp_path / "st"
-    digest = _history(d, 2000, snapshot=True)
-
-    def open_it() -> Cluster:
-        c = Cluster.open(d, read_only=True)
-        c.close()
-        return c
-
-    c = benchmark(open_it)
     assert c.digest() == digest
 
 
