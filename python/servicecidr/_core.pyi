@@ -13,6 +13,7 @@ dynamic allocation. Errors are the classes of :mod:`servicecidr.errors`:
   (``the provided IP (<ip>) is not in the valid range. The range of valid IPs is <cidr>``).
 """
 
+import mmap
 from collections.abc import Callable, Iterable, Mapping
 from typing import Literal, final
 
@@ -21,9 +22,13 @@ __all__ = [
     "AllocatedIterator",
     "CidrAllocator",
     "CompiledPolicy",
+    "ReplayProgress",
     "cel_eval",
+    "crc32c",
     "parse_cidr",
     "parse_ip",
+    "read_snapshot_body",
+    "replay_records",
 ]
 
 _IPFamily = Literal["IPv4", "IPv6"]
@@ -193,3 +198,61 @@ def cel_eval(expression: str) -> str:
     """Compile and evaluate a standalone expression (no variables bound) and return its
     printed result (``true``, ``"text"``, ``net.CIDR 10.0.0.0/8``); ValueError with the
     compile error as kube-apiserver words it, or the runtime error as cel-go does."""
+
+def crc32c(data: bytes | memoryview | mmap.mmap, crc: int = 0) -> int:
+    """CRC32C (Castagnoli) of a bytes-like object, continuing from ``crc``."""
+
+@final
+class ReplayProgress:
+    """What one :func:`replay_records` call did."""
+
+    @property
+    def offset(self) -> int:
+        """Offset of the first record not consumed."""
+    @property
+    def records(self) -> int:
+        """Records read (whole, CRC-valid, in sequence), applied or not."""
+    @property
+    def applied(self) -> int:
+        """Records applied."""
+    @property
+    def last_seq(self) -> int:
+        """Seq of the last record read (0 when none was)."""
+    @property
+    def expect_seq(self) -> int:
+        """Seq the next record must have."""
+    @property
+    def last_ts(self) -> float:
+        """Timestamp of the last record applied (NaN when none was)."""
+    @property
+    def max_ts(self) -> float:
+        """Largest timestamp applied (NaN when none was)."""
+    @property
+    def revision(self) -> int:
+        """Highest resourceVersion written (0 when none was)."""
+    @property
+    def status(self) -> int:
+        """0 end of data; 1 the record at ``offset`` needs the Python reader; 2 the stop
+        point was reached (the record before ``offset``, read, not applied); 3
+        ``max_events`` applied."""
+
+def replay_records(
+    data: bytes | mmap.mmap,
+    offset: int,
+    expect_seq: int,
+    start_seq: int,
+    stop_seq: int | None,
+    stop_ts: float | None,
+    buckets: dict[str, dict[str, bytes]],
+    allocators: list[CidrAllocator],
+    node_port_services: dict[str, tuple[int, ...]],
+    max_events: int,
+) -> ReplayProgress:
+    """Apply the log records of a segment from ``offset``: the replay fast path (see
+    events/recovery.py). Stops before any record it does not handle."""
+
+def read_snapshot_body(
+    body: bytes | memoryview | mmap.mmap,
+) -> tuple[list[tuple[str, dict[str, bytes]]], dict[str, tuple[int, int]]]:
+    """Read a snapshot body: the store as ``[(kind, {key: blob})]`` and, for every other
+    top-level key, the ``(start, end)`` of its value. ValueError names a malformed part."""

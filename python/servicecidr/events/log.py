@@ -39,6 +39,7 @@ from typing import Any
 
 import msgpack
 
+from servicecidr._core import crc32c as _core_crc32c
 from servicecidr.errors import (
     InvalidInputError,
     LogCorruptError,
@@ -68,6 +69,8 @@ __all__ = [
     "decode_payload",
     "frame",
     "list_segments",
+    "map_segment",
+    "resume_records",
     "scan_segment",
     "segment_header",
     "segment_name",
@@ -82,6 +85,8 @@ _RECORD = struct.Struct("<II")
 RECORD_HEADER_SIZE = _RECORD.size
 #: A record longer than this is taken as damage, not as data (an event is a few KiB).
 MAX_RECORD = 1 << 30
+Buf = bytes | mmap.mmap
+_POPULATE: int = getattr(mmap, "MAP_POPULATE", 0)
 _SEGMENT_DIGITS = 16
 
 
@@ -102,7 +107,8 @@ def _crc32c_table() -> list[int]:
 
 
 def _py_crc32c_extend(crc: int, data: bytes) -> int:
-    """Reference CRC32C (Castagnoli, reflected, init/xorout 0xFFFFFFFF); slow."""
+    """Reference CRC32C (Castagnoli, reflected, init/xorout 0xFFFFFFFF) in pure Python:
+    slow, kept as the tests' oracle for the fast one."""
     table = _CRC_TABLE
     c = crc ^ 0xFFFFFFFF
     for b in data:
@@ -112,29 +118,19 @@ def _py_crc32c_extend(crc: int, data: bytes) -> int:
 
 _CRC_TABLE = _crc32c_table()
 
-try:  # the C implementation (hardware instructions where the CPU has them)
-    import google_crc32c as _gcrc
 
-    def crc32c(data: bytes) -> int:
-        """CRC32C (Castagnoli) of ``data``."""
-        return int(_gcrc.value(data))
+def crc32c(data: Buf | memoryview) -> int:
+    """CRC32C (Castagnoli) of ``data`` (hardware-accelerated, in _core)."""
+    return _core_crc32c(data)
 
-    def crc32c_extend(crc: int, data: bytes) -> int:
-        """CRC32C of the concatenation of what ``crc`` covers and ``data``."""
-        return int(_gcrc.extend(crc, data))
 
-    _fast_crc: Callable[[bytes], int] = _gcrc.value
-except ImportError:  # pragma: no cover - the dependency is declared; this keeps tools working
+def crc32c_extend(crc: int, data: Buf | memoryview) -> int:
+    """CRC32C of the concatenation of what ``crc`` covers and ``data`` (no copy of a
+    mapped file or a memoryview is made)."""
+    return _core_crc32c(data, crc)
 
-    def crc32c(data: bytes) -> int:
-        """CRC32C (Castagnoli) of ``data`` (pure Python: slow)."""
-        return _py_crc32c_extend(0, data)
 
-    def crc32c_extend(crc: int, data: bytes) -> int:
-        """CRC32C of the concatenation of what ``crc`` covers and ``data``."""
-        return _py_crc32c_extend(crc, data)
-
-    _fast_crc = crc32c
+_fast_crc: Callable[[bytes], int] = _core_crc32c
 
 
 # ------------------------------------------------------------------------------ records
@@ -237,10 +233,7 @@ def list_segments(log_dir: Path) -> list[SegmentInfo]:
     return out
 
 
-Buf = bytes | mmap.mmap
-
-
-def _map(path: Path) -> Buf:
+def map_segment(path: Path) -> Buf:
     """The segment's bytes: mapped, not read, so a replay touches no fresh memory for
     the file (first-touch page faults cost more than the decoding on small VMs)."""
     try:
@@ -248,7 +241,9 @@ def _map(path: Path) -> Buf:
             size = os.fstat(f.fileno()).st_size
             if size < HEADER_SIZE:
                 return f.read()
-            return mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
+            # Every page is read, so fault them all in with one call (MAP_POPULATE,
+            # where the platform has it) rather than one page fault at a time.
+            return mmap.mmap(f.fileno(), 0, flags=mmap.MAP_SHARED | _POPULATE, prot=mmap.PROT_READ)
     except OSError as e:
         raise StateError(f"{path}: cannot read the log segment: {e}") from e
 
@@ -357,7 +352,7 @@ def scan_segment(
     """
     path = seg.path
     if data is None:
-        data = _map(path)
+        data = map_segment(path)
     first = read_header(path, data)
     if first != seg.first_seq:
         raise LogCorruptError(
@@ -377,11 +372,19 @@ def scan_segment(
     return scan, _records(scan, data, last)
 
 
+def resume_records(scan: SegmentScan, data: Buf, last: bool) -> Iterator[tuple[int, Event]]:
+    """The records of a segment from where ``scan`` has got to (another reader, such as
+    the replay fast path, may have moved it on): the iterator :func:`scan_segment` gives,
+    continued."""
+    return _records(scan, data, last)
+
+
 def _records(scan: SegmentScan, data: Buf, last: bool) -> Iterator[tuple[int, Event]]:
+    """Records from where ``scan`` has got to (its ``good_end`` and ``last_seq``)."""
     path = scan.path
     end = len(data)
-    off = HEADER_SIZE
-    expect = scan.first_seq
+    off = scan.good_end
+    expect = scan.last_seq + 1
     unpack = _RECORD.unpack_from
     crcf = _fast_crc
     decode = decode_payload

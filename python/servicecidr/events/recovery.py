@@ -1,9 +1,12 @@
 """Reading a state directory back: replaying the log, verifying it, repairing a torn tail.
 
 Replay applies events with :meth:`Cluster._apply`, the one apply the live path uses: no
-controller runs, nothing random happens, so the state reached is the state logged.
-(Deferring the allocator marks of a replay into ``allocate_many`` batches was measured
-and gained nothing: storing the objects, not marking them, is the cost.)
+controller runs, nothing random happens, so the state reached is the state logged. The
+common records (Service and IPAddress writes) take a fast path in Rust
+(``_core.replay_records``) that reads, verifies and stores them without building Event
+objects, with the effects ``_apply`` has on them; whatever it does not handle (ServiceCIDR
+writes, node ports, an older schema, damage) it hands back, one record at a time, to the
+Python reader and ``_apply``.
 """
 
 from __future__ import annotations
@@ -16,7 +19,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from servicecidr._core import replay_records
 from servicecidr.events.log import (
+    Buf,
     LogCorruptError,
     SegmentInfo,
     SegmentScan,
@@ -24,6 +29,8 @@ from servicecidr.events.log import (
     TornTailError,
     fsync_dir,
     list_segments,
+    map_segment,
+    resume_records,
     scan_segment,
     torn_message,
 )
@@ -80,7 +87,6 @@ def replay_log(
     res = ReplayResult(last_seq=start_seq - 1, segments=segs)
     was_enabled = gc.isenabled()
     gc.disable()  # replay allocates many small containers and frees none of them
-    apply = c._apply
     try:
         expect: int | None = None
         for i, seg in enumerate(segs):
@@ -95,32 +101,108 @@ def replay_log(
                     seg.path,
                     0,
                 )
-            scan, records = scan_segment(seg, last=last, expect_first=expect)
+            data = map_segment(seg.path)
+            scan, _ = scan_segment(seg, last=last, expect_first=expect, data=data)
             if last:
                 res.tail = scan
-            for _, ev in records:
-                seq = ev.seq
-                if seq < start_seq:
-                    continue
-                if (stop_seq is not None and seq > stop_seq) or (
-                    stop_ts is not None and ev.ts > stop_ts
-                ):
-                    res.stopped = True
-                    return res
-                apply(ev)
-                res.applied += 1
-                res.last_seq = seq
-                res.last_ts = ev.ts
-                if ev.ts > res.max_ts:
-                    res.max_ts = ev.ts
-                if progress is not None and not res.applied & 0x3FFF:
-                    progress(res.applied)
+            if _replay_segment(c, scan, data, last, res, start_seq, stop_seq, stop_ts, progress):
+                res.stopped = True
+                return res
             expect = scan.last_seq + 1
         return res
     finally:
         c._seq = max(c._seq, res.last_seq)
         if was_enabled:
             gc.enable()
+
+
+_END, _NEEDS_PYTHON, _STOPPED, _BATCH = 0, 1, 2, 3
+_BATCH_EVENTS = 0x4000
+#: Off: every record goes through the Python reader and ``Cluster._apply`` (the tests
+#: compare both paths; the benchmark shows what the fast path gains).
+FAST_REPLAY = True
+
+
+def _replay_segment(
+    c: Cluster,
+    scan: SegmentScan,
+    data: Buf,
+    last: bool,
+    res: ReplayResult,
+    start_seq: int,
+    stop_seq: int | None,
+    stop_ts: float | None,
+    progress: Progress | None,
+) -> bool:
+    """Replay one segment (fast path first, the Python reader for what it hands back);
+    returns True when the stop point was reached."""
+    store, meta = c._store, c._meta
+    apply = c._apply
+    # After a record the fast path handed back, the next ``slow`` go to the Python reader
+    # directly: a log of records it never takes (say, all NodePort Services) then costs
+    # one fast-path call per 64 records, not one per record.
+    slow = backoff = 0
+    next_report = res.applied + _BATCH_EVENTS
+    while True:
+        # The fast path skips the dirty-set bookkeeping of _apply, which is only off
+        # while a full repair pass is pending (always so on open).
+        if FAST_REPLAY and c._repair_full and slow <= 0:
+            p = replay_records(
+                data,
+                scan.good_end,
+                scan.last_seq + 1,
+                start_seq,
+                stop_seq,
+                stop_ts,
+                store._data,
+                [a for _, a in meta.allocators()],
+                c._nodeports._by_service,
+                _BATCH_EVENTS,
+            )
+            if p.records:
+                scan.records += p.records
+                scan.last_seq = p.last_seq
+                scan.good_end = p.offset
+            if p.revision > store.revision:
+                store.revision = p.revision
+            if p.applied:
+                res.applied += p.applied
+                res.last_seq = p.last_seq - 1 if p.status == _STOPPED else p.last_seq
+                res.last_ts = p.last_ts
+                if p.max_ts > res.max_ts:
+                    res.max_ts = p.max_ts
+            if p.status == _STOPPED:
+                return True
+            if progress is not None and res.applied >= next_report:
+                next_report = res.applied + _BATCH_EVENTS
+                progress(res.applied)
+            if p.status == _BATCH:
+                continue
+            if p.status == _END:
+                return False
+            backoff = 1 if p.records else min(64, 2 * backoff or 1)
+            slow = backoff
+        slow -= 1
+        # One record through the Python reader: it raises on damage, ends on a torn
+        # tail (scan.torn_at) and upcasts older records.
+        got = next(resume_records(scan, data, last), None)
+        if got is None:
+            return False
+        ev = got[1]
+        seq = ev.seq
+        if seq < start_seq:
+            continue
+        if (stop_seq is not None and seq > stop_seq) or (stop_ts is not None and ev.ts > stop_ts):
+            return True
+        apply(ev)
+        res.applied += 1
+        res.last_seq = seq
+        res.last_ts = ev.ts
+        if ev.ts > res.max_ts:
+            res.max_ts = ev.ts
+        if progress is not None and res.applied >= next_report:
+            next_report = res.applied + _BATCH_EVENTS
+            progress(res.applied)
 
 
 def iter_log(log_dir: Path, *, start_seq: int = 1, stop_seq: int | None = None) -> Iterator[Event]:

@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any
 
 import msgpack
 
+from servicecidr._core import read_snapshot_body
 from servicecidr.api.kinds import KINDS
 from servicecidr.controllers.conditions import ready_state
 from servicecidr.errors import SnapshotError
@@ -63,7 +64,8 @@ SNAPSHOT_HEADER_SIZE = _HEAD.size
 # the whole file is verified with one call over the bytes as read (no copy of the body).
 _CRC_RESIDUE = 0x48674BC7
 _DIGITS = 16
-_CRC_CHUNK = 8 << 20
+# Every page is read: fault them in with one call where the platform can (Linux).
+_POPULATE: int = getattr(mmap, "MAP_POPULATE", 0)
 
 
 def snapshot_name(seq: int) -> str:
@@ -167,7 +169,7 @@ def read_snapshot(path: Path) -> Snapshot:
                 )
             # Mapped, not read: a copy of a GB-sized file into fresh memory costs more
             # than the CRC and the decoding together.
-            data = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
+            data = mmap.mmap(f.fileno(), 0, flags=mmap.MAP_SHARED | _POPULATE, prot=mmap.PROT_READ)
     except OSError as e:
         raise SnapshotError(f"{path}: cannot read the snapshot: {e}") from e
     try:
@@ -192,17 +194,19 @@ def _decode_snapshot(path: Path, data: mmap.mmap) -> Snapshot:
             f"{path}: truncated or padded snapshot ({len(data)} bytes, header says "
             f"{SNAPSHOT_HEADER_SIZE + length + 4})"
         )
-    crc = 0
-    for off in range(0, len(data), _CRC_CHUNK):
-        crc = crc32c_extend(crc, data[off : off + _CRC_CHUNK])
-    if crc != _CRC_RESIDUE:
+    if crc32c(data) != _CRC_RESIDUE:
         raise SnapshotError(f"{path}: snapshot CRC mismatch; the file is damaged")
     view = memoryview(data)
+    part = view[SNAPSHOT_HEADER_SIZE:-4]
     try:
-        body = msgpack.unpackb(view[SNAPSHOT_HEADER_SIZE:-4], raw=False)
+        # The store (millions of pairs) goes straight into dicts; the rest is small.
+        store, ranges = read_snapshot_body(part)
+        body = {k: msgpack.unpackb(part[a:b], raw=False) for k, (a, b) in ranges.items()}
+        body["store"] = store
     except Exception as e:  # msgpack raises several unrelated types
-        raise SnapshotError(f"{path}: snapshot body is not valid msgpack: {e}") from e
+        raise SnapshotError(f"{path}: malformed snapshot body: {e}") from e
     finally:
+        part.release()
         view.release()
     if not isinstance(body, dict) or body.get("seq") != seq:
         raise SnapshotError(f"{path}: snapshot body does not match its header")
@@ -229,10 +233,9 @@ def restore_into(c: Cluster, snap: Snapshot) -> None:
     was_enabled = gc.isenabled()
     gc.disable()  # millions of containers are created and none is garbage
     try:
-        for kind, keys, blobs in body["store"]:
+        for kind, bucket in body["store"]:
             if kind not in KINDS:
                 raise SnapshotError(f"{snap.path}: unknown kind {kind!r} in the snapshot")
-            bucket = dict(zip(keys, blobs, strict=True))
             if kind == "IPAddress":
                 ips = bucket  # installed after the allocators exist: see below
             else:

@@ -8,6 +8,9 @@
 //! share between threads and re-entrant calls cannot deadlock.
 
 mod admission;
+mod msgpack;
+mod replay;
+mod snapshot;
 
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
@@ -454,6 +457,10 @@ fn parse_cidr(py: Python<'_>, text: &str) -> PyResult<(String, &'static str)> {
 mod _core {
     #[pymodule_export]
     use super::admission::{cel_eval, AdmissionInput, CompiledPolicy};
+    #[pymodule_export]
+    use super::replay::{crc32c_of, replay_records, ReplayProgress};
+    #[pymodule_export]
+    use super::snapshot::read_snapshot_body;
     #[pymodule_export]
     use super::{parse_cidr, parse_ip, AllocatedIterator, CidrAllocator};
 }

@@ -1,0 +1,166 @@
+//! Reading msgpack in place, for the two hot readers (log replay and snapshot load).
+//!
+//! Only the encodings msgpack-python writes for our layouts are read as values; any
+//! other value can be stepped over. A reader returns None on anything unexpected, and
+//! its callers then hand the input to the Python reader for the exact error.
+
+/// A minimal msgpack reader: the few types the event and snapshot layouts use, and a
+/// skip over any value.
+pub struct Reader<'a> {
+    buf: &'a [u8],
+    pos: usize,
+}
+
+impl<'a> Reader<'a> {
+    pub fn new(buf: &'a [u8]) -> Self {
+        Reader { buf, pos: 0 }
+    }
+
+    pub fn pos(&self) -> usize {
+        self.pos
+    }
+
+    pub fn at_end(&self) -> bool {
+        self.pos == self.buf.len()
+    }
+
+    pub fn byte(&mut self) -> Option<u8> {
+        let b = *self.buf.get(self.pos)?;
+        self.pos += 1;
+        Some(b)
+    }
+
+    pub fn take(&mut self, n: usize) -> Option<&'a [u8]> {
+        let end = self.pos.checked_add(n)?;
+        let s = self.buf.get(self.pos..end)?;
+        self.pos = end;
+        Some(s)
+    }
+
+    pub fn be(&mut self, n: usize) -> Option<u64> {
+        Some(
+            self.take(n)?
+                .iter()
+                .fold(0u64, |acc, &b| (acc << 8) | u64::from(b)),
+        )
+    }
+
+    pub fn array_len(&mut self) -> Option<usize> {
+        match self.byte()? {
+            b @ 0x90..=0x9f => Some(usize::from(b & 0x0f)),
+            0xdc => self.be(2).map(|n| n as usize),
+            0xdd => self.be(4).map(|n| n as usize),
+            _ => None,
+        }
+    }
+
+    pub fn map_len(&mut self) -> Option<usize> {
+        match self.byte()? {
+            b @ 0x80..=0x8f => Some(usize::from(b & 0x0f)),
+            0xde => self.be(2).map(|n| n as usize),
+            0xdf => self.be(4).map(|n| n as usize),
+            _ => None,
+        }
+    }
+
+    /// A non-negative integer (what seq, op and rv are).
+    pub fn uint(&mut self) -> Option<u64> {
+        match self.byte()? {
+            b @ 0x00..=0x7f => Some(u64::from(b)),
+            0xcc => self.be(1),
+            0xcd => self.be(2),
+            0xce => self.be(4),
+            0xcf => self.be(8),
+            // signed encodings of non-negative values
+            0xd0 => self.be(1).filter(|&v| v < 0x80),
+            0xd1 => self.be(2).filter(|&v| v < 0x8000),
+            0xd2 => self.be(4).filter(|&v| v < 0x8000_0000),
+            0xd3 => self.be(8).filter(|&v| v < 0x8000_0000_0000_0000),
+            _ => None,
+        }
+    }
+
+    pub fn float(&mut self) -> Option<f64> {
+        match self.buf.get(self.pos)? {
+            0xcb => {
+                self.pos += 1;
+                self.be(8).map(f64::from_bits)
+            }
+            0xca => {
+                self.pos += 1;
+                self.be(4).map(|b| f64::from(f32::from_bits(b as u32)))
+            }
+            // an integral timestamp (decode_payload accepts it too)
+            _ => self.uint().map(|v| v as f64),
+        }
+    }
+
+    pub fn str(&mut self) -> Option<&'a str> {
+        let n = match self.byte()? {
+            b @ 0xa0..=0xbf => usize::from(b & 0x1f),
+            0xd9 => self.be(1)? as usize,
+            0xda => self.be(2)? as usize,
+            0xdb => self.be(4)? as usize,
+            _ => return None,
+        };
+        std::str::from_utf8(self.take(n)?).ok()
+    }
+
+    pub fn bin_or_nil(&mut self) -> Option<Option<&'a [u8]>> {
+        let n = match self.byte()? {
+            0xc0 => return Some(None),
+            0xc4 => self.be(1)? as usize,
+            0xc5 => self.be(2)? as usize,
+            0xc6 => self.be(4)? as usize,
+            _ => return None,
+        };
+        self.take(n).map(Some)
+    }
+
+    /// Steps over any one value (the namespace, verb, actor and extra are not needed).
+    pub fn skip(&mut self, depth: u32) -> Option<()> {
+        if depth > 64 {
+            return None;
+        }
+        let b = self.byte()?;
+        let (fixed, items): (usize, usize) = match b {
+            0x00..=0x7f | 0xe0..=0xff | 0xc0 | 0xc2 | 0xc3 => (0, 0),
+            0x80..=0x8f => (0, 2 * usize::from(b & 0x0f)),
+            0x90..=0x9f => (0, usize::from(b & 0x0f)),
+            0xa0..=0xbf => (usize::from(b & 0x1f), 0),
+            0xcc | 0xd0 => (1, 0),
+            0xcd | 0xd1 => (2, 0),
+            0xce | 0xd2 | 0xca => (4, 0),
+            0xcf | 0xd3 | 0xcb => (8, 0),
+            0xd9 | 0xc4 => (self.be(1)? as usize, 0),
+            0xda | 0xc5 => (self.be(2)? as usize, 0),
+            0xdb | 0xc6 => (self.be(4)? as usize, 0),
+            0xdc => (0, self.be(2)? as usize),
+            0xdd => (0, self.be(4)? as usize),
+            0xde => (0, 2 * self.be(2)? as usize),
+            0xdf => (0, 2 * self.be(4)? as usize),
+            0xd4 => (2, 0),
+            0xd5 => (3, 0),
+            0xd6 => (5, 0),
+            0xd7 => (9, 0),
+            0xd8 => (17, 0),
+            0xc7 => (self.be(1)? as usize + 1, 0),
+            0xc8 => (self.be(2)? as usize + 1, 0),
+            0xc9 => (self.be(4)? as usize + 1, 0),
+            _ => return None, // 0xc1 is never used
+        };
+        self.take(fixed)?;
+        for _ in 0..items {
+            self.skip(depth + 1)?;
+        }
+        Some(())
+    }
+
+    pub fn nil_or_str(&mut self) -> Option<()> {
+        if self.buf.get(self.pos)? == &0xc0 {
+            self.pos += 1;
+            return Some(());
+        }
+        self.str().map(|_| ())
+    }
+}

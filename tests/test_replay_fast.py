@@ -1,0 +1,265 @@
+"""The replay fast path (``_core.replay_records``) reaches exactly the state the Python
+reader and ``Cluster._apply`` reach, hands back what it does not handle, and stops where
+it must. Also the snapshot body reader and the CRC32C binding it relies on."""
+
+from __future__ import annotations
+
+import random
+import shutil
+from pathlib import Path
+from typing import Any
+
+import msgpack
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from servicecidr import Cluster, SimulatedClock
+from servicecidr._core import crc32c, read_snapshot_body
+from servicecidr.events import log as logmod
+from servicecidr.events import recovery
+from servicecidr.events.snapshot import SnapshotError, list_snapshots, read_snapshot
+
+
+def svc(name: str, ns: str = "default", **spec: Any) -> dict[str, Any]:
+    return {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {"name": name, "namespace": ns},
+        "spec": {"ports": [{"port": 80}], **spec},
+    }
+
+
+def scidr(name: str, *cidrs: str) -> dict[str, Any]:
+    return {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "ServiceCIDR",
+        "metadata": {"name": name},
+        "spec": {"cidrs": list(cidrs)},
+    }
+
+
+def busy_history(path: Path, *, snapshot_at: int | None = None) -> Cluster:
+    """Every kind of write the fast path must take or hand back: ClusterIP and NodePort
+    Services (created, updated to drop their node ports, deleted), ServiceCIDRs coming
+    and going, dual-stack, a hand-written IPAddress, controller Events."""
+    c = Cluster.open(
+        path,
+        service_cluster_ip_range=["10.0.0.0/24", "fd00::/120"],
+        seed=3,
+        clock=SimulatedClock(),
+        durability="none",
+    )
+    rng = random.Random(5)
+    live: list[str] = []
+    for i in range(120):
+        r = rng.random()
+        if r < 0.45 or not live:
+            name = f"s{i}"
+            kind = rng.choice(["ClusterIP", "ClusterIP", "NodePort"])
+            extra: dict[str, Any] = {"type": kind}
+            if rng.random() < 0.3:
+                extra["ipFamilyPolicy"] = "PreferDualStack"
+            c.create(svc(name, **extra))
+            live.append(name)
+        elif r < 0.6:
+            name = live[rng.randrange(len(live))]
+            obj = c.get("Service", name)
+            if obj["spec"].get("type") == "NodePort":
+                obj["spec"]["type"] = "ClusterIP"
+                for p in obj["spec"]["ports"]:
+                    p.pop("nodePort", None)
+                c.update(obj)
+        elif r < 0.85:
+            c.delete("Service", live.pop(rng.randrange(len(live))))
+        elif r < 0.9:
+            c.create(scidr(f"extra{i}", f"10.{i}.0.0/28"))
+        elif r < 0.95:
+            cidrs = [x["metadata"]["name"] for x in c.list("ServiceCIDR")]
+            extra_cidrs = [n for n in cidrs if n.startswith("extra")]
+            if extra_cidrs:
+                c.delete("ServiceCIDR", rng.choice(extra_cidrs))
+        else:
+            c.reconcile(advance="30s")
+        if snapshot_at is not None and i == snapshot_at:
+            c.snapshot()
+    c.create(
+        {
+            "apiVersion": "networking.k8s.io/v1",
+            "kind": "IPAddress",
+            "metadata": {"name": "10.0.0.200"},
+            "spec": {
+                "parentRef": {"group": "", "resource": "services", "namespace": "x", "name": "y"}
+            },
+        }
+    )
+    c.reconcile(advance="5m")
+    return c
+
+
+def opened(path: Path, *, fast: bool, **kw: Any) -> Cluster:
+    saved = recovery.FAST_REPLAY
+    recovery.FAST_REPLAY = fast
+    try:
+        return Cluster.open(path, read_only=True, **kw)
+    finally:
+        recovery.FAST_REPLAY = saved
+
+
+def node_ports(c: Cluster) -> dict[str, tuple[int, ...]]:
+    return dict(c._nodeports._by_service)
+
+
+@pytest.mark.parametrize("snapshot_at", [None, 60])
+def test_both_readers_reach_the_live_state(tmp_path: Path, snapshot_at: int | None) -> None:
+    c = busy_history(tmp_path / "s", snapshot_at=snapshot_at)
+    digest, ports, seq = c.digest(), node_ports(c), c._seq
+    c.close()
+    for fast in (True, False):
+        r = opened(tmp_path / "s", fast=fast)
+        assert (r.digest(), node_ports(r), r._seq) == (digest, ports, seq), fast
+        r.close()
+
+
+def test_a_reopened_writer_decides_like_the_live_one(tmp_path: Path) -> None:
+    """The allocators and node ports the fast path rebuilt are the ones the engine
+    consults: the next decisions equal those of a Python-replayed twin."""
+    busy_history(tmp_path / "s").close()
+    twins = []
+    for fast in (True, False):
+        copy = tmp_path / f"copy-{fast}"
+        shutil.copytree(tmp_path / "s", copy)
+        saved = recovery.FAST_REPLAY
+        recovery.FAST_REPLAY = fast
+        try:
+            w = Cluster.open(copy, durability="none")
+        finally:
+            recovery.FAST_REPLAY = saved
+        for i in range(30):
+            w.create(svc(f"after{i}", type="NodePort" if i % 3 else "ClusterIP"))
+        twins.append(w.digest())
+        w.close()
+    assert twins[0] == twins[1]
+
+
+@pytest.mark.parametrize("fast", [True, False])
+def test_as_of_stops_at_the_same_point(tmp_path: Path, fast: bool) -> None:
+    c = busy_history(tmp_path / "s")
+    events = list(c.events())
+    c.close()
+    for seq in (1, 7, len(events) // 2, len(events) - 1):
+        want = Cluster.replay(events[:seq], ["10.0.0.0/24", "fd00::/120"], seed=3).digest()
+        r = opened(tmp_path / "s", fast=fast, as_of=seq)
+        assert r._seq == seq
+        assert r.digest() == want
+        r.close()
+    ts = events[len(events) // 3].ts
+    n = sum(1 for e in events if e.ts <= ts)
+    r = opened(tmp_path / "s", fast=fast, as_of=ts)
+    assert r._seq == n
+    r.close()
+
+
+def test_progress_is_reported_in_batches(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(recovery, "_BATCH_EVENTS", 16)
+    c = busy_history(tmp_path / "s")
+    seq, digest = c._seq, c.digest()
+    c.close()
+    seen: list[int] = []
+    from servicecidr.events.recovery import replay_log
+
+    r = Cluster(("10.0.0.0/24", "fd00::/120"), 3, SimulatedClock(), _start=False)
+    res = replay_log(r, tmp_path / "s" / "log", start_seq=1, progress=seen.append)
+    assert res.applied == seq and r._seq == seq
+    assert r.digest() == digest
+    assert seen and seen == sorted(seen) and seen[-1] <= seq
+
+
+def test_damage_is_reported_by_the_python_reader(tmp_path: Path) -> None:
+    """The fast path stops before a bad record; the error is the Python reader's."""
+    c = busy_history(tmp_path / "s")
+    c.close()
+    seg = sorted((tmp_path / "s" / "log").glob("*.log"))[0]
+    data = bytearray(seg.read_bytes())
+    mid = len(data) // 2
+    data[mid] ^= 0xFF
+    seg.write_bytes(bytes(data))
+    with pytest.raises(logmod.LogCorruptError, match="damaged record at byte"):
+        Cluster.open(tmp_path / "s", read_only=True)
+
+
+def test_replay_records_hands_back_what_it_does_not_take(tmp_path: Path) -> None:
+    """Directly: a ServiceCIDR write is never taken; the offset stays before it."""
+    c = Cluster.open(
+        tmp_path / "s",
+        service_cluster_ip_range="10.0.0.0/24",
+        seed=1,
+        clock=SimulatedClock(),
+        durability="none",
+    )
+    c.close()
+    seg = sorted((tmp_path / "s" / "log").glob("*.log"))[0]
+    data = seg.read_bytes()
+    r = Cluster(("10.0.0.0/24",), 1, SimulatedClock(), _start=False)
+    p = recovery.replay_records(
+        data, logmod.HEADER_SIZE, 1, 1, None, None, r._store._data, [], {}, 1000
+    )
+    # the first event is the default ServiceCIDR's create
+    assert (p.status, p.offset, p.records, p.applied) == (1, logmod.HEADER_SIZE, 0, 0)
+    assert r._store.count("ServiceCIDR") == 0
+
+
+@given(st.binary(max_size=3000), st.integers(0, 2**32 - 1))
+@settings(max_examples=200, deadline=None)
+def test_crc32c_equals_the_reference(data: bytes, start: int) -> None:
+    assert crc32c(data, start) == logmod._py_crc32c_extend(start, data)
+    assert crc32c(memoryview(data)[1:], crc32c(data[:1])) == crc32c(data)
+
+
+def test_snapshot_body_reader_equals_msgpack(tmp_path: Path) -> None:
+    c = busy_history(tmp_path / "s")
+    c.snapshot()
+    info = list_snapshots(tmp_path / "s" / "snapshots")[-1]
+    c.close()
+    raw = info.path.read_bytes()
+    body_bytes = raw[36:-4]
+    want = msgpack.unpackb(body_bytes, raw=False)
+    store, ranges = read_snapshot_body(body_bytes)
+    assert [(k, dict(zip(keys, blobs, strict=True))) for k, keys, blobs in want["store"]] == [
+        (k, d) for k, d in store
+    ]
+    rest = {k: msgpack.unpackb(body_bytes[a:b], raw=False) for k, (a, b) in ranges.items()}
+    assert rest == {k: v for k, v in want.items() if k != "store"}
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        [1, 2, 3],  # not a map
+        {"store": [["Service", ["a", "b"], [b"x"]]]},  # fewer blobs than keys
+        {"store": [["Service", ["a"], ["not bytes"]]]},
+        {"store": [["Service", [1], [b"x"]]]},
+        {"store": 5},
+    ],
+)
+def test_a_malformed_snapshot_body_is_named(tmp_path: Path, body: Any) -> None:
+    with pytest.raises(ValueError, match="at body byte"):
+        read_snapshot_body(msgpack.packb(body, use_bin_type=True))
+
+
+def test_a_malformed_store_in_a_valid_file_is_a_snapshot_error(tmp_path: Path) -> None:
+    c = busy_history(tmp_path / "s")
+    c.snapshot()
+    c.close()
+    info = list_snapshots(tmp_path / "s" / "snapshots")[-1]
+    raw = bytearray(info.path.read_bytes())
+    body = msgpack.unpackb(bytes(raw[36:-4]), raw=False)
+    body["store"][0][2] = body["store"][0][2][:-1]  # a blob short
+    packed = msgpack.packb(body, use_bin_type=True)
+    head = bytearray(raw[:36])
+    head[28:36] = len(packed).to_bytes(8, "little")
+    data = bytes(head) + packed
+    data += crc32c(data).to_bytes(4, "little")
+    info.path.write_bytes(data)
+    with pytest.raises(SnapshotError, match="not as many blobs as keys"):
+        read_snapshot(info.path)
