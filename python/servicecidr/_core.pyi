@@ -15,11 +15,12 @@ dynamic allocation. Errors are the classes of :mod:`servicecidr.errors`:
 
 import mmap
 from collections.abc import Callable, Iterable, Mapping
-from typing import Literal, final
+from typing import Any, Literal, final
 
 __all__ = [
     "AdmissionInput",
     "AllocatedIterator",
+    "AuditLineReader",
     "CidrAllocator",
     "CompiledPolicy",
     "ReplayProgress",
@@ -256,3 +257,17 @@ def read_snapshot_body(
 ) -> tuple[list[tuple[str, dict[str, bytes]]], dict[str, tuple[int, int]]]:
     """Read a snapshot body: the store as ``[(kind, {key: blob})]`` and, for every other
     top-level key, the ``(start, end)`` of its value. ValueError names a malformed part."""
+
+@final
+class AuditLineReader:
+    """Reads one JSON-lines audit log (plain or gzip) on a worker thread; see
+    ``servicecidr.importers.fastaudit`` for what it hands back."""
+
+    def __new__(cls, path: str, *, fast: bool = True, batch: int = 256) -> AuditLineReader: ...
+    def next_batch(self) -> list[tuple[Any, ...]] | None:
+        """The next batch of classified lines, or None at the end of the file."""
+    @property
+    def bytes_read(self) -> int:
+        """Bytes of the file read so far (compressed bytes for gzip)."""
+    def close(self) -> None:
+        """Stop the worker and let go of the file."""

@@ -84,6 +84,7 @@ def _run(
     until: float | None,
     reorder_window: int,
     progress: ProgressFn | None,
+    fast: bool = False,
 ) -> None:
     pos = Position()
     stats = ReadStats()
@@ -104,6 +105,7 @@ def _run(
             stats=stats,
             until=until,
             reorder_window=reorder_window,
+            fast=fast,
         ):
             apply(rec)
             n += 1
@@ -176,6 +178,7 @@ def import_observed(
                 until=until,
                 reorder_window=reorder_window,
                 progress=progress,
+                fast=True,
             )
         finally:
             importer.finish()

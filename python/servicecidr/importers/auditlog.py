@@ -212,8 +212,10 @@ def event_record(ev: dict[str, Any], source: str, line: int) -> Record | Skip:
     group = ref.get("apiGroup")
     if group is None:
         group = _group_from(ev, ref, resource)
-    kind = RESOURCES.get((group or "", resource or ""))
     sub = ref.get("subresource") or ""
+    if not all(isinstance(x, str) for x in (resource or "", group or "", sub)):
+        return Skip(source, line, "unknown-shape", "objectRef fields that are not strings")
+    kind = RESOURCES.get((group or "", resource or ""))
     if kind is None or sub not in _SUBRESOURCES:
         what = f"{resource}/{sub}" if sub else str(resource)
         return Skip(source, line, "not-modeled", f"{what}.{group}" if group else what)
@@ -226,7 +228,7 @@ def event_record(ev: dict[str, Any], source: str, line: int) -> Record | Skip:
         reason = status.get("reason") or status.get("status") or ""
         return Skip(source, line, "failed", f"{code} {reason} {verb} {_ref_text(ev)}".strip())
     uri = ev.get("requestURI") or ""
-    if "dryRun=" in uri:
+    if isinstance(uri, str) and "dryRun=" in uri:
         return Skip(source, line, "dry-run", f"{verb} {_ref_text(ev)}")
     ann = ev.get("annotations")
     ann = ann if isinstance(ann, dict) else {}
@@ -285,9 +287,9 @@ def _ref_text(ev: dict[str, Any]) -> str:
     ref = ev.get("objectRef")
     if not isinstance(ref, dict):
         return str(ev.get("requestURI") or "")
-    res = ref.get("resource") or "?"
+    res = str(ref.get("resource") or "?")
     if ref.get("subresource"):
-        res += "/" + ref["subresource"]
+        res += "/" + str(ref["subresource"])
     ns = ref.get("namespace")
     name = ref.get("name") or ""
     return f"{res} {ns}/{name}" if ns else f"{res} {name}".rstrip()

@@ -40,6 +40,7 @@ older than the stored object (not applied: counted as ``stale``).
 
 from __future__ import annotations
 
+import json
 from typing import TYPE_CHECKING, Any
 
 from servicecidr.api.kinds import KINDS
@@ -47,6 +48,7 @@ from servicecidr.clock import format_time
 from servicecidr.controllers.servicecidr import orphaned_ips
 from servicecidr.errors import ApiError, InvalidInputError
 from servicecidr.events.model import OP_DELETE, OP_PUT, Write, decode_object, encode_object
+from servicecidr.importers.auditlog import event_record
 from servicecidr.importers.model import Record, Skip
 from servicecidr.importers.report import ImportReport
 from servicecidr.registry.service import canonical_ip, ip_address_object
@@ -183,6 +185,12 @@ class ObservedImporter:
 
     def apply(self, rec: Record) -> None:
         """Apply one record (or report why not)."""
+        if rec.fast is not None:
+            if not self._pending_ips and not self.derive and self._apply_fast(rec, rec.fast):
+                return
+            rec = self._parsed(rec)
+            if rec.fast is not None:  # pragma: no cover - the reader never builds this
+                raise AssertionError("a parsed record cannot be fast")
         self.r.read += 1
         if rec.ts is not None:
             if rec.ts != self.clock.t:
@@ -244,6 +252,59 @@ class ObservedImporter:
             self._delete(rec, key, ns, name, obj)  # the last finalizer went
             return
         self._put(rec, key, ns, name, obj)
+
+    def _apply_fast(self, rec: Record, f: tuple[Any, ...]) -> bool:
+        """A record the Rust reader prepared (see :mod:`.fastaudit`): a put of an object
+        the state does not hold, or a delete of one it does — what :meth:`apply` does
+        then, without the parsed bodies. False (nothing done) for any other case."""
+        kind = rec.kind
+        name = rec.name
+        key = f"{rec.namespace}/{name}" if kind == "Service" else name
+        old_blob = self.c._store.get(kind, key)
+        put = f[0] == 0
+        if (old_blob is None) is not put:
+            return False
+        r = self.r
+        r.read += 1
+        ts = rec.ts
+        assert ts is not None
+        if ts != self.clock.t:
+            self.clock.t = ts
+        r.saw_time(ts)
+        if put:
+            _, rv, blob, ips, parent, managed = f
+            if rec.verb != "create":
+                r.note("objects first seen in an update (created before the log starts)")
+            writes = [Write(OP_PUT, kind, key, rv, blob)]
+            if kind == "Service":
+                self._check_service(rec, key, ips, (), writes)
+                self._svcx[key] = ips
+            else:
+                self._check_ipaddress(rec, key, parent, managed, False)
+                self._ipx[key] = parent
+            self._touched.add((kind, key))
+        else:
+            rv = f[1]
+            if rv is None:
+                rv = self._next_rv()
+            assert old_blob is not None
+            writes = [Write(OP_DELETE, kind, key, rv, old_blob)]
+            if kind == "Service":
+                self._service_gone(rec, key, writes)
+            else:
+                self._ipaddress_gone(rec, key)
+            self._touched.discard((kind, key))
+        self._commit(rec, kind, rec.namespace, name, writes)
+        return True
+
+    @staticmethod
+    def _parsed(rec: Record) -> Record:
+        """The record as the Python reader builds it, from the line it came from."""
+        assert rec.text is not None
+        got = event_record(json.loads(rec.text), rec.source, rec.line)
+        if not isinstance(got, Record):  # pragma: no cover - the reader classified it
+            raise AssertionError(f"{rec.where()}: the line is no longer a record")
+        return got
 
     def finish(self) -> None:
         """End of input: settle what was pending, give the Cluster its clock back."""
@@ -525,11 +586,15 @@ class ObservedImporter:
             self.r.note("objects first seen in an update (created before the log starts)")
         writes = [Write(OP_PUT, kind, key, rv, blob)]
         if kind == "Service":
-            self._check_service(rec, key, obj, old, writes)
-            self._svcx[key] = tuple(_cluster_ips(obj))
+            ips = tuple(_cluster_ips(obj))
+            self._check_service(rec, key, ips, tuple(_cluster_ips(old)), writes)
+            self._svcx[key] = ips
         elif kind == "IPAddress":
-            self._check_ipaddress(rec, key, obj, old)
-            self._ipx[key] = _parent(obj)
+            parent = _parent(obj)
+            labels = (obj.get("metadata") or {}).get("labels") or {}
+            managed = isinstance(labels, dict) and labels.get(MANAGED_BY_LABEL) == MANAGED_BY
+            self._check_ipaddress(rec, key, parent, managed, old is not None)
+            self._ipx[key] = parent
         self._touched.add((kind, key))
         self._commit(rec, kind, ns, name, writes)
 
@@ -653,12 +718,11 @@ class ObservedImporter:
         self,
         rec: Record,
         key: str,
-        obj: dict[str, Any],
-        old: dict[str, Any] | None,
+        ips: tuple[str, ...],
+        old_ips: tuple[str, ...],
         writes: list[Write],
     ) -> None:
-        ips = _cluster_ips(obj)
-        old_ips = _cluster_ips(old)
+        """The checks of a Service write that lists ``ips`` (``old_ips`` before)."""
         ns, _, name = key.partition("/")
         store = self.c._store
         for ip in ips:
@@ -732,13 +796,12 @@ class ObservedImporter:
             self._release(rec, key, ip, writes)
 
     def _check_ipaddress(
-        self, rec: Record, ip: str, obj: dict[str, Any], old: dict[str, Any] | None
+        self, rec: Record, ip: str, parent: str | None, managed: bool, existed: bool
     ) -> None:
+        """The checks of an IPAddress write naming ``parent`` (``managed``: by the
+        allocator; ``existed``: it replaces a stored one)."""
         self.recorded_ips += 1
-        parent = _parent(obj)
-        labels = (obj.get("metadata") or {}).get("labels") or {}
-        managed = isinstance(labels, dict) and labels.get(MANAGED_BY_LABEL) == MANAGED_BY
-        if old is None:
+        if not existed:
             if managed and self._in_ready_cidr(ip) is False:
                 self.r.diverge("ip-out-of-range", f"IPAddress {ip} is in no ready ServiceCIDR", rec)
             missing = self._missing.get(ip)

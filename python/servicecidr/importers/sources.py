@@ -33,7 +33,17 @@ import yaml
 
 from servicecidr.importers.model import ImportAborted, Skip
 
-__all__ = ["Input", "Position", "expand_inputs", "iter_documents"]
+__all__ = [
+    "BLANK",
+    "STREAM",
+    "Input",
+    "Position",
+    "expand_inputs",
+    "iter_documents",
+    "json_layout",
+    "json_line",
+    "json_stream_from",
+]
 
 try:  # the C loader when PyYAML was built with libyaml
     _YamlLoader: Any = yaml.CSafeLoader
@@ -151,31 +161,85 @@ def _json(
     tell: Any,
 ) -> Iterator[tuple[int, Any] | Skip]:
     lineno = 0
-    scan = _scan  # the C scanner itself: json.loads without its wrappers
     it = iter(stream)
     # JSON lines while lines are whole values
     for line in it:
         lineno += 1
-        try:
-            text = line.decode()
-            value, end = scan(text, 0)
-            if end != len(text) and text[end:].strip():
-                raise ValueError("Extra data")
-        except (ValueError, StopIteration):
-            try:
-                value = json.loads(line)
-            except ValueError as e:
-                if not line.strip():
-                    continue
-                if lineno == 1 or line.strip() in (b"{", b"["):
-                    # pretty-printed or concatenated values: read them as a stream
-                    yield from _json_stream(name, lineno, line, it)
-                    return
-                yield Skip(name, lineno, "malformed-json", _json_error(e))
-                continue
+        value = json_line(name, lineno, line)
+        if value is BLANK:
+            continue
+        if value is STREAM:
+            # pretty-printed or concatenated values: read them as a stream
+            yield from _json_stream(name, lineno, line, it)
+            return
+        if type(value) is Skip:
+            yield value
+            continue
         yield lineno, value
         if tell is not None and pos is not None and not lineno & 4095:
             pos.done = base + tell()
+
+
+#: json_line's answers for a blank line and for a line that starts a JSON stream
+BLANK: Any = object()
+STREAM: Any = object()
+_scan_once = _scan  # the C scanner itself: json.loads without its wrappers
+
+
+def json_line(name: str, lineno: int, line: bytes) -> Any:
+    """One line of a JSON-lines file: its value, a Skip (malformed), :data:`BLANK`, or
+    :data:`STREAM` when the file is pretty-printed or concatenated JSON from here."""
+    try:
+        text = line.decode()
+        value, end = _scan_once(text, 0)
+        if end != len(text) and text[end:].strip():
+            raise ValueError("Extra data")
+        return value
+    except (ValueError, StopIteration):
+        try:
+            return json.loads(line)
+        except ValueError as e:
+            if not line.strip():
+                return BLANK
+            if lineno == 1 or line.strip() in (b"{", b"["):
+                return STREAM
+            return Skip(name, lineno, "malformed-json", _json_error(e))
+
+
+def json_stream_from(inp: Input, lineno: int, line: bytes) -> Iterator[tuple[int, Any] | Skip]:
+    """The rest of a file as a JSON stream, from its line ``lineno`` (which is ``line``):
+    for a reader that found out only there that the file is not JSON lines."""
+    try:
+        stream, raw = _open(inp)
+    except OSError as e:
+        yield Skip(inp.name, 0, "unknown-shape", f"cannot read: {e}")
+        return
+    try:
+        it = iter(stream)
+        for _ in range(lineno):
+            next(it, None)
+        yield from _json_stream(inp.name, lineno, line, it)
+    except (OSError, EOFError, gzip.BadGzipFile) as e:
+        yield Skip(inp.name, 0, "malformed-json", f"read error: {e}")
+    finally:
+        if inp.path is not None:
+            raw.close()
+
+
+def json_layout(inp: Input) -> bool:
+    """Whether a file (not stdin) starts like JSON (``{`` or ``[``, after gzip)."""
+    if inp.path is None:
+        return False
+    try:
+        stream, raw = _open(inp)
+    except OSError:
+        return False
+    try:
+        return _first_byte(stream) in (b"{", b"[")
+    except (OSError, EOFError, gzip.BadGzipFile):
+        return False
+    finally:
+        raw.close()
 
 
 def _json_error(e: ValueError) -> str:

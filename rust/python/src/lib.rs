@@ -8,6 +8,7 @@
 //! share between threads and re-entrant calls cannot deadlock.
 
 mod admission;
+mod audit;
 mod msgpack;
 mod replay;
 mod snapshot;
@@ -457,6 +458,8 @@ fn parse_cidr(py: Python<'_>, text: &str) -> PyResult<(String, &'static str)> {
 mod _core {
     #[pymodule_export]
     use super::admission::{cel_eval, AdmissionInput, CompiledPolicy};
+    #[pymodule_export]
+    use super::audit::AuditLineReader;
     #[pymodule_export]
     use super::replay::{crc32c_of, replay_records, ReplayProgress};
     #[pymodule_export]

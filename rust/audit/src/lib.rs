@@ -1,0 +1,838 @@
+//! Reading a kube-apiserver audit log (JSON lines, plain or gzip) on a worker thread.
+//!
+//! A worker thread reads the file, parses each line and classifies it; the importer (in
+//! Python, through `servicecidr._core.AuditLineReader`) takes the results in batches
+//! while it applies the previous ones, so reading and applying share two cores. For each line the worker decides one of:
+//!
+//! * **fast**: a successful Service or IPAddress write whose responseObject is complete
+//!   (uid, creationTimestamp, resourceVersion). The worker does what the importer's
+//!   Python would do with it — the Record fields, the object normalised as the store
+//!   keeps it and encoded as msgpack, the ClusterIPs (Service) or the parentRef
+//!   (IPAddress) the checks need — and keeps the line for the rare case the importer
+//!   still wants the parsed event;
+//! * **skip**: a read, another stage, a resource servicecidr does not model, a failed
+//!   request, a dry run — the reason and detail exactly as `auditlog.event_record` words
+//!   them;
+//! * **slow**: anything else (another shape, a malformed line, an odd field): the line
+//!   goes to the Python reader unchanged, which decides as it always has.
+//!
+//! The worker only ever answers when it is sure to answer as the Python reader would;
+//! otherwise the line is slow. tests/test_audit_reader.py compares the two line by line.
+
+use std::fs::File;
+use std::io::{BufRead, BufReader, Read};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::SyncSender;
+use std::sync::Arc;
+
+use serde_json::{Map, Value};
+use servicecidr_core::Error;
+
+const ACTOR_ANNOTATION: &str = "servicecidr.io/actor";
+const RAW_WRITE_ANNOTATION: &str = "servicecidr.io/raw-storage-write";
+const TRUNCATED_ANNOTATION: &str = "audit.k8s.io/truncated";
+const MANAGED_BY_LABEL: &str = "ipaddress.kubernetes.io/managed-by";
+const MANAGED_BY: &str = "ipallocator.k8s.io";
+
+/// (apiGroup, resource) -> Kind, as auditlog.RESOURCES.
+const RESOURCES: &[(&str, &str, &str)] = &[
+    ("", "services", "Service"),
+    ("networking.k8s.io", "servicecidrs", "ServiceCIDR"),
+    ("networking.k8s.io", "ipaddresses", "IPAddress"),
+    (
+        "admissionregistration.k8s.io",
+        "validatingadmissionpolicies",
+        "ValidatingAdmissionPolicy",
+    ),
+    (
+        "admissionregistration.k8s.io",
+        "validatingadmissionpolicybindings",
+        "ValidatingAdmissionPolicyBinding",
+    ),
+    ("events.k8s.io", "events", "Event"),
+    ("", "namespaces", "Namespace"),
+];
+
+fn is_write_verb(verb: &str) -> bool {
+    matches!(
+        verb,
+        "create" | "update" | "patch" | "delete" | "deletecollection"
+    )
+}
+
+/// What the worker made of one line.
+pub enum Item {
+    Fast(Box<FastRecord>),
+    Skip {
+        line: u64,
+        reason: &'static str,
+        detail: String,
+    },
+    Slow {
+        line: u64,
+        text: Vec<u8>,
+    },
+    /// The file could not be read on (the message says why).
+    Error {
+        line: u64,
+        message: String,
+    },
+}
+
+pub enum Payload {
+    Put {
+        rv: u64,
+        blob: Vec<u8>,
+        /// Service: its ClusterIPs (canonical). IPAddress: [parent key] or [].
+        ips: Vec<String>,
+        parent: Option<String>,
+        managed: bool,
+    },
+    Delete {
+        rv: Option<u64>,
+    },
+}
+
+pub struct FastRecord {
+    pub line: u64,
+    pub ts: f64,
+    pub received: Option<f64>,
+    pub verb: String,
+    pub kind: &'static str,
+    pub namespace: Option<String>,
+    pub name: String,
+    pub code: i64,
+    pub user: String,
+    pub actor: String,
+    pub audit_id: String,
+    pub level: String,
+    pub raw: bool,
+    pub payload: Payload,
+    pub text: Vec<u8>,
+}
+
+// ------------------------------------------------------------------ small JSON helpers
+
+/// Python truthiness of a JSON value.
+fn truthy(v: Option<&Value>) -> bool {
+    match v {
+        None | Some(Value::Null) => false,
+        Some(Value::Bool(b)) => *b,
+        Some(Value::Number(n)) => n.as_f64().is_some_and(|f| f != 0.0),
+        Some(Value::String(s)) => !s.is_empty(),
+        Some(Value::Array(a)) => !a.is_empty(),
+        Some(Value::Object(o)) => !o.is_empty(),
+    }
+}
+
+/// `d.get(key)` when the value is a string or absent/null: Ok(None) for absent or null,
+/// Err(()) for another type (the line is then slow).
+fn opt_str<'a>(d: &'a Map<String, Value>, key: &str) -> Result<Option<&'a str>, ()> {
+    match d.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s)),
+        _ => Err(()),
+    }
+}
+
+/// `d.get(key) or ""` for a string-or-absent value.
+fn str_or_empty<'a>(d: &'a Map<String, Value>, key: &str) -> Result<&'a str, ()> {
+    opt_str(d, key).map(|s| s.unwrap_or(""))
+}
+
+fn obj(v: Option<&Value>) -> Option<&Map<String, Value>> {
+    match v {
+        Some(Value::Object(o)) => Some(o),
+        _ => None,
+    }
+}
+
+/// observed._rv_int: an int, or a string of ASCII digits; None otherwise.
+fn rv_int(meta: &Map<String, Value>) -> Option<u64> {
+    match meta.get("resourceVersion")? {
+        Value::Number(n) => n.as_u64(),
+        Value::String(s) if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) => {
+            s.parse().ok()
+        }
+        _ => None,
+    }
+}
+
+/// auditlog.parse_time for the RFC 3339 forms Kubernetes writes (`Z` or `±HH:MM`, up to
+/// six fraction digits): seconds since the epoch, rounded as Python's
+/// `datetime.timestamp()` rounds. None for anything else (the line is then slow).
+pub fn parse_time(s: &str) -> Option<f64> {
+    let b = s.as_bytes();
+    let num = |r: std::ops::Range<usize>| -> Option<i64> {
+        let part = b.get(r)?;
+        if part.is_empty() || !part.iter().all(u8::is_ascii_digit) {
+            return None;
+        }
+        Some(part.iter().fold(0i64, |a, &d| a * 10 + i64::from(d - b'0')))
+    };
+    if b.len() < 20 || b[4] != b'-' || b[7] != b'-' || b[10] != b'T' || b[13] != b':' {
+        return None;
+    }
+    if b[16] != b':' {
+        return None;
+    }
+    let (y, mo, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
+    let (h, mi, sec) = (num(11..13)?, num(14..16)?, num(17..19)?);
+    if !(1..=12).contains(&mo) || d < 1 || d > days_in_month(y, mo) || h > 23 || mi > 59 {
+        return None;
+    }
+    if sec > 59 {
+        return None;
+    }
+    let mut i = 19;
+    let mut micros = 0i64;
+    if b.get(i) == Some(&b'.') {
+        let start = i + 1;
+        let mut end = start;
+        while end < b.len() && b[end].is_ascii_digit() {
+            end += 1;
+        }
+        let digits = end - start;
+        if digits == 0 || digits > 6 {
+            return None;
+        }
+        micros = num(start..end)? * 10i64.pow((6 - digits) as u32);
+        i = end;
+    }
+    let offset = match b.get(i)? {
+        b'Z' if i + 1 == b.len() => 0,
+        sign @ (b'+' | b'-') if i + 6 == b.len() && b[i + 3] == b':' => {
+            let (oh, om) = (num(i + 1..i + 3)?, num(i + 4..i + 6)?);
+            if oh > 23 || om > 59 {
+                return None;
+            }
+            let o = oh * 3600 + om * 60;
+            if *sign == b'-' {
+                -o
+            } else {
+                o
+            }
+        }
+        _ => return None,
+    };
+    let days = days_from_civil(y, mo, d);
+    let secs = days * 86400 + h * 3600 + mi * 60 + sec - offset;
+    let total_us = secs.checked_mul(1_000_000)?.checked_add(micros)?;
+    // Python: total microseconds / 10**6, one correctly rounded division; exact here
+    // too while the total fits in 2^53.
+    if total_us.unsigned_abs() >= 1 << 53 {
+        return None;
+    }
+    Some(total_us as f64 / 1e6)
+}
+
+fn days_in_month(y: i64, m: i64) -> i64 {
+    match m {
+        2 if (y % 4 == 0 && y % 100 != 0) || y % 400 == 0 => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    }
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date.
+fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+// ------------------------------------------------------------------ msgpack encoding
+
+/// msgpack-python's `packb(value, use_bin_type=True)` of what `json.loads` gives.
+pub fn pack(v: &Value, out: &mut Vec<u8>) -> Option<()> {
+    match v {
+        Value::Null => out.push(0xc0),
+        Value::Bool(false) => out.push(0xc2),
+        Value::Bool(true) => out.push(0xc3),
+        Value::Number(n) => {
+            if let Some(u) = n.as_u64() {
+                pack_uint(u, out);
+            } else if let Some(i) = n.as_i64() {
+                pack_neg(i, out);
+            } else {
+                out.push(0xcb);
+                out.extend_from_slice(&n.as_f64()?.to_be_bytes());
+            }
+        }
+        Value::String(s) => pack_str(s, out),
+        Value::Array(a) => {
+            pack_len(a.len(), 0x90, 0xdc, 0xdd, out)?;
+            for x in a {
+                pack(x, out)?;
+            }
+        }
+        Value::Object(o) => {
+            pack_len(o.len(), 0x80, 0xde, 0xdf, out)?;
+            for (k, x) in o {
+                pack_str(k, out);
+                pack(x, out)?;
+            }
+        }
+    }
+    Some(())
+}
+
+fn pack_uint(u: u64, out: &mut Vec<u8>) {
+    if u < 128 {
+        out.push(u as u8);
+    } else if u < 1 << 8 {
+        out.extend_from_slice(&[0xcc, u as u8]);
+    } else if u < 1 << 16 {
+        out.push(0xcd);
+        out.extend_from_slice(&(u as u16).to_be_bytes());
+    } else if u < 1 << 32 {
+        out.push(0xce);
+        out.extend_from_slice(&(u as u32).to_be_bytes());
+    } else {
+        out.push(0xcf);
+        out.extend_from_slice(&u.to_be_bytes());
+    }
+}
+
+fn pack_neg(i: i64, out: &mut Vec<u8>) {
+    if i >= -32 {
+        out.push(i as i8 as u8);
+    } else if i >= -(1 << 7) {
+        out.extend_from_slice(&[0xd0, i as i8 as u8]);
+    } else if i >= -(1 << 15) {
+        out.push(0xd1);
+        out.extend_from_slice(&(i as i16).to_be_bytes());
+    } else if i >= -(1 << 31) {
+        out.push(0xd2);
+        out.extend_from_slice(&(i as i32).to_be_bytes());
+    } else {
+        out.push(0xd3);
+        out.extend_from_slice(&i.to_be_bytes());
+    }
+}
+
+fn pack_str(s: &str, out: &mut Vec<u8>) {
+    let n = s.len();
+    if n < 32 {
+        out.push(0xa0 | n as u8);
+    } else if n < 1 << 8 {
+        out.extend_from_slice(&[0xd9, n as u8]);
+    } else if n < 1 << 16 {
+        out.push(0xda);
+        out.extend_from_slice(&(n as u16).to_be_bytes());
+    } else {
+        out.push(0xdb);
+        out.extend_from_slice(&(n as u32).to_be_bytes());
+    }
+    out.extend_from_slice(s.as_bytes());
+}
+
+fn pack_len(n: usize, fix: u8, m16: u8, m32: u8, out: &mut Vec<u8>) -> Option<()> {
+    if n < 16 {
+        out.push(fix | n as u8);
+    } else if n < 1 << 16 {
+        out.push(m16);
+        out.extend_from_slice(&(n as u16).to_be_bytes());
+    } else {
+        out.push(m32);
+        out.extend_from_slice(&u32::try_from(n).ok()?.to_be_bytes());
+    }
+    Some(())
+}
+
+// ------------------------------------------------------------------ classification
+
+/// auditlog._ref_text for an objectRef of strings; None when a field has another type.
+fn ref_text(r: &Map<String, Value>) -> Option<String> {
+    let mut res = match opt_str(r, "resource").ok()? {
+        Some(s) if !s.is_empty() => s.to_string(),
+        _ => "?".to_string(),
+    };
+    let sub = str_or_empty(r, "subresource").ok()?;
+    if !sub.is_empty() {
+        res.push('/');
+        res.push_str(sub);
+    }
+    let ns = opt_str(r, "namespace").ok()?;
+    let name = str_or_empty(r, "name").ok()?;
+    Some(match ns {
+        Some(ns) if !ns.is_empty() => format!("{res} {ns}/{name}"),
+        _ => format!("{res} {name}").trim_end().to_string(),
+    })
+}
+
+/// auditlog._group_from: old events may lack objectRef.apiGroup (and the core group
+/// never has one); the URI or apiVersion tells it.
+fn group_from(ev: &Map<String, Value>, r: &Map<String, Value>, resource: &str) -> Option<String> {
+    let uri = str_or_empty(ev, "requestURI").ok()?;
+    if let Some(rest) = uri.strip_prefix("/apis/") {
+        return Some(rest.split('/').next().unwrap_or("").to_string());
+    }
+    if uri.starts_with("/api/") {
+        return Some(String::new());
+    }
+    let api = str_or_empty(r, "apiVersion").ok()?;
+    if let Some((g, _)) = api.split_once('/') {
+        return Some(g.to_string());
+    }
+    Some(
+        RESOURCES
+            .iter()
+            .find(|(_, res, _)| *res == resource && *res != "events")
+            .map_or("", |(g, _, _)| *g)
+            .to_string(),
+    )
+}
+
+fn skip(line: u64, reason: &'static str, detail: String) -> Option<Item> {
+    Some(Item::Skip {
+        line,
+        reason,
+        detail,
+    })
+}
+
+/// auditlog.event_record for the cases decided here; None: the line is slow.
+fn classify(ev: &mut Map<String, Value>, line: u64, fast: bool) -> Option<Item> {
+    let verb = match ev.get("verb") {
+        Some(Value::String(s)) => s.clone(),
+        _ => return None,
+    };
+    if !["stage", "auditID", "objectRef", "requestURI"]
+        .iter()
+        .any(|k| ev.contains_key(*k))
+    {
+        return None;
+    }
+    let status_is_obj = obj(ev.get("responseStatus")).is_some();
+    let stage = match ev.get("stage") {
+        None | Some(Value::Null) if status_is_obj => "ResponseComplete".to_string(),
+        Some(Value::String(s)) => s.clone(),
+        _ => return None,
+    };
+    if stage != "ResponseComplete" {
+        if stage == "Panic" {
+            return None;
+        }
+        if !is_write_verb(&verb) {
+            return skip(line, "read-only", verb);
+        }
+        return skip(line, "stage", stage);
+    }
+    if !is_write_verb(&verb) {
+        let code = obj(ev.get("responseStatus")).and_then(|s| s.get("code"));
+        let detail = match code {
+            None | Some(Value::Null) => verb,
+            Some(Value::Number(n)) if n.as_i64() == Some(0) => verb,
+            Some(Value::Number(n)) if n.as_i64().is_some() => format!("{verb} ({n})"),
+            _ => return None,
+        };
+        return skip(line, "read-only", detail);
+    }
+    let r = obj(ev.get("objectRef"))?;
+    let resource = opt_str(r, "resource").ok()??;
+    let group = match opt_str(r, "apiGroup").ok()? {
+        Some(g) => g.to_string(),
+        None => group_from(ev, r, resource)?,
+    };
+    let group = group.as_str();
+    let sub = str_or_empty(r, "subresource").ok()?;
+    let kind = RESOURCES
+        .iter()
+        .find(|(g, res, _)| *g == group && *res == resource)
+        .map(|(_, _, k)| *k);
+    if kind.is_none() || !(sub.is_empty() || sub == "status") {
+        let what = if sub.is_empty() {
+            resource.to_string()
+        } else {
+            format!("{resource}/{sub}")
+        };
+        let detail = if group.is_empty() {
+            what
+        } else {
+            format!("{what}.{group}")
+        };
+        return skip(line, "not-modeled", detail);
+    }
+    let kind = kind?;
+    let status = obj(ev.get("responseStatus"))?;
+    let code = match status.get("code") {
+        Some(Value::Number(n)) => n.as_i64()?,
+        _ => return None,
+    };
+    if !(200..300).contains(&code) {
+        let reason = match (
+            opt_str(status, "reason").ok()?,
+            opt_str(status, "status").ok()?,
+        ) {
+            (Some(r), _) if !r.is_empty() => r,
+            (_, Some(s)) if !s.is_empty() => s,
+            _ => "",
+        };
+        let text = format!("{code} {reason} {verb} {}", ref_text(r)?);
+        return skip(line, "failed", text.trim().to_string());
+    }
+    let uri = str_or_empty(ev, "requestURI").ok()?;
+    if uri.contains("dryRun=") {
+        return skip(line, "dry-run", format!("{verb} {}", ref_text(r)?));
+    }
+    if !fast || verb == "deletecollection" || !sub.is_empty() {
+        return None;
+    }
+    if kind != "Service" && kind != "IPAddress" {
+        return None;
+    }
+    fast_record(ev, line, verb, kind, code)
+}
+
+fn fast_record(
+    ev: &mut Map<String, Value>,
+    line: u64,
+    verb: String,
+    kind: &'static str,
+    code: i64,
+) -> Option<Item> {
+    let r = obj(ev.get("objectRef"))?;
+    let name = str_or_empty(r, "name").ok()?.to_string();
+    let ref_ns = opt_str(r, "namespace").ok()?.filter(|s| !s.is_empty());
+    // Names the Python reader would complete from the body, and odd namespaces, go slow.
+    let namespace = match (kind, ref_ns) {
+        ("Service", Some(ns)) => Some(ns.to_string()),
+        ("IPAddress", None) => None,
+        _ => return None,
+    };
+    if name.is_empty() {
+        return None;
+    }
+    let ann = match ev.get("annotations") {
+        None | Some(Value::Null) => None,
+        Some(Value::Object(o)) => Some(o),
+        _ => return None,
+    };
+    let ann_str = |k: &str| -> Result<Option<&str>, ()> { ann.map_or(Ok(None), |a| opt_str(a, k)) };
+    if ann_str(TRUNCATED_ANNOTATION).ok()? == Some("true") {
+        return None;
+    }
+    let raw = ann_str(RAW_WRITE_ANNOTATION).ok()? == Some("true");
+    let actor_ann = ann_str(ACTOR_ANNOTATION).ok()?.map(str::to_string);
+    let level = str_or_empty(ev, "level").ok()?.to_string();
+    let ts = parse_time(opt_str(ev, "stageTimestamp").ok()??)?;
+    let received = match opt_str(ev, "requestReceivedTimestamp").ok()? {
+        None => None,
+        Some(s) => Some(parse_time(s)?),
+    };
+    let mut user = match ev.get("user") {
+        Some(Value::Object(u)) => match u.get("username") {
+            None => String::new(),
+            Some(Value::String(s)) => s.clone(),
+            _ => return None,
+        },
+        _ => String::new(),
+    };
+    if let Some(Value::Object(imp)) = ev.get("impersonatedUser") {
+        match imp.get("username") {
+            Some(Value::String(s)) if !s.is_empty() => user = s.clone(),
+            None | Some(Value::Null) | Some(Value::String(_)) => {}
+            _ => return None,
+        }
+    }
+    let actor = match actor_ann {
+        Some(a) if !a.is_empty() => a,
+        _ => user.clone(),
+    };
+    let audit_id = str_or_empty(ev, "auditID").ok()?.to_string();
+    let response = match ev.get_mut("responseObject") {
+        Some(Value::Object(o)) if o.get("kind").and_then(Value::as_str) != Some("Status") => {
+            Some(o)
+        }
+        None | Some(Value::Null) | Some(Value::Object(_)) => None,
+        _ => return None,
+    };
+    let payload = if verb == "delete" {
+        let rv = match response {
+            None => None,
+            Some(body) => match body.get("metadata") {
+                Some(Value::Object(meta)) => {
+                    if truthy(meta.get("deletionTimestamp")) && truthy(meta.get("finalizers")) {
+                        return None; // Terminating: the Python reader puts it
+                    }
+                    rv_int(meta)
+                }
+                _ => None,
+            },
+        };
+        Payload::Delete { rv }
+    } else {
+        put_payload(response?, kind, namespace.as_deref(), &name)?
+    };
+    Some(Item::Fast(Box::new(FastRecord {
+        line,
+        ts,
+        received,
+        verb,
+        kind,
+        namespace,
+        name,
+        code,
+        user,
+        actor,
+        audit_id,
+        level,
+        raw,
+        payload,
+        text: Vec::new(),
+    })))
+}
+
+/// observed._normalize + encode_object + the fields the checks read, for a new object.
+fn put_payload(
+    body: &mut Map<String, Value>,
+    kind: &'static str,
+    namespace: Option<&str>,
+    name: &str,
+) -> Option<Payload> {
+    let (api_version, namespaced) = match kind {
+        "Service" => ("v1", true),
+        _ => ("networking.k8s.io/v1", false),
+    };
+    let Some(Value::Object(meta)) = body.get_mut("metadata") else {
+        return None;
+    };
+    if truthy(meta.get("deletionTimestamp")) {
+        return None;
+    }
+    if !matches!(meta.get("uid"), Some(Value::String(s)) if !s.is_empty())
+        || !matches!(meta.get("creationTimestamp"), Some(Value::String(s)) if !s.is_empty())
+    {
+        return None;
+    }
+    let rv = rv_int(meta)?;
+    meta.shift_remove("managedFields");
+    meta.shift_remove("selfLink");
+    meta.insert("name".into(), Value::String(name.to_string()));
+    if namespaced {
+        meta.insert("namespace".into(), Value::String(namespace?.to_string()));
+    } else {
+        meta.shift_remove("namespace");
+    }
+    meta.insert("resourceVersion".into(), Value::String(rv.to_string()));
+    let managed = match meta.get("labels") {
+        Some(Value::Object(l)) => {
+            l.get(MANAGED_BY_LABEL).and_then(Value::as_str) == Some(MANAGED_BY)
+        }
+        _ => false,
+    };
+    body.insert("apiVersion".into(), Value::String(api_version.into()));
+    body.insert("kind".into(), Value::String(kind.into()));
+    let (ips, parent) = if kind == "Service" {
+        (cluster_ips(body)?, None)
+    } else {
+        (Vec::new(), parent_of(body)?)
+    };
+    let mut blob = Vec::with_capacity(512);
+    pack(&Value::Object(std::mem::take(body)), &mut blob)?;
+    Some(Payload::Put {
+        rv,
+        blob,
+        ips,
+        parent,
+        managed,
+    })
+}
+
+/// observed._cluster_ips.
+fn cluster_ips(o: &Map<String, Value>) -> Option<Vec<String>> {
+    let Some(Value::Object(spec)) = o.get("spec") else {
+        return match o.get("spec") {
+            None | Some(Value::Null) => Some(Vec::new()),
+            _ => None,
+        };
+    };
+    if spec.get("type").and_then(Value::as_str) == Some("ExternalName") {
+        return Some(Vec::new());
+    }
+    let list: Vec<&Value> = match spec.get("clusterIPs") {
+        Some(Value::Array(a)) if !a.is_empty() => a.iter().collect(),
+        None | Some(Value::Null) | Some(Value::Array(_)) => match spec.get("clusterIP") {
+            v @ Some(Value::String(_)) if truthy(v) => vec![v?],
+            None | Some(Value::Null) | Some(Value::String(_)) => Vec::new(),
+            _ => return None,
+        },
+        _ => return None,
+    };
+    let mut out = Vec::with_capacity(list.len());
+    for v in list {
+        match v {
+            Value::String(s) if !s.is_empty() && s != "None" => {
+                out.push(match Error::parse_ip(s) {
+                    Ok(ip) => ip.to_string(),
+                    Err(_) => s.clone(),
+                })
+            }
+            Value::String(_) => {}
+            _ => return None,
+        }
+    }
+    Some(out)
+}
+
+/// observed._parent: the Service key an IPAddress's parentRef names.
+fn parent_of(o: &Map<String, Value>) -> Option<Option<String>> {
+    let spec = match o.get("spec") {
+        None | Some(Value::Null) => return Some(None),
+        Some(Value::Object(s)) => s,
+        Some(v) if !truthy(Some(v)) => return Some(None),
+        _ => return None,
+    };
+    let Some(Value::Object(r)) = spec.get("parentRef") else {
+        return match spec.get("parentRef") {
+            Some(Value::Object(_)) => None,
+            _ => Some(None),
+        };
+    };
+    if r.get("resource").and_then(Value::as_str) != Some("services") || truthy(r.get("group")) {
+        return Some(None);
+    }
+    let ns = match r.get("namespace") {
+        Some(Value::String(s)) if !s.is_empty() => s.as_str(),
+        v if !truthy(v) => "default",
+        _ => return None,
+    };
+    let name = match r.get("name") {
+        None => "",
+        Some(Value::String(s)) => s.as_str(),
+        _ => return None,
+    };
+    Some(Some(format!("{ns}/{name}")))
+}
+
+/// One line: fast, skip or slow.
+pub fn read_line(text: &[u8], line: u64, fast: bool) -> Option<Item> {
+    let mut v: Value = serde_json::from_slice(text).ok()?;
+    let Value::Object(ev) = &mut v else {
+        return None;
+    };
+    if ev.get("kind").and_then(Value::as_str) != Some("Event") {
+        return None;
+    }
+    let mut item = classify(ev, line, fast)?;
+    if let Item::Fast(rec) = &mut item {
+        rec.text = text.to_vec();
+    }
+    Some(item)
+}
+
+// ------------------------------------------------------------------ the worker
+
+struct Counting<R> {
+    inner: R,
+    done: Arc<AtomicU64>,
+}
+
+impl<R: Read> Read for Counting<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.done.fetch_add(n as u64, Ordering::Relaxed);
+        Ok(n)
+    }
+}
+
+pub fn open(path: &str, done: Arc<AtomicU64>) -> std::io::Result<Box<dyn BufRead + Send>> {
+    let file = File::open(path)?;
+    let mut counted = BufReader::with_capacity(1 << 20, Counting { inner: file, done });
+    let gz = counted.fill_buf()?.starts_with(&[0x1f, 0x8b]);
+    Ok(if gz {
+        Box::new(BufReader::with_capacity(
+            1 << 20,
+            flate2::bufread::MultiGzDecoder::new(counted),
+        ))
+    } else {
+        Box::new(counted)
+    })
+}
+
+pub fn work(
+    mut input: Box<dyn BufRead + Send>,
+    tx: SyncSender<Vec<Item>>,
+    fast: bool,
+    batch: usize,
+) {
+    let mut line = 0u64;
+    let mut buf = Vec::with_capacity(4096);
+    let mut out = Vec::with_capacity(batch);
+    loop {
+        buf.clear();
+        match input.read_until(b'\n', &mut buf) {
+            Ok(0) => break,
+            Ok(_) => {}
+            Err(e) => {
+                out.push(Item::Error {
+                    line,
+                    message: e.to_string(),
+                });
+                break;
+            }
+        }
+        line += 1;
+        if buf.iter().all(u8::is_ascii_whitespace) {
+            continue; // the Python reader drops a blank line too
+        }
+        let item = read_line(&buf, line, fast).unwrap_or_else(|| Item::Slow {
+            line,
+            text: buf.clone(),
+        });
+        let slow = matches!(item, Item::Slow { .. });
+        out.push(item);
+        // a slow line may turn the rest of the file into a JSON stream: hand it over now
+        if out.len() >= batch || slow {
+            if tx.send(std::mem::take(&mut out)).is_err() {
+                return; // the reader was closed
+            }
+            out.reserve(batch);
+        }
+    }
+    if !out.is_empty() {
+        let _ = tx.send(out);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_match_python() {
+        // datetime.fromisoformat("2025-01-01T00:00:00.000001+00:00").timestamp()
+        assert_eq!(
+            parse_time("2025-01-01T00:00:00.000001Z"),
+            Some(1_735_689_600.000_001)
+        );
+        assert_eq!(parse_time("1970-01-01T01:00:00+01:00"), Some(0.0));
+        assert_eq!(parse_time("2024-02-29T12:00:00Z"), Some(1_709_208_000.0));
+        assert_eq!(parse_time("2023-02-29T12:00:00Z"), None);
+        assert_eq!(parse_time("2025-01-01 00:00:00Z"), None);
+        assert_eq!(parse_time("2025-01-01T00:00:00.1234567Z"), None);
+    }
+
+    #[test]
+    fn packs_like_msgpack_python() {
+        let mut out = Vec::new();
+        pack(
+            &serde_json::json!({"a": [1, -1, 300, -200, 1.5, null, true, "x"]}),
+            &mut out,
+        )
+        .unwrap();
+        assert_eq!(
+            out,
+            [
+                0x81, 0xa1, b'a', 0x98, 0x01, 0xff, 0xcd, 0x01, 0x2c, 0xd1, 0xff, 0x38, 0xcb, 0x3f,
+                0xf8, 0, 0, 0, 0, 0, 0, 0xc0, 0xc3, 0xa1, b'x'
+            ]
+        );
+    }
+}

@@ -1,0 +1,154 @@
+//! `AuditLineReader`: the Python face of servicecidr-audit's worker thread.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::{sync_channel, Receiver};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+
+use pyo3::exceptions::PyOSError;
+use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyList, PyString, PyTuple};
+use servicecidr_audit::{open, work, Item, Payload};
+
+/// Reads one JSON-lines audit log file (plain or gzip) on a worker thread.
+#[pyclass(module = "servicecidr._core", name = "AuditLineReader")]
+pub struct AuditLineReader {
+    rx: Mutex<Option<Receiver<Vec<Item>>>>,
+    worker: Mutex<Option<JoinHandle<()>>>,
+    done: Arc<AtomicU64>,
+}
+
+#[pymethods]
+impl AuditLineReader {
+    /// Start reading `path`. With `fast=False` no line is made a fast record (the
+    /// importer wants every usable write as the Python reader builds it).
+    #[new]
+    #[pyo3(signature = (path, *, fast = true, batch = 256))]
+    fn new(path: &str, fast: bool, batch: usize) -> PyResult<Self> {
+        let done = Arc::new(AtomicU64::new(0));
+        let input = open(path, done.clone()).map_err(|e| PyOSError::new_err(e.to_string()))?;
+        // a few batches in flight: the worker stays ahead, memory stays bounded
+        let (tx, rx) = sync_channel(8);
+        let batch = batch.max(1);
+        let worker = std::thread::Builder::new()
+            .name("audit-reader".into())
+            .spawn(move || work(input, tx, fast, batch))
+            .map_err(|e| PyOSError::new_err(e.to_string()))?;
+        Ok(AuditLineReader {
+            rx: Mutex::new(Some(rx)),
+            worker: Mutex::new(Some(worker)),
+            done,
+        })
+    }
+
+    /// The next batch of lines, or None at the end. Each item is a tuple:
+    /// `(0, line, fields...)` a fast record (see importers/fastaudit.py),
+    /// `(1, line, reason, detail)` a skip, `(2, line, text)` a slow line,
+    /// `(3, line, message)` a read error (the file ends there).
+    fn next_batch<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyList>>> {
+        // The receiver leaves the lock while this thread waits without the GIL.
+        let rx = self.rx.lock().unwrap_or_else(|e| e.into_inner()).take();
+        let got = match rx {
+            None => None,
+            Some(rx) => {
+                let (got, rx) = py.detach(move || (rx.recv().ok(), rx));
+                if got.is_some() {
+                    *self.rx.lock().unwrap_or_else(|e| e.into_inner()) = Some(rx);
+                }
+                got
+            }
+        };
+        let Some(items) = got else {
+            return Ok(None);
+        };
+        let out = PyList::empty(py);
+        for item in items {
+            out.append(to_py(py, item)?)?;
+        }
+        Ok(Some(out))
+    }
+
+    /// Bytes of the file read so far (compressed bytes for gzip), for progress.
+    #[getter]
+    fn bytes_read(&self) -> u64 {
+        self.done.load(Ordering::Relaxed)
+    }
+
+    /// Stop the worker and let go of the file.
+    fn close(&self, py: Python<'_>) {
+        drop(self.rx.lock().unwrap_or_else(|e| e.into_inner()).take());
+        let worker = self.worker.lock().unwrap_or_else(|e| e.into_inner()).take();
+        if let Some(w) = worker {
+            py.detach(|| {
+                let _ = w.join();
+            });
+        }
+    }
+}
+
+impl Drop for AuditLineReader {
+    fn drop(&mut self) {
+        // closing the channel ends the worker at its next send
+        drop(self.rx.lock().unwrap_or_else(|e| e.into_inner()).take());
+    }
+}
+
+fn to_py(py: Python<'_>, item: Item) -> PyResult<Bound<'_, PyTuple>> {
+    match item {
+        Item::Skip {
+            line,
+            reason,
+            detail,
+        } => PyTuple::new(
+            py,
+            [
+                1u8.into_pyobject(py)?.into_any(),
+                line.into_pyobject(py)?.into_any(),
+                PyString::new(py, reason).into_any(),
+                PyString::new(py, &detail).into_any(),
+            ],
+        ),
+        Item::Slow { line, text } => (2u8, line, PyBytes::new(py, &text)).into_pyobject(py),
+        Item::Error { line, message } => (3u8, line, message).into_pyobject(py),
+        Item::Fast(r) => {
+            let payload = match r.payload {
+                Payload::Put {
+                    rv,
+                    blob,
+                    ips,
+                    parent,
+                    managed,
+                } => (
+                    0u8,
+                    rv,
+                    PyBytes::new(py, &blob),
+                    PyTuple::new(py, ips)?,
+                    parent,
+                    managed,
+                )
+                    .into_pyobject(py)?
+                    .into_any(),
+                Payload::Delete { rv } => (1u8, rv).into_pyobject(py)?.into_any(),
+            };
+            let fields: [Bound<'_, PyAny>; 16] = [
+                0u8.into_pyobject(py)?.into_any(),
+                r.line.into_pyobject(py)?.into_any(),
+                r.ts.into_pyobject(py)?.into_any(),
+                PyString::new(py, &r.verb).into_any(),
+                PyString::new(py, r.kind).into_any(),
+                r.namespace.into_pyobject(py)?.into_any(),
+                PyString::new(py, &r.name).into_any(),
+                r.code.into_pyobject(py)?.into_any(),
+                PyString::new(py, &r.user).into_any(),
+                PyString::new(py, &r.actor).into_any(),
+                PyString::new(py, &r.audit_id).into_any(),
+                PyString::new(py, &r.level).into_any(),
+                r.received.into_pyobject(py)?.into_any(),
+                pyo3::types::PyBool::new(py, r.raw).to_owned().into_any(),
+                payload,
+                PyBytes::new(py, &r.text).into_any(),
+            ];
+            PyTuple::new(py, fields)
+        }
+    }
+}

@@ -1,0 +1,340 @@
+"""The Rust audit reader (``_core.AuditLineReader``, :mod:`servicecidr.importers.fastaudit`)
+decides exactly as the Python reader, or hands the line over: the same records and skips
+for every audit file in ../shared/data and for randomly damaged events, the same objects
+(byte for byte) for what it prepares itself, the same import outcome."""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from conftest import SHARED
+from servicecidr import Cluster, SimulatedClock
+from servicecidr._core import AuditLineReader
+from servicecidr.events.model import decode_object, encode_object
+from servicecidr.importers import import_observed, pipeline
+from servicecidr.importers.auditlog import event_record
+from servicecidr.importers.model import Record, Skip
+from servicecidr.importers.observed import ObservedImporter, _cluster_ips, _parent
+from servicecidr.importers.pipeline import read_records
+from servicecidr.importers.report import ImportReport
+from servicecidr.store import object_key
+
+AUDIT = SHARED / "data" / "audit"
+FILES = (
+    sorted(p for p in AUDIT.rglob("*") if p.is_file() and p.suffix != ".md")
+    if AUDIT.is_dir()
+    else []
+)
+
+
+def _read(paths: list[Path], *, rust: bool, fast: bool) -> list[Any]:
+    saved = pipeline.USE_RUST_READER
+    pipeline.USE_RUST_READER = rust
+    out: list[Any] = []
+    try:
+        for rec in read_records("audit", paths, on_skip=out.append, fast=fast):
+            out.append(rec)
+    finally:
+        pipeline.USE_RUST_READER = saved
+    return out
+
+
+def _plain(items: list[Any]) -> list[Any]:
+    """Records without the reader's private payload, for comparison."""
+    out = []
+    for x in items:
+        if isinstance(x, Record):
+            x = copy.copy(x)
+            x.fast = x.text = None
+        out.append(x)
+    return out
+
+
+@pytest.mark.skipif(not FILES, reason=f"no shared data at {AUDIT}")
+def test_same_records_and_skips_for_every_shared_audit_file() -> None:
+    assert _read(FILES, rust=True, fast=False) == _read(FILES, rust=False, fast=False)
+
+
+@pytest.mark.skipif(not FILES, reason=f"no shared data at {AUDIT}")
+@pytest.mark.parametrize("path", FILES, ids=lambda p: p.name)
+def test_same_import_outcome(path: Path) -> None:
+    outcomes = []
+    for rust in (True, False):
+        saved = pipeline.USE_RUST_READER
+        pipeline.USE_RUST_READER = rust
+        try:
+            c = Cluster("10.96.0.0/12", seed=1, clock=SimulatedClock())
+            r = import_observed(c, "audit", [path])
+        finally:
+            pipeline.USE_RUST_READER = saved
+        d = r.to_dict()
+        d.pop("elapsedSeconds", None)
+        d.pop("eventsPerSecond", None)
+        outcomes.append((json.dumps(d, sort_keys=True, default=str), c.digest()))
+    assert outcomes[0] == outcomes[1]
+
+
+def _normalized(rec: Record) -> tuple[bytes, Any, Any]:
+    """What the Python importer stores for a put, and the facts its checks read."""
+    c = Cluster("10.96.0.0/12", seed=1, clock=SimulatedClock(), _start=False)
+    imp = ObservedImporter(c, ImportReport())
+    obj = copy.deepcopy(rec.response)
+    ns = (rec.namespace or "default") if rec.kind == "Service" else None
+    obj, _ = imp._normalize(obj, rec, ns, rec.name, None)
+    imp.restore_clock()
+    facts = tuple(_cluster_ips(obj)) if rec.kind == "Service" else _parent(obj)
+    return encode_object(obj), facts, object_key(rec.kind == "Service", ns, rec.name)
+
+
+def _check_fast(rec: Record) -> None:
+    assert rec.text is not None and rec.fast is not None
+    want = event_record(json.loads(rec.text), rec.source, rec.line)
+    assert isinstance(want, Record)
+    bare = copy.copy(want)
+    bare.request = bare.response = None  # the payload stands for them (checked below)
+    assert _plain([rec]) == [bare]
+    if rec.fast[0] == 0:
+        _, rv, blob, ips, parent, managed = rec.fast
+        want_blob, facts, _ = _normalized(want)
+        assert blob == want_blob  # byte for byte, key order included
+        assert decode_object(blob)["metadata"]["resourceVersion"] == str(rv)
+        assert (ips if rec.kind == "Service" else parent) == facts
+        labels = want.response["metadata"].get("labels") or {}
+        assert managed == (
+            isinstance(labels, dict)
+            and labels.get("ipaddress.kubernetes.io/managed-by") == "ipallocator.k8s.io"
+        )
+
+
+@pytest.mark.skipif(not FILES, reason=f"no shared data at {AUDIT}")
+def test_fast_records_equal_the_python_records() -> None:
+    n = 0
+    for item in _read(FILES, rust=True, fast=True):
+        if isinstance(item, Record) and item.fast is not None:
+            _check_fast(item)
+            n += 1
+    assert n > 0
+
+
+def test_fast_records_of_an_engine_audit_log(tmp_path: Path) -> None:
+    log = tmp_path / "audit.log"
+    c = Cluster("10.96.0.0/24", seed=2, clock=SimulatedClock(), audit_log=log)
+    for i in range(20):
+        c.create(
+            {
+                "apiVersion": "v1",
+                "kind": "Service",
+                "metadata": {"name": f"s{i}", "namespace": "ns" if i % 2 else "default"},
+                "spec": {"ports": [{"port": 80}], "ipFamilyPolicy": "SingleStack"},
+            }
+        )
+        if i % 3 == 0:
+            c.delete("Service", f"s{i}", "ns" if i % 2 else "default")
+    c.close()
+    items = _read([log], rust=True, fast=True)
+    fast = [x for x in items if isinstance(x, Record) and x.fast is not None]
+    assert len(fast) >= 40
+    for rec in fast:
+        _check_fast(rec)
+    assert _plain(_read([log], rust=True, fast=False)) == _read([log], rust=False, fast=False)
+
+
+# ---------------------------------------------------------------- damaged events
+
+BASE: dict[str, Any] = {
+    "kind": "Event",
+    "apiVersion": "audit.k8s.io/v1",
+    "level": "RequestResponse",
+    "auditID": "a-1",
+    "stage": "ResponseComplete",
+    "requestURI": "/api/v1/namespaces/default/services",
+    "verb": "create",
+    "user": {"username": "alice"},
+    "impersonatedUser": {"username": "bob"},
+    "objectRef": {
+        "resource": "services",
+        "namespace": "default",
+        "name": "web",
+        "apiVersion": "v1",
+    },
+    "responseStatus": {"metadata": {}, "code": 201, "reason": "Created"},
+    "responseObject": {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {
+            "name": "web",
+            "namespace": "default",
+            "uid": "u-1",
+            "resourceVersion": "17",
+            "creationTimestamp": "2025-01-01T00:00:00Z",
+            "managedFields": [{"manager": "kubectl"}],
+            "labels": {"app": "web"},
+        },
+        "spec": {"clusterIP": "10.96.0.10", "clusterIPs": ["10.96.0.10"], "type": "ClusterIP"},
+    },
+    "requestReceivedTimestamp": "2025-01-01T00:00:00.000001Z",
+    "stageTimestamp": "2025-01-01T00:00:00.500000+01:00",
+    "annotations": {"servicecidr.io/actor": "user"},
+}
+
+PATHS = [
+    ("kind",),
+    ("verb",),
+    ("stage",),
+    ("auditID",),
+    ("level",),
+    ("requestURI",),
+    ("user",),
+    ("user", "username"),
+    ("impersonatedUser", "username"),
+    ("objectRef",),
+    ("objectRef", "resource"),
+    ("objectRef", "apiGroup"),
+    ("objectRef", "namespace"),
+    ("objectRef", "name"),
+    ("objectRef", "subresource"),
+    ("objectRef", "apiVersion"),
+    ("responseStatus",),
+    ("responseStatus", "code"),
+    ("responseStatus", "reason"),
+    ("responseObject",),
+    ("responseObject", "kind"),
+    ("responseObject", "metadata"),
+    ("responseObject", "metadata", "uid"),
+    ("responseObject", "metadata", "resourceVersion"),
+    ("responseObject", "metadata", "creationTimestamp"),
+    ("responseObject", "metadata", "namespace"),
+    ("responseObject", "metadata", "deletionTimestamp"),
+    ("responseObject", "metadata", "finalizers"),
+    ("responseObject", "spec"),
+    ("responseObject", "spec", "clusterIP"),
+    ("responseObject", "spec", "clusterIPs"),
+    ("responseObject", "spec", "type"),
+    ("responseObject", "spec", "parentRef"),
+    ("stageTimestamp",),
+    ("requestReceivedTimestamp",),
+    ("annotations",),
+    ("annotations", "servicecidr.io/actor"),
+    ("annotations", "audit.k8s.io/truncated"),
+    ("annotations", "servicecidr.io/raw-storage-write"),
+]
+MISSING = object()
+VALUES = [
+    MISSING,
+    None,
+    0,
+    5,
+    200,
+    404,
+    -3,
+    1.5,
+    True,
+    "",
+    "x",
+    "None",
+    "true",
+    "Status",
+    "Event",
+    "get",
+    "delete",
+    "patch",
+    "deletecollection",
+    "status",
+    "ipaddresses",
+    "networking.k8s.io",
+    "services",
+    "RequestReceived",
+    "Panic",
+    "007",
+    "2025-02-30T00:00:00Z",
+    "2025-01-01T00:00:00.1234567Z",
+    "10.096.0.1",
+    "fd00::0:1",
+    "/apis/networking.k8s.io/v1/ipaddresses?dryRun=All",
+    [],
+    ["10.96.0.11", "fd00::1"],
+    {},
+    {"resource": "services", "name": "web", "namespace": "x"},
+]
+
+
+def _mutate(ev: dict[str, Any], path: tuple[str, ...], value: Any) -> None:
+    d: Any = ev
+    for k in path[:-1]:
+        if not isinstance(d, dict) or not isinstance(d.get(k), dict):
+            return
+        d = d[k]
+    if not isinstance(d, dict):
+        return
+    if value is MISSING:
+        d.pop(path[-1], None)
+    else:
+        d[path[-1]] = copy.deepcopy(value)
+
+
+@given(
+    st.lists(st.tuples(st.sampled_from(PATHS), st.sampled_from(VALUES)), max_size=4),
+    st.sampled_from(["create", "update", "patch", "delete"]),
+    st.sampled_from(["Service", "IPAddress"]),
+)
+@settings(
+    max_examples=400, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+def test_damaged_events_are_decided_alike(
+    tmp_path: Path, changes: list[tuple[tuple[str, ...], Any]], verb: str, kind: str
+) -> None:
+    ev = copy.deepcopy(BASE)
+    ev["verb"] = verb
+    if kind == "IPAddress":
+        ev["requestURI"] = "/apis/networking.k8s.io/v1/ipaddresses"
+        ev["objectRef"] = {
+            "resource": "ipaddresses",
+            "name": "10.96.0.10",
+            "apiGroup": "networking.k8s.io",
+        }
+        ev["responseObject"] = {
+            "apiVersion": "networking.k8s.io/v1",
+            "kind": "IPAddress",
+            "metadata": {
+                "name": "10.96.0.10",
+                "uid": "u-2",
+                "resourceVersion": "18",
+                "creationTimestamp": "2025-01-01T00:00:00Z",
+                "labels": {"ipaddress.kubernetes.io/managed-by": "ipallocator.k8s.io"},
+            },
+            "spec": {
+                "parentRef": {
+                    "group": "",
+                    "resource": "services",
+                    "namespace": "default",
+                    "name": "web",
+                }
+            },
+        }
+    for path, value in changes:
+        _mutate(ev, path, value)
+    path = tmp_path / "one.log"
+    path.write_text(json.dumps(ev) + "\n")
+    reader = AuditLineReader(str(path), fast=True)
+    batch = reader.next_batch() or []
+    reader.close()
+    assert len(batch) == 1
+    tag, line = batch[0][0], batch[0][1]
+    assert line == 1
+    want = event_record(json.loads(json.dumps(ev)), "f", 1)
+    if tag == 1:  # a skip decided by the worker
+        assert isinstance(want, Skip)
+        assert (want.reason, want.detail) == (batch[0][2], batch[0][3])
+    elif tag == 0:  # a fast record
+        assert isinstance(want, Record)
+        [got] = [x for x in _read([path], rust=True, fast=True) if isinstance(x, Record)]
+        _check_fast(got)
+    else:
+        assert tag == 2  # slow: the Python reader decides
