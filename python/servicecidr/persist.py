@@ -296,8 +296,32 @@ class PersistentState:
 
     # -------------------------------------------------------------- reading
 
+    @contextlib.contextmanager
+    def batch(self, c: Cluster) -> Iterator[None]:
+        """Log the events of a bulk operation in large writes (see
+        :meth:`LogWriter.begin_batch`); they are all written when the block ends."""
+        writer = self.writer
+        if writer is None:
+            yield
+            return
+        writer.begin_batch()
+        try:
+            yield
+        finally:
+            try:
+                writer.end_batch()
+            except BaseException as e:
+                c._write_guard = _refuse(
+                    c,
+                    f"{self.dir}: writing the log failed ({e}); the in-memory state is "
+                    "ahead of the log. Close this Cluster and open the directory again.",
+                )
+                raise StateError(f"{writer.segment}: cannot write the batched events: {e}") from e
+
     def iter_events(self, c: Cluster) -> Iterator[Event]:
         """The logged events up to the cluster's current sequence number."""
+        if self.writer is not None:
+            self.writer.flush()  # what a batch holds is history too
         return iter_log(self.log_dir, stop_seq=c._seq)
 
     # -------------------------------------------------------------- lifecycle

@@ -461,6 +461,7 @@ def torn_message(scan: SegmentScan) -> str:
 #: nothing); fsync runs at most every ``group_ms`` or ``group_records``, so a machine
 #: crash loses at most that window. none: OS buffers only, never fsynced.
 DURABILITY_MODES = ("fsync", "group", "none")
+_BATCH_BYTES = 1 << 20
 
 
 def fsync_dir(path: Path) -> None:
@@ -537,6 +538,10 @@ class LogWriter:
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        # batch mode (begin_batch .. end_batch): frames wait here, written in large
+        # writes; the durability action runs per write instead of per record
+        self._batch: list[bytes] | None = None
+        self._batch_bytes = 0
 
     # -------------------------------------------------------------- lifecycle
 
@@ -564,6 +569,8 @@ class LogWriter:
 
     def close(self) -> None:
         """Stop the group-commit thread, fsync (unless durability is ``none``), close."""
+        self.flush()
+        self._batch = None
         if self._thread is not None:
             self._stop.set()
             self._thread.join()
@@ -580,11 +587,65 @@ class LogWriter:
 
     # -------------------------------------------------------------- appending
 
+    def begin_batch(self) -> None:
+        """Until :meth:`end_batch`, records are written in large writes (``flush``): a
+        bulk operation (an import) is one call, and its records are on disk — with the
+        durability mode's guarantee — when it returns, not after each record."""
+        if self._batch is None:
+            self._batch = []
+            self._batch_bytes = 0
+
+    def end_batch(self) -> None:
+        """Write what the batch holds and leave batch mode."""
+        try:
+            self.flush()
+        finally:
+            self._batch = None
+
+    def flush(self) -> None:
+        """Write the records a batch holds (a no-op outside batch mode)."""
+        batch = self._batch
+        if not batch:
+            return
+        data = b"".join(batch)
+        n = len(batch)
+        batch.clear()
+        self._batch_bytes = 0
+        self._write(data, n)
+
+    def _write(self, data: bytes, records: int) -> None:
+        if self.durability == "fsync":
+            _write_all(self._fd, data)
+            os.fdatasync(self._fd)
+        elif self.durability == "group":
+            with self._lock:
+                _write_all(self._fd, data)
+                self._pending += records
+                if (
+                    self._pending >= self.group_records
+                    or time.monotonic() - self._last_sync >= self.group_s
+                ):
+                    self._sync_locked()
+        else:
+            _write_all(self._fd, data)
+
     def append(self, ev: Event, payload: bytes) -> None:
-        """Write one record; with ``fsync`` durability it is on disk when this returns."""
+        """Write one record; with ``fsync`` durability it is on disk when this returns
+        (in batch mode: when the batch is flushed)."""
         if self._error is not None:
             raise self._error
         data = frame(payload)
+        batch = self._batch
+        if batch is not None:
+            batch.append(data)
+            self._batch_bytes += len(data)
+            self._size += len(data)
+            self._records += 1
+            if self._size >= self.segment_bytes:
+                self.rotate(ev.seq + 1)
+            elif self._batch_bytes >= _BATCH_BYTES:
+                self.flush()
+            return
         if self.durability == "fsync":
             _write_all(self._fd, data)
             os.fdatasync(self._fd)
@@ -606,6 +667,7 @@ class LogWriter:
 
     def sync(self) -> None:
         """fsync what was appended so far (any durability mode)."""
+        self.flush()
         with self._lock:
             if self._fd >= 0:
                 os.fdatasync(self._fd)
@@ -629,6 +691,7 @@ class LogWriter:
     def rotate(self, next_seq: int) -> None:
         """Close the current segment (when it holds records) and start one at
         ``next_seq``: what a snapshot does so that compaction can drop whole files."""
+        self.flush()
         empty = self._records == 0 and self.segment is not None
         if empty and self.segment is not None and self.segment.first_seq == next_seq:
             return

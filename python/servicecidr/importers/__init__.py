@@ -31,6 +31,7 @@ from __future__ import annotations
 import gc
 import os
 import time
+from contextlib import nullcontext
 from collections.abc import Callable, Iterable, Sequence
 
 from servicecidr.cluster import Cluster
@@ -147,41 +148,45 @@ def import_observed(
     on_skip = _skipper(report, strict, reading=True)
     on_drop = _skipper(report, strict, reading=False)
     started = time.perf_counter()
+    # The import is one call: its events are logged in large writes, all on disk (per
+    # the durability mode) when it returns.
+    batch = cluster._persist.batch(cluster) if cluster._persist is not None else nullcontext()
     try:
-        if from_dump:
-            seeder = ObservedImporter(
-                cluster, report, fmt="dump", ipaddresses=ipaddresses, on_skip=on_drop
+        with batch:
+            if from_dump:
+                seeder = ObservedImporter(
+                    cluster, report, fmt="dump", ipaddresses=ipaddresses, on_skip=on_drop
+                )
+                try:
+                    _run(
+                        "dump",
+                        from_dump,
+                        seeder.apply,
+                        on_skip,
+                        report,
+                        until=None,
+                        reorder_window=0,
+                        progress=progress,
+                    )
+                finally:
+                    seeder.finish()
+            importer = ObservedImporter(
+                cluster, report, fmt=fmt, ipaddresses=ipaddresses, on_skip=on_drop
             )
             try:
                 _run(
-                    "dump",
-                    from_dump,
-                    seeder.apply,
+                    fmt,
+                    paths,
+                    importer.apply,
                     on_skip,
                     report,
-                    until=None,
-                    reorder_window=0,
+                    until=until,
+                    reorder_window=reorder_window,
                     progress=progress,
+                    fast=True,
                 )
             finally:
-                seeder.finish()
-        importer = ObservedImporter(
-            cluster, report, fmt=fmt, ipaddresses=ipaddresses, on_skip=on_drop
-        )
-        try:
-            _run(
-                fmt,
-                paths,
-                importer.apply,
-                on_skip,
-                report,
-                until=until,
-                reorder_window=reorder_window,
-                progress=progress,
-                fast=True,
-            )
-        finally:
-            importer.finish()
+                importer.finish()
     finally:
         report.elapsed = time.perf_counter() - started
         report.state, report.totals = state_summary(cluster)

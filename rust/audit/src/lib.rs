@@ -25,8 +25,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::SyncSender;
 use std::sync::Arc;
 
-use serde_json::{Map, Value};
 use servicecidr_core::Error;
+
+mod json;
+use json::{truthy, Obj, J};
 
 const ACTOR_ANNOTATION: &str = "servicecidr.io/actor";
 const RAW_WRITE_ANNOTATION: &str = "servicecidr.io/raw-storage-write";
@@ -113,49 +115,34 @@ pub struct FastRecord {
 
 // ------------------------------------------------------------------ small JSON helpers
 
-/// Python truthiness of a JSON value.
-fn truthy(v: Option<&Value>) -> bool {
-    match v {
-        None | Some(Value::Null) => false,
-        Some(Value::Bool(b)) => *b,
-        Some(Value::Number(n)) => n.as_f64().is_some_and(|f| f != 0.0),
-        Some(Value::String(s)) => !s.is_empty(),
-        Some(Value::Array(a)) => !a.is_empty(),
-        Some(Value::Object(o)) => !o.is_empty(),
-    }
-}
-
 /// `d.get(key)` when the value is a string or absent/null: Ok(None) for absent or null,
 /// Err(()) for another type (the line is then slow).
-fn opt_str<'a>(d: &'a Map<String, Value>, key: &str) -> Result<Option<&'a str>, ()> {
+fn opt_str<'i>(d: Obj<'_, 'i>, key: &str) -> Result<Option<&'i str>, ()> {
     match d.get(key) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) => Ok(Some(s)),
-        _ => Err(()),
+        None => Ok(None),
+        Some(v) if v.is_null() => Ok(None),
+        Some(v) => v.str().map(Some).ok_or(()),
     }
 }
 
 /// `d.get(key) or ""` for a string-or-absent value.
-fn str_or_empty<'a>(d: &'a Map<String, Value>, key: &str) -> Result<&'a str, ()> {
+fn str_or_empty<'i>(d: Obj<'_, 'i>, key: &str) -> Result<&'i str, ()> {
     opt_str(d, key).map(|s| s.unwrap_or(""))
 }
 
-fn obj(v: Option<&Value>) -> Option<&Map<String, Value>> {
-    match v {
-        Some(Value::Object(o)) => Some(o),
-        _ => None,
-    }
+fn obj<'t, 'i>(v: Option<J<'t, 'i>>) -> Option<Obj<'t, 'i>> {
+    v.and_then(J::obj)
 }
 
 /// observed._rv_int: an int, or a string of ASCII digits; None otherwise.
-fn rv_int(meta: &Map<String, Value>) -> Option<u64> {
-    match meta.get("resourceVersion")? {
-        Value::Number(n) => n.as_u64(),
-        Value::String(s) if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) => {
-            s.parse().ok()
-        }
-        _ => None,
+fn rv_int(meta: Obj<'_, '_>) -> Option<u64> {
+    let v = meta.get("resourceVersion")?;
+    if let Some(s) = v.str() {
+        return (!s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()))
+            .then(|| s.parse().ok())
+            .flatten();
     }
+    v.u64()
 }
 
 /// auditlog.parse_time for the RFC 3339 forms Kubernetes writes (`Z` or `±HH:MM`, up to
@@ -248,32 +235,34 @@ fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
 
 // ------------------------------------------------------------------ msgpack encoding
 
-/// msgpack-python's `packb(value, use_bin_type=True)` of what `json.loads` gives.
-pub fn pack(v: &Value, out: &mut Vec<u8>) -> Option<()> {
-    match v {
-        Value::Null => out.push(0xc0),
-        Value::Bool(false) => out.push(0xc2),
-        Value::Bool(true) => out.push(0xc3),
-        Value::Number(n) => {
-            if let Some(u) = n.as_u64() {
-                pack_uint(u, out);
-            } else if let Some(i) = n.as_i64() {
-                pack_neg(i, out);
-            } else {
-                out.push(0xcb);
-                out.extend_from_slice(&n.as_f64()?.to_be_bytes());
-            }
-        }
-        Value::String(s) => pack_str(s, out),
-        Value::Array(a) => {
+/// msgpack-python's `packb(value, use_bin_type=True)` of what `json.loads` gives. None
+/// where the two could differ: a float (simd-json and Python may round a long mantissa
+/// apart), an object with a repeated key.
+pub fn pack(v: J<'_, '_>, out: &mut Vec<u8>) -> Option<()> {
+    use simd_json::{Node, StaticNode};
+    match v.nodes().first()? {
+        Node::Static(StaticNode::Null) => out.push(0xc0),
+        Node::Static(StaticNode::Bool(false)) => out.push(0xc2),
+        Node::Static(StaticNode::Bool(true)) => out.push(0xc3),
+        Node::Static(StaticNode::I64(i)) if *i >= 0 => pack_uint(*i as u64, out),
+        Node::Static(StaticNode::I64(i)) => pack_neg(*i, out),
+        Node::Static(StaticNode::U64(u)) => pack_uint(*u, out),
+        Node::Static(StaticNode::F64(_)) => return None,
+        Node::String(s) => pack_str(s, out),
+        Node::Array { .. } => {
+            let a = v.arr()?;
             pack_len(a.len(), 0x90, 0xdc, 0xdd, out)?;
-            for x in a {
+            for x in a.iter() {
                 pack(x, out)?;
             }
         }
-        Value::Object(o) => {
+        Node::Object { .. } => {
+            let o = v.obj()?;
+            if o.has_repeated_key() {
+                return None;
+            }
             pack_len(o.len(), 0x80, 0xde, 0xdf, out)?;
-            for (k, x) in o {
+            for (k, x) in o.iter() {
                 pack_str(k, out);
                 pack(x, out)?;
             }
@@ -348,7 +337,7 @@ fn pack_len(n: usize, fix: u8, m16: u8, m32: u8, out: &mut Vec<u8>) -> Option<()
 // ------------------------------------------------------------------ classification
 
 /// auditlog._ref_text for an objectRef of strings; None when a field has another type.
-fn ref_text(r: &Map<String, Value>) -> Option<String> {
+fn ref_text(r: Obj<'_, '_>) -> Option<String> {
     let mut res = match opt_str(r, "resource").ok()? {
         Some(s) if !s.is_empty() => s.to_string(),
         _ => "?".to_string(),
@@ -368,7 +357,7 @@ fn ref_text(r: &Map<String, Value>) -> Option<String> {
 
 /// auditlog._group_from: old events may lack objectRef.apiGroup (and the core group
 /// never has one); the URI or apiVersion tells it.
-fn group_from(ev: &Map<String, Value>, r: &Map<String, Value>, resource: &str) -> Option<String> {
+fn group_from(ev: Obj<'_, '_>, r: Obj<'_, '_>, resource: &str) -> Option<String> {
     let uri = str_or_empty(ev, "requestURI").ok()?;
     if let Some(rest) = uri.strip_prefix("/apis/") {
         return Some(rest.split('/').next().unwrap_or("").to_string());
@@ -398,22 +387,20 @@ fn skip(line: u64, reason: &'static str, detail: String) -> Option<Item> {
 }
 
 /// auditlog.event_record for the cases decided here; None: the line is slow.
-fn classify(ev: &mut Map<String, Value>, line: u64, fast: bool) -> Option<Item> {
-    let verb = match ev.get("verb") {
-        Some(Value::String(s)) => s.clone(),
-        _ => return None,
-    };
+fn classify(ev: Obj<'_, '_>, line: u64, fast: bool) -> Option<Item> {
+    let verb = ev.get("verb")?.str()?.to_string();
     if !["stage", "auditID", "objectRef", "requestURI"]
         .iter()
-        .any(|k| ev.contains_key(*k))
+        .any(|k| ev.contains(k))
     {
         return None;
     }
     let status_is_obj = obj(ev.get("responseStatus")).is_some();
     let stage = match ev.get("stage") {
-        None | Some(Value::Null) if status_is_obj => "ResponseComplete".to_string(),
-        Some(Value::String(s)) => s.clone(),
-        _ => return None,
+        None if status_is_obj => "ResponseComplete".to_string(),
+        Some(v) if v.is_null() && status_is_obj => "ResponseComplete".to_string(),
+        Some(v) => v.str()?.to_string(),
+        None => return None,
     };
     if stage != "ResponseComplete" {
         if stage == "Panic" {
@@ -427,10 +414,9 @@ fn classify(ev: &mut Map<String, Value>, line: u64, fast: bool) -> Option<Item> 
     if !is_write_verb(&verb) {
         let code = obj(ev.get("responseStatus")).and_then(|s| s.get("code"));
         let detail = match code {
-            None | Some(Value::Null) => verb,
-            Some(Value::Number(n)) if n.as_i64() == Some(0) => verb,
-            Some(Value::Number(n)) if n.as_i64().is_some() => format!("{verb} ({n})"),
-            _ => return None,
+            None => verb,
+            Some(c) if c.is_null() || c.i64() == Some(0) => verb,
+            Some(c) => format!("{verb} ({})", c.i64()?),
         };
         return skip(line, "read-only", detail);
     }
@@ -461,10 +447,7 @@ fn classify(ev: &mut Map<String, Value>, line: u64, fast: bool) -> Option<Item> 
     }
     let kind = kind?;
     let status = obj(ev.get("responseStatus"))?;
-    let code = match status.get("code") {
-        Some(Value::Number(n)) => n.as_i64()?,
-        _ => return None,
-    };
+    let code = status.get("code")?.i64()?;
     if !(200..300).contains(&code) {
         let reason = match (
             opt_str(status, "reason").ok()?,
@@ -487,17 +470,17 @@ fn classify(ev: &mut Map<String, Value>, line: u64, fast: bool) -> Option<Item> 
     if kind != "Service" && kind != "IPAddress" {
         return None;
     }
-    fast_record(ev, line, verb, kind, code)
+    fast_record(ev, r, line, verb, kind, code)
 }
 
 fn fast_record(
-    ev: &mut Map<String, Value>,
+    ev: Obj<'_, '_>,
+    r: Obj<'_, '_>,
     line: u64,
     verb: String,
     kind: &'static str,
     code: i64,
 ) -> Option<Item> {
-    let r = obj(ev.get("objectRef"))?;
     let name = str_or_empty(r, "name").ok()?.to_string();
     let ref_ns = opt_str(r, "namespace").ok()?.filter(|s| !s.is_empty());
     // Names the Python reader would complete from the body, and odd namespaces, go slow.
@@ -510,9 +493,9 @@ fn fast_record(
         return None;
     }
     let ann = match ev.get("annotations") {
-        None | Some(Value::Null) => None,
-        Some(Value::Object(o)) => Some(o),
-        _ => return None,
+        None => None,
+        Some(v) if v.is_null() => None,
+        Some(v) => Some(v.obj()?),
     };
     let ann_str = |k: &str| -> Result<Option<&str>, ()> { ann.map_or(Ok(None), |a| opt_str(a, k)) };
     if ann_str(TRUNCATED_ANNOTATION).ok()? == Some("true") {
@@ -526,19 +509,19 @@ fn fast_record(
         None => None,
         Some(s) => Some(parse_time(s)?),
     };
-    let mut user = match ev.get("user") {
-        Some(Value::Object(u)) => match u.get("username") {
+    let mut user = match obj(ev.get("user")) {
+        Some(u) => match u.get("username") {
             None => String::new(),
-            Some(Value::String(s)) => s.clone(),
-            _ => return None,
+            Some(v) => v.str()?.to_string(),
         },
-        _ => String::new(),
+        None => String::new(),
     };
-    if let Some(Value::Object(imp)) = ev.get("impersonatedUser") {
+    if let Some(imp) = obj(ev.get("impersonatedUser")) {
         match imp.get("username") {
-            Some(Value::String(s)) if !s.is_empty() => user = s.clone(),
-            None | Some(Value::Null) | Some(Value::String(_)) => {}
-            _ => return None,
+            Some(v) if v.truthy() => user = v.str()?.to_string(),
+            None => {}
+            Some(v) if v.is_null() || v.str().is_some() => {}
+            Some(_) => return None,
         }
     }
     let actor = match actor_ann {
@@ -546,24 +529,28 @@ fn fast_record(
         _ => user.clone(),
     };
     let audit_id = str_or_empty(ev, "auditID").ok()?.to_string();
-    let response = match ev.get_mut("responseObject") {
-        Some(Value::Object(o)) if o.get("kind").and_then(Value::as_str) != Some("Status") => {
-            Some(o)
+    let response = match ev.get("responseObject") {
+        None => None,
+        Some(v) if v.is_null() => None,
+        Some(v) => {
+            let o = v.obj()?;
+            match o.get("kind") {
+                Some(k) if k.str() == Some("Status") => None,
+                _ => Some(o),
+            }
         }
-        None | Some(Value::Null) | Some(Value::Object(_)) => None,
-        _ => return None,
     };
     let payload = if verb == "delete" {
         let rv = match response {
             None => None,
-            Some(body) => match body.get("metadata") {
-                Some(Value::Object(meta)) => {
+            Some(body) => match obj(body.get("metadata")) {
+                Some(meta) => {
                     if truthy(meta.get("deletionTimestamp")) && truthy(meta.get("finalizers")) {
                         return None; // Terminating: the Python reader puts it
                     }
                     rv_int(meta)
                 }
-                _ => None,
+                None => None,
             },
         };
         Payload::Delete { rv }
@@ -589,9 +576,12 @@ fn fast_record(
     })))
 }
 
-/// observed._normalize + encode_object + the fields the checks read, for a new object.
+/// observed._normalize + encode_object, and the facts the checks read, for a new object:
+/// the body is packed as Python would pack the normalised dict (apiVersion and kind set,
+/// managedFields and selfLink dropped, name and namespace set, resourceVersion in its
+/// canonical decimal form), keys in the dict's order.
 fn put_payload(
-    body: &mut Map<String, Value>,
+    body: Obj<'_, '_>,
     kind: &'static str,
     namespace: Option<&str>,
     name: &str,
@@ -600,42 +590,106 @@ fn put_payload(
         "Service" => ("v1", true),
         _ => ("networking.k8s.io/v1", false),
     };
-    let Some(Value::Object(meta)) = body.get_mut("metadata") else {
-        return None;
-    };
-    if truthy(meta.get("deletionTimestamp")) {
+    if body.has_repeated_key() {
         return None;
     }
-    if !matches!(meta.get("uid"), Some(Value::String(s)) if !s.is_empty())
-        || !matches!(meta.get("creationTimestamp"), Some(Value::String(s)) if !s.is_empty())
-    {
+    let meta = obj(body.get("metadata"))?;
+    if meta.has_repeated_key() || truthy(meta.get("deletionTimestamp")) {
+        return None;
+    }
+    let present = |k: &str| meta.get(k).and_then(J::str).is_some_and(|s| !s.is_empty());
+    if !present("uid") || !present("creationTimestamp") {
         return None;
     }
     let rv = rv_int(meta)?;
-    meta.shift_remove("managedFields");
-    meta.shift_remove("selfLink");
-    meta.insert("name".into(), Value::String(name.to_string()));
-    if namespaced {
-        meta.insert("namespace".into(), Value::String(namespace?.to_string()));
-    } else {
-        meta.shift_remove("namespace");
-    }
-    meta.insert("resourceVersion".into(), Value::String(rv.to_string()));
-    let managed = match meta.get("labels") {
-        Some(Value::Object(l)) => {
-            l.get(MANAGED_BY_LABEL).and_then(Value::as_str) == Some(MANAGED_BY)
-        }
-        _ => false,
-    };
-    body.insert("apiVersion".into(), Value::String(api_version.into()));
-    body.insert("kind".into(), Value::String(kind.into()));
+    let rv_text = rv.to_string();
+    let managed = obj(meta.get("labels"))
+        .and_then(|l| l.get(MANAGED_BY_LABEL))
+        .and_then(J::str)
+        == Some(MANAGED_BY);
     let (ips, parent) = if kind == "Service" {
         (cluster_ips(body)?, None)
     } else {
         (Vec::new(), parent_of(body)?)
     };
+
+    // metadata, as the normalised dict holds it
+    let mut meta_out = Vec::with_capacity(256);
+    let mut n = 0usize;
+    let (mut saw_name, mut saw_ns) = (false, false);
+    for (k, v) in meta.iter() {
+        match k {
+            "managedFields" | "selfLink" => continue,
+            "name" => {
+                saw_name = true;
+                pack_str(k, &mut meta_out);
+                pack_str(name, &mut meta_out);
+            }
+            "namespace" if !namespaced => continue,
+            "namespace" => {
+                saw_ns = true;
+                pack_str(k, &mut meta_out);
+                pack_str(namespace?, &mut meta_out);
+            }
+            "resourceVersion" => {
+                pack_str(k, &mut meta_out);
+                pack_str(&rv_text, &mut meta_out);
+            }
+            _ => {
+                pack_str(k, &mut meta_out);
+                pack(v, &mut meta_out)?;
+            }
+        }
+        n += 1;
+    }
+    if !saw_name {
+        pack_str("name", &mut meta_out);
+        pack_str(name, &mut meta_out);
+        n += 1;
+    }
+    if namespaced && !saw_ns {
+        pack_str("namespace", &mut meta_out);
+        pack_str(namespace?, &mut meta_out);
+        n += 1;
+    }
+
     let mut blob = Vec::with_capacity(512);
-    pack(&Value::Object(std::mem::take(body)), &mut blob)?;
+    let (mut saw_api, mut saw_kind) = (false, false);
+    pack_len(
+        body.len()
+            + usize::from(!body.contains("apiVersion"))
+            + usize::from(!body.contains("kind")),
+        0x80,
+        0xde,
+        0xdf,
+        &mut blob,
+    )?;
+    for (k, v) in body.iter() {
+        pack_str(k, &mut blob);
+        match k {
+            "apiVersion" => {
+                saw_api = true;
+                pack_str(api_version, &mut blob);
+            }
+            "kind" => {
+                saw_kind = true;
+                pack_str(kind, &mut blob);
+            }
+            "metadata" => {
+                pack_len(n, 0x80, 0xde, 0xdf, &mut blob)?;
+                blob.extend_from_slice(&meta_out);
+            }
+            _ => pack(v, &mut blob)?,
+        }
+    }
+    if !saw_api {
+        pack_str("apiVersion", &mut blob);
+        pack_str(api_version, &mut blob);
+    }
+    if !saw_kind {
+        pack_str("kind", &mut blob);
+        pack_str(kind, &mut blob);
+    }
     Some(Payload::Put {
         rv,
         blob,
@@ -646,78 +700,77 @@ fn put_payload(
 }
 
 /// observed._cluster_ips.
-fn cluster_ips(o: &Map<String, Value>) -> Option<Vec<String>> {
-    let Some(Value::Object(spec)) = o.get("spec") else {
-        return match o.get("spec") {
-            None | Some(Value::Null) => Some(Vec::new()),
-            _ => None,
-        };
+fn cluster_ips(o: Obj<'_, '_>) -> Option<Vec<String>> {
+    let spec = match o.get("spec") {
+        None => return Some(Vec::new()),
+        Some(v) if v.is_null() => return Some(Vec::new()),
+        Some(v) => v.obj()?,
     };
-    if spec.get("type").and_then(Value::as_str) == Some("ExternalName") {
+    if spec.get("type").and_then(J::str) == Some("ExternalName") {
         return Some(Vec::new());
     }
-    let list: Vec<&Value> = match spec.get("clusterIPs") {
-        Some(Value::Array(a)) if !a.is_empty() => a.iter().collect(),
-        None | Some(Value::Null) | Some(Value::Array(_)) => match spec.get("clusterIP") {
-            v @ Some(Value::String(_)) if truthy(v) => vec![v?],
-            None | Some(Value::Null) | Some(Value::String(_)) => Vec::new(),
-            _ => return None,
-        },
-        _ => return None,
+    let ips = spec.get("clusterIPs");
+    let list: Vec<J<'_, '_>> = match ips.map(|v| (v, v.arr())) {
+        Some((_, Some(a))) if !a.is_empty() => a.iter().collect(),
+        None | Some((_, Some(_))) => single_ip(spec)?,
+        Some((v, None)) if v.is_null() => single_ip(spec)?,
+        Some(_) => return None,
     };
     let mut out = Vec::with_capacity(list.len());
     for v in list {
-        match v {
-            Value::String(s) if !s.is_empty() && s != "None" => {
-                out.push(match Error::parse_ip(s) {
-                    Ok(ip) => ip.to_string(),
-                    Err(_) => s.clone(),
-                })
-            }
-            Value::String(_) => {}
-            _ => return None,
+        let s = v.str()?;
+        if !s.is_empty() && s != "None" {
+            out.push(match Error::parse_ip(s) {
+                Ok(ip) => ip.to_string(),
+                Err(_) => s.to_string(),
+            });
         }
     }
     Some(out)
 }
 
+fn single_ip<'t, 'i>(spec: Obj<'t, 'i>) -> Option<Vec<J<'t, 'i>>> {
+    match spec.get("clusterIP") {
+        None => Some(Vec::new()),
+        Some(v) if v.is_null() => Some(Vec::new()),
+        Some(v) => {
+            let s = v.str()?;
+            Some(if s.is_empty() { Vec::new() } else { vec![v] })
+        }
+    }
+}
+
 /// observed._parent: the Service key an IPAddress's parentRef names.
-fn parent_of(o: &Map<String, Value>) -> Option<Option<String>> {
+fn parent_of(o: Obj<'_, '_>) -> Option<Option<String>> {
     let spec = match o.get("spec") {
-        None | Some(Value::Null) => return Some(None),
-        Some(Value::Object(s)) => s,
-        Some(v) if !truthy(Some(v)) => return Some(None),
-        _ => return None,
+        None => return Some(None),
+        Some(v) if !v.truthy() => return Some(None),
+        Some(v) => v.obj()?,
     };
-    let Some(Value::Object(r)) = spec.get("parentRef") else {
-        return match spec.get("parentRef") {
-            Some(Value::Object(_)) => None,
-            _ => Some(None),
-        };
+    let Some(r) = obj(spec.get("parentRef")) else {
+        return Some(None);
     };
-    if r.get("resource").and_then(Value::as_str) != Some("services") || truthy(r.get("group")) {
+    if r.get("resource").and_then(J::str) != Some("services") || truthy(r.get("group")) {
         return Some(None);
     }
     let ns = match r.get("namespace") {
-        Some(Value::String(s)) if !s.is_empty() => s.as_str(),
-        v if !truthy(v) => "default",
-        _ => return None,
+        Some(v) if v.truthy() => v.str()?,
+        _ => "default",
     };
     let name = match r.get("name") {
         None => "",
-        Some(Value::String(s)) => s.as_str(),
-        _ => return None,
+        Some(v) => v.str()?,
     };
     Some(Some(format!("{ns}/{name}")))
 }
 
-/// One line: fast, skip or slow.
-pub fn read_line(text: &[u8], line: u64, fast: bool) -> Option<Item> {
-    let mut v: Value = serde_json::from_slice(text).ok()?;
-    let Value::Object(ev) = &mut v else {
-        return None;
-    };
-    if ev.get("kind").and_then(Value::as_str) != Some("Event") {
+/// One line: fast, skip or slow. `scratch` is reused between lines.
+pub fn read_line(text: &[u8], line: u64, fast: bool, scratch: &mut Vec<u8>) -> Option<Item> {
+    scratch.clear();
+    scratch.extend_from_slice(text);
+    let tape = simd_json::to_tape(scratch).ok()?;
+    let ev = J::root(&tape.0)?.obj()?;
+    if ev.get("kind").and_then(J::str) != Some("Event") {
         return None;
     }
     let mut item = classify(ev, line, fast)?;
@@ -764,6 +817,7 @@ pub fn work(
 ) {
     let mut line = 0u64;
     let mut buf = Vec::with_capacity(4096);
+    let mut scratch = Vec::with_capacity(4096);
     let mut out = Vec::with_capacity(batch);
     loop {
         buf.clear();
@@ -782,7 +836,7 @@ pub fn work(
         if buf.iter().all(u8::is_ascii_whitespace) {
             continue; // the Python reader drops a blank line too
         }
-        let item = read_line(&buf, line, fast).unwrap_or_else(|| Item::Slow {
+        let item = read_line(&buf, line, fast, &mut scratch).unwrap_or_else(|| Item::Slow {
             line,
             text: buf.clone(),
         });
@@ -819,20 +873,49 @@ mod tests {
         assert_eq!(parse_time("2025-01-01T00:00:00.1234567Z"), None);
     }
 
+    fn packed(text: &str) -> Option<Vec<u8>> {
+        let mut b = text.as_bytes().to_vec();
+        let tape = simd_json::to_tape(&mut b).unwrap();
+        let mut out = Vec::new();
+        pack(J::root(&tape.0).unwrap(), &mut out).map(|()| out)
+    }
+
     #[test]
     fn packs_like_msgpack_python() {
-        let mut out = Vec::new();
-        pack(
-            &serde_json::json!({"a": [1, -1, 300, -200, 1.5, null, true, "x"]}),
-            &mut out,
-        )
-        .unwrap();
         assert_eq!(
-            out,
+            packed(r#"{"a": [1, -1, 300, -200, null, true, "x"]}"#).unwrap(),
             [
-                0x81, 0xa1, b'a', 0x98, 0x01, 0xff, 0xcd, 0x01, 0x2c, 0xd1, 0xff, 0x38, 0xcb, 0x3f,
-                0xf8, 0, 0, 0, 0, 0, 0, 0xc0, 0xc3, 0xa1, b'x'
+                0x81, 0xa1, b'a', 0x97, 0x01, 0xff, 0xcd, 0x01, 0x2c, 0xd1, 0xff, 0x38, 0xc0, 0xc3,
+                0xa1, b'x'
             ]
         );
+        assert_eq!(
+            packed(r#"{"f": 1.5}"#),
+            None,
+            "floats go to the Python reader"
+        );
+        assert_eq!(packed(r#"{"a": 1, "a": 2}"#), None, "so do repeated keys");
+    }
+
+    #[test]
+    fn a_service_create_is_fast_and_a_get_is_skipped() {
+        let line = br#"{"kind":"Event","verb":"create","stage":"ResponseComplete","auditID":"x","requestURI":"/api/v1/namespaces/d/services","objectRef":{"resource":"services","namespace":"d","name":"s"},"responseStatus":{"code":201},"stageTimestamp":"2025-01-01T00:00:00Z","responseObject":{"kind":"Service","metadata":{"name":"s","uid":"u","resourceVersion":"05","creationTimestamp":"2025-01-01T00:00:00Z","managedFields":[]},"spec":{"clusterIPs":["10.0.0.1"]}}}"#;
+        let mut scratch = Vec::new();
+        let Some(Item::Fast(rec)) = read_line(line, 1, true, &mut scratch) else {
+            panic!("not fast");
+        };
+        let Payload::Put { rv, ips, .. } = &rec.payload else {
+            panic!("not a put");
+        };
+        assert_eq!(
+            (*rv, ips.as_slice()),
+            (5, ["10.0.0.1".to_string()].as_slice())
+        );
+        let get = br#"{"kind":"Event","verb":"get","stage":"ResponseComplete","responseStatus":{"code":200}}"#;
+        let Some(Item::Skip { reason, detail, .. }) = read_line(get, 2, true, &mut scratch) else {
+            panic!("not a skip");
+        };
+        assert_eq!((reason, detail.as_str()), ("read-only", "get (200)"));
+        assert!(read_line(b"{not json", 3, true, &mut scratch).is_none());
     }
 }
