@@ -31,8 +31,8 @@ from __future__ import annotations
 import gc
 import os
 import time
-from contextlib import nullcontext
 from collections.abc import Callable, Iterable, Sequence
+from contextlib import nullcontext
 
 from servicecidr.cluster import Cluster
 from servicecidr.importers.model import UNUSABLE, ImportAborted, Record, Skip
