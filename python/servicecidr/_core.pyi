@@ -26,6 +26,7 @@ __all__ = [
     "ReplayProgress",
     "cel_eval",
     "crc32c",
+    "encode_log_records",
     "parse_cidr",
     "parse_ip",
     "read_snapshot_body",
@@ -271,3 +272,8 @@ class AuditLineReader:
         """Bytes of the file read so far (compressed bytes for gzip)."""
     def close(self) -> None:
         """Stop the worker and let go of the file."""
+
+def encode_log_records(events: list[Any]) -> bytes:
+    """The framed log records (length, CRC32C, msgpack payload) of a list of
+    ``servicecidr.events.model.Event``, concatenated: exactly ``frame(encode_event(ev))``
+    for each. TypeError when an event holds a value it does not encode."""

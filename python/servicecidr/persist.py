@@ -60,7 +60,7 @@ from servicecidr.events.log import (
     list_segments,
     torn_message,
 )
-from servicecidr.events.model import OP_PUT, Event, encode_event
+from servicecidr.events.model import OP_PUT, Event
 from servicecidr.events.recovery import iter_log, repair_torn_tail, replay_log
 from servicecidr.events.snapshot import (
     list_snapshots,
@@ -279,7 +279,7 @@ class PersistentState:
 
         def append(ev: Event) -> None:
             try:
-                writer.append(ev, encode_event(ev))
+                writer.append(ev)
             except BaseException as e:
                 # The event is applied in memory but not logged: refuse everything after
                 # it, so memory and disk never diverge further.

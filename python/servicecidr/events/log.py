@@ -40,6 +40,7 @@ from typing import Any
 import msgpack
 
 from servicecidr._core import crc32c as _core_crc32c
+from servicecidr._core import encode_log_records
 from servicecidr.errors import (
     InvalidInputError,
     LogCorruptError,
@@ -48,7 +49,7 @@ from servicecidr.errors import (
     StateLockedError,
     TornTailError,
 )
-from servicecidr.events.model import SCHEMA_VERSION, Event, Write
+from servicecidr.events.model import SCHEMA_VERSION, Event, Write, encode_event
 
 __all__ = [
     "FORMAT_VERSION",
@@ -462,6 +463,7 @@ def torn_message(scan: SegmentScan) -> str:
 #: crash loses at most that window. none: OS buffers only, never fsynced.
 DURABILITY_MODES = ("fsync", "group", "none")
 _BATCH_BYTES = 1 << 20
+_EST_RECORD = 640  # a Service or IPAddress write, framed
 
 
 def fsync_dir(path: Path) -> None:
@@ -538,9 +540,9 @@ class LogWriter:
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        # batch mode (begin_batch .. end_batch): frames wait here, written in large
-        # writes; the durability action runs per write instead of per record
-        self._batch: list[bytes] | None = None
+        # batch mode (begin_batch .. end_batch): events wait here, encoded together and
+        # written in large writes; the durability action runs per write, not per record
+        self._batch: list[Event] | None = None
         self._batch_bytes = 0
 
     # -------------------------------------------------------------- lifecycle
@@ -607,9 +609,13 @@ class LogWriter:
         batch = self._batch
         if not batch:
             return
-        data = b"".join(batch)
+        try:
+            data = encode_log_records(batch)
+        except TypeError:  # a value the Rust encoder does not take: the Python one does
+            data = b"".join(frame(encode_event(ev)) for ev in batch)
         n = len(batch)
         batch.clear()
+        self._size += len(data) - self._batch_bytes  # the estimate becomes the size
         self._batch_bytes = 0
         self._write(data, n)
 
@@ -629,37 +635,27 @@ class LogWriter:
         else:
             _write_all(self._fd, data)
 
-    def append(self, ev: Event, payload: bytes) -> None:
-        """Write one record; with ``fsync`` durability it is on disk when this returns
-        (in batch mode: when the batch is flushed)."""
+    def append(self, ev: Event, payload: bytes | None = None) -> None:
+        """Write one record (``payload``: ``encode_event(ev)``, when the caller has it);
+        with ``fsync`` durability it is on disk when this returns. In batch mode the
+        event waits, and is encoded with the others of the batch when it is flushed."""
         if self._error is not None:
             raise self._error
-        data = frame(payload)
         batch = self._batch
         if batch is not None:
-            batch.append(data)
-            self._batch_bytes += len(data)
-            self._size += len(data)
+            batch.append(ev)
+            # a rough size until the flush knows it: it only decides when to write
+            est = len(payload) + RECORD_HEADER_SIZE if payload is not None else _EST_RECORD
+            self._batch_bytes += est
+            self._size += est
             self._records += 1
             if self._size >= self.segment_bytes:
                 self.rotate(ev.seq + 1)
             elif self._batch_bytes >= _BATCH_BYTES:
                 self.flush()
             return
-        if self.durability == "fsync":
-            _write_all(self._fd, data)
-            os.fdatasync(self._fd)
-        elif self.durability == "group":
-            with self._lock:
-                _write_all(self._fd, data)
-                self._pending += 1
-                if (
-                    self._pending >= self.group_records
-                    or time.monotonic() - self._last_sync >= self.group_s
-                ):
-                    self._sync_locked()
-        else:
-            _write_all(self._fd, data)
+        data = frame(payload if payload is not None else encode_event(ev))
+        self._write(data, 1)
         self._size += len(data)
         self._records += 1
         if self._size >= self.segment_bytes:

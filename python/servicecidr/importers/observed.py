@@ -47,7 +47,14 @@ from servicecidr.api.kinds import KINDS
 from servicecidr.clock import format_time
 from servicecidr.controllers.servicecidr import orphaned_ips
 from servicecidr.errors import ApiError, InvalidInputError
-from servicecidr.events.model import OP_DELETE, OP_PUT, Write, decode_object, encode_object
+from servicecidr.events.model import (
+    OP_DELETE,
+    OP_PUT,
+    Event,
+    Write,
+    decode_object,
+    encode_object,
+)
 from servicecidr.importers.auditlog import event_record
 from servicecidr.importers.model import Record, Skip
 from servicecidr.importers.report import ImportReport
@@ -294,8 +301,54 @@ class ObservedImporter:
             else:
                 self._ipaddress_gone(rec, key)
             self._touched.discard((kind, key))
-        self._commit(rec, kind, rec.namespace, name, writes)
+        self._commit_fast(rec, kind, rec.namespace, name, writes)
         return True
+
+    def _commit_fast(
+        self, rec: Record, kind: str, ns: str | None, name: str, writes: list[Write]
+    ) -> None:
+        """:meth:`_commit` and ``Cluster._commit`` in one, for a Service or IPAddress
+        write when nothing else is pending (no write guard, no admission notes)."""
+        c = self.c
+        if c._write_guard is not None or c._admission_extra is not None:
+            self._commit(rec, kind, ns, name, writes)
+            return
+        for w in writes:
+            if w.op != OP_PUT:
+                if w.kind == "IPAddress":
+                    self._ipx.pop(w.key, None)
+                elif w.kind == "Service":
+                    self._svcx.pop(w.key, None)
+        extra: dict[str, Any] = {"import": rec.verb, "at": f"{rec.source}:{rec.line}"}
+        if rec.audit_id:
+            extra["auditID"] = rec.audit_id
+        clock = self.clock
+        t = ts = clock.t
+        if t < self._floor:
+            ts = clock.t = self._floor  # see _commit: the log never runs backwards
+            self.r.note("events older than the state's history, placed at its end")
+        seq = c._seq + 1
+        c._seq = seq
+        ev = Event(
+            seq, ts, "import", rec.actor or rec.user or self.fmt, kind, ns, name, writes, extra
+        )
+        try:
+            c._apply(ev)
+            if c._keep_events:
+                c._events.append(ev)
+            for sink in c._sinks:
+                sink(ev)
+        finally:
+            clock.t = t
+        self._floor = ts
+        r = self.r
+        if self._first_seq is None:
+            self._first_seq = seq
+            if r.first_seq is None:
+                r.first_seq = seq
+        r.last_seq = seq
+        r.events_committed += 1
+        r.used += 1
 
     @staticmethod
     def _parsed(rec: Record) -> Record:

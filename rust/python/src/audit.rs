@@ -1,5 +1,6 @@
 //! `AuditLineReader`: the Python face of servicecidr-audit's worker thread.
 
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{sync_channel, Receiver};
 use std::sync::{Arc, Mutex};
@@ -13,6 +14,7 @@ use servicecidr_audit::{open, work, Item, Payload};
 /// Reads one JSON-lines audit log file (plain or gzip) on a worker thread.
 #[pyclass(module = "servicecidr._core", name = "AuditLineReader")]
 pub struct AuditLineReader {
+    strings: Mutex<Strings>,
     rx: Mutex<Option<Receiver<Vec<Item>>>>,
     worker: Mutex<Option<JoinHandle<()>>>,
     done: Arc<AtomicU64>,
@@ -35,6 +37,7 @@ impl AuditLineReader {
             .spawn(move || work(input, tx, fast, batch))
             .map_err(|e| PyOSError::new_err(e.to_string()))?;
         Ok(AuditLineReader {
+            strings: Mutex::new(Strings::default()),
             rx: Mutex::new(Some(rx)),
             worker: Mutex::new(Some(worker)),
             done,
@@ -62,8 +65,9 @@ impl AuditLineReader {
             return Ok(None);
         };
         let out = PyList::empty(py);
+        let mut strings = self.strings.lock().unwrap_or_else(|e| e.into_inner());
         for item in items {
-            out.append(to_py(py, item)?)?;
+            out.append(to_py(py, item, &mut strings)?)?;
         }
         Ok(Some(out))
     }
@@ -93,7 +97,26 @@ impl Drop for AuditLineReader {
     }
 }
 
-fn to_py(py: Python<'_>, item: Item) -> PyResult<Bound<'_, PyTuple>> {
+/// Python strings for the values that repeat from line to line (verbs, kinds,
+/// namespaces, users, skip details): made once, shared after.
+#[derive(Default)]
+struct Strings(HashMap<String, Py<PyString>>);
+
+impl Strings {
+    fn get<'py>(&mut self, py: Python<'py>, s: &str) -> Bound<'py, PyString> {
+        if let Some(v) = self.0.get(s) {
+            return v.bind(py).clone();
+        }
+        if self.0.len() >= 4096 {
+            self.0.clear(); // a bound: names that never repeat must not pile up
+        }
+        let v = PyString::new(py, s);
+        self.0.insert(s.to_string(), v.clone().unbind());
+        v
+    }
+}
+
+fn to_py<'py>(py: Python<'py>, item: Item, strings: &mut Strings) -> PyResult<Bound<'py, PyTuple>> {
     match item {
         Item::Skip {
             line,
@@ -104,8 +127,8 @@ fn to_py(py: Python<'_>, item: Item) -> PyResult<Bound<'_, PyTuple>> {
             [
                 1u8.into_pyobject(py)?.into_any(),
                 line.into_pyobject(py)?.into_any(),
-                PyString::new(py, reason).into_any(),
-                PyString::new(py, &detail).into_any(),
+                strings.get(py, reason).into_any(),
+                strings.get(py, &detail).into_any(),
             ],
         ),
         Item::Slow { line, text } => (2u8, line, PyBytes::new(py, &text)).into_pyobject(py),
@@ -134,15 +157,18 @@ fn to_py(py: Python<'_>, item: Item) -> PyResult<Bound<'_, PyTuple>> {
                 0u8.into_pyobject(py)?.into_any(),
                 r.line.into_pyobject(py)?.into_any(),
                 r.ts.into_pyobject(py)?.into_any(),
-                PyString::new(py, &r.verb).into_any(),
-                PyString::new(py, r.kind).into_any(),
-                r.namespace.into_pyobject(py)?.into_any(),
+                strings.get(py, &r.verb).into_any(),
+                strings.get(py, r.kind).into_any(),
+                match &r.namespace {
+                    Some(ns) => strings.get(py, ns).into_any(),
+                    None => py.None().into_bound(py),
+                },
                 PyString::new(py, &r.name).into_any(),
                 r.code.into_pyobject(py)?.into_any(),
-                PyString::new(py, &r.user).into_any(),
-                PyString::new(py, &r.actor).into_any(),
+                strings.get(py, &r.user).into_any(),
+                strings.get(py, &r.actor).into_any(),
                 PyString::new(py, &r.audit_id).into_any(),
-                PyString::new(py, &r.level).into_any(),
+                strings.get(py, &r.level).into_any(),
                 r.received.into_pyobject(py)?.into_any(),
                 pyo3::types::PyBool::new(py, r.raw).to_owned().into_any(),
                 payload,

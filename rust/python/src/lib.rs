@@ -15,6 +15,7 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 mod admission;
 mod audit;
+mod logenc;
 mod msgpack;
 mod replay;
 mod snapshot;
@@ -466,6 +467,8 @@ mod _core {
     use super::admission::{cel_eval, AdmissionInput, CompiledPolicy};
     #[pymodule_export]
     use super::audit::AuditLineReader;
+    #[pymodule_export]
+    use super::logenc::encode_log_records;
     #[pymodule_export]
     use super::replay::{crc32c_of, replay_records, ReplayProgress};
     #[pymodule_export]
