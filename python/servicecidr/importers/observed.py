@@ -277,7 +277,8 @@ class ObservedImporter:
         assert ts is not None
         if ts != self.clock.t:
             self.clock.t = ts
-        r.saw_time(ts)
+        if r.last_ts is None or ts > r.last_ts or r.first_ts is None or ts < r.first_ts:
+            r.saw_time(ts)
         if put:
             _, rv, blob, ips, parent, managed = f
             if rec.verb != "create":
@@ -729,9 +730,12 @@ class ObservedImporter:
             meta = c._meta
             ready = self._ready = [a for p, a in meta.allocators() if meta.is_ready(p)]
         try:
-            return any(a.contains(ip) for a in ready)
+            for a in ready:
+                if a.contains(ip):
+                    return True
         except InvalidInputError:
             return False
+        return False
 
     def _holder(self, ip: str) -> str | None:
         """The Service key an existing IPAddress for ``ip`` points to."""
