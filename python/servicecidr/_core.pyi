@@ -27,6 +27,7 @@ __all__ = [
     "cel_eval",
     "crc32c",
     "encode_log_records",
+    "frame_import_event",
     "parse_cidr",
     "parse_ip",
     "read_snapshot_body",
@@ -277,3 +278,21 @@ def encode_log_records(events: list[Any]) -> bytes:
     """The framed log records (length, CRC32C, msgpack payload) of a list of
     ``servicecidr.events.model.Event``, concatenated: exactly ``frame(encode_event(ev))``
     for each. TypeError when an event holds a value it does not encode."""
+
+def frame_import_event(
+    seq: int,
+    ts: float,
+    actor: str,
+    kind: str,
+    namespace: str | None,
+    name: str,
+    op: int,
+    key: str,
+    rv: int,
+    blob: bytes | None,
+    verb: str,
+    at: str,
+    audit_id: str,
+) -> bytes:
+    """The framed log record of an observed import's one-write event (see
+    ``ObservedImporter._commit_fast``): ``frame(encode_event(...))`` without the Event."""

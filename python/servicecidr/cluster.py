@@ -41,7 +41,7 @@ from servicecidr.controllers.netutil import cidr_contains_ip
 from servicecidr.controllers.repair import repair
 from servicecidr.controllers.servicecidr import sync_service_cidrs
 from servicecidr.errors import ApiError, BadRequestError, InvalidInputError, NotFoundError
-from servicecidr.events.model import OP_PUT, Event, decode_object
+from servicecidr.events.model import OP_PUT, Event, Write, decode_object
 from servicecidr.registry import generic
 from servicecidr.registry import service as service_registry
 from servicecidr.registry.simple import SIMPLE_KINDS, SimpleKind
@@ -317,11 +317,14 @@ class Cluster:
         return ev
 
     def _apply(self, ev: Event) -> None:
+        self._apply_writes(ev.writes)
+
+    def _apply_writes(self, writes: list[Write]) -> None:
         store, meta = self._store, self._meta
         # While a full repair pass is pending there is no need to remember what changed.
         track = not self._repair_full
         dirty_svcs, dirty_ips = self._dirty_services, self._dirty_ips
-        for w in ev.writes:
+        for w in writes:
             kind = w.kind
             if w.op == OP_PUT:
                 assert w.blob is not None

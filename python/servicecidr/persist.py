@@ -269,6 +269,8 @@ class PersistentState:
         self.max_ts = max_ts
         self.closed = False
         self.finalizer: weakref.finalize[Any, Any] | None = None
+        #: the function :meth:`sink` made (the importer checks it is the only sink)
+        self.sink_fn: Callable[[Event], None] | None = None
 
     # -------------------------------------------------------------- appending
 
@@ -292,7 +294,25 @@ class PersistentState:
             if ev.ts > self.max_ts:
                 self.max_ts = ev.ts
 
+        self.sink_fn = append
         return append
+
+    def append_framed(self, c: Cluster, seq: int, ts: float, data: bytes) -> None:
+        """What the sink does, for a record framed already, in a batch (the importer's
+        hot path: no Event object is built for it)."""
+        writer = self.writer
+        assert writer is not None
+        try:
+            writer.append_framed(seq, data)
+        except BaseException as e:
+            c._write_guard = _refuse(
+                c,
+                f"{self.dir}: writing the log failed ({e}); the in-memory state is "
+                "ahead of the log. Close this Cluster and open the directory again.",
+            )
+            raise StateError(f"{writer.segment}: cannot append event {seq}: {e}") from e
+        if ts > self.max_ts:
+            self.max_ts = ts
 
     # -------------------------------------------------------------- reading
 

@@ -542,7 +542,7 @@ class LogWriter:
         self._thread: threading.Thread | None = None
         # batch mode (begin_batch .. end_batch): events wait here, encoded together and
         # written in large writes; the durability action runs per write, not per record
-        self._batch: list[Event] | None = None
+        self._batch: list[Event | bytes] | None = None
         self._batch_bytes = 0
 
     # -------------------------------------------------------------- lifecycle
@@ -612,7 +612,9 @@ class LogWriter:
         try:
             data = encode_log_records(batch)
         except TypeError:  # a value the Rust encoder does not take: the Python one does
-            data = b"".join(frame(encode_event(ev)) for ev in batch)
+            data = b"".join(
+                ev if isinstance(ev, bytes) else frame(encode_event(ev)) for ev in batch
+            )
         n = len(batch)
         batch.clear()
         self._size += len(data) - self._batch_bytes  # the estimate becomes the size
@@ -634,6 +636,23 @@ class LogWriter:
                     self._sync_locked()
         else:
             _write_all(self._fd, data)
+
+    def append_framed(self, seq: int, data: bytes) -> None:
+        """Batch mode only: add a record framed already (``frame_import_event``)."""
+        batch = self._batch
+        if batch is None:
+            raise StateError("append_framed outside a batch")
+        if self._error is not None:
+            raise self._error
+        batch.append(data)
+        n = len(data)
+        self._batch_bytes += n
+        self._size += n
+        self._records += 1
+        if self._size >= self.segment_bytes:
+            self.rotate(seq + 1)
+        elif self._batch_bytes >= _BATCH_BYTES:
+            self.flush()
 
     def append(self, ev: Event, payload: bytes | None = None) -> None:
         """Write one record (``payload``: ``encode_event(ev)``, when the caller has it);

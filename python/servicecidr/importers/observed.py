@@ -43,6 +43,7 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
+from servicecidr._core import frame_import_event
 from servicecidr.api.kinds import KINDS
 from servicecidr.clock import format_time
 from servicecidr.controllers.servicecidr import orphaned_ips
@@ -320,9 +321,6 @@ class ObservedImporter:
                     self._ipx.pop(w.key, None)
                 elif w.kind == "Service":
                     self._svcx.pop(w.key, None)
-        extra: dict[str, Any] = {"import": rec.verb, "at": f"{rec.source}:{rec.line}"}
-        if rec.audit_id:
-            extra["auditID"] = rec.audit_id
         clock = self.clock
         t = ts = clock.t
         if t < self._floor:
@@ -330,15 +328,36 @@ class ObservedImporter:
             self.r.note("events older than the state's history, placed at its end")
         seq = c._seq + 1
         c._seq = seq
-        ev = Event(
-            seq, ts, "import", rec.actor or rec.user or self.fmt, kind, ns, name, writes, extra
-        )
+        actor = rec.actor or rec.user or self.fmt
+        state = c._persist
         try:
-            c._apply(ev)
-            if c._keep_events:
-                c._events.append(ev)
-            for sink in c._sinks:
-                sink(ev)
+            if (
+                len(writes) == 1
+                and state is not None
+                and state.writer is not None
+                and state.writer._batch is not None
+                and c._sinks == [state.sink_fn]
+            ):
+                # The log is the only one to hear of the event (an opened state, in the
+                # import's batch): its record is framed in Rust, no Event is built.
+                c._apply_writes(writes)
+                w = writes[0]
+                at = f"{rec.source}:{rec.line}"
+                data = frame_import_event(
+                    seq, ts, actor, kind, ns, name, w.op, w.key, w.rv, w.blob, rec.verb, at,
+                    rec.audit_id,
+                )  # fmt: skip
+                state.append_framed(c, seq, ts, data)
+            else:
+                extra: dict[str, Any] = {"import": rec.verb, "at": f"{rec.source}:{rec.line}"}
+                if rec.audit_id:
+                    extra["auditID"] = rec.audit_id
+                ev = Event(seq, ts, "import", actor, kind, ns, name, writes, extra)
+                c._apply(ev)
+                if c._keep_events:
+                    c._events.append(ev)
+                for sink in c._sinks:
+                    sink(ev)
         finally:
             clock.t = t
         self._floor = ts

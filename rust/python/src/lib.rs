@@ -468,7 +468,7 @@ mod _core {
     #[pymodule_export]
     use super::audit::AuditLineReader;
     #[pymodule_export]
-    use super::logenc::encode_log_records;
+    use super::logenc::{encode_log_records, frame_import_event};
     #[pymodule_export]
     use super::replay::{crc32c_of, replay_records, ReplayProgress};
     #[pymodule_export]

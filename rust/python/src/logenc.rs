@@ -47,20 +47,7 @@ fn pack_str(s: &str, out: &mut Vec<u8>) -> PyResult<()> {
 
 fn pack_int(v: &Bound<'_, PyInt>, out: &mut Vec<u8>) -> PyResult<()> {
     if let Ok(u) = v.extract::<u64>() {
-        if u < 128 {
-            out.push(u as u8);
-        } else if u < 1 << 8 {
-            out.extend_from_slice(&[0xcc, u as u8]);
-        } else if u < 1 << 16 {
-            out.push(0xcd);
-            out.extend_from_slice(&(u as u16).to_be_bytes());
-        } else if u < 1 << 32 {
-            out.push(0xce);
-            out.extend_from_slice(&(u as u32).to_be_bytes());
-        } else {
-            out.push(0xcf);
-            out.extend_from_slice(&u.to_be_bytes());
-        }
+        pack_u64(u, out);
         return Ok(());
     }
     let i: i64 = v.extract()?; // beyond i64: msgpack-python refuses it too
@@ -130,8 +117,9 @@ fn pack(v: &Bound<'_, PyAny>, out: &mut Vec<u8>, depth: u32) -> PyResult<()> {
     Ok(())
 }
 
-/// The log records (framed) of `events`, concatenated. TypeError when an event holds a
-/// value this encoder does not take (the caller then encodes in Python).
+/// The log records (framed) of `events`, concatenated; an item that is `bytes` is a record
+/// framed already and is copied as it is. TypeError when an event holds a value this
+/// encoder does not take (the caller then encodes in Python).
 #[pyfunction]
 pub fn encode_log_records<'py>(
     py: Python<'py>,
@@ -157,6 +145,10 @@ pub fn encode_log_records<'py>(
     ];
     let (writes_name, extra_name) = (intern!(py, "writes"), intern!(py, "extra"));
     for ev in events.iter() {
+        if let Ok(framed) = ev.cast::<PyBytes>() {
+            out.extend_from_slice(framed.as_bytes()); // framed already (frame_import_event)
+            continue;
+        }
         payload.clear();
         payload.push(0x9a); // an array of 10
         payload.push(SCHEMA_VERSION as u8);
@@ -180,4 +172,96 @@ pub fn encode_log_records<'py>(
         out.extend_from_slice(&payload);
     }
     Ok(PyBytes::new(py, &out))
+}
+
+/// The framed log record of an observed import's one-write event, built from its parts:
+/// exactly `frame(encode_event(Event(seq, ts, "import", actor, kind, namespace, name,
+/// [Write(op, kind, key, rv, blob)], {"import": verb, "at": at[, "auditID": audit_id]})))`
+/// without the Event (the importer's hot path; tests/test_log_batch.py compares).
+#[pyfunction]
+#[pyo3(signature = (seq, ts, actor, kind, namespace, name, op, key, rv, blob, verb, at, audit_id))]
+#[allow(clippy::too_many_arguments)]
+pub fn frame_import_event<'py>(
+    py: Python<'py>,
+    seq: u64,
+    ts: f64,
+    actor: &str,
+    kind: &str,
+    namespace: Option<&str>,
+    name: &str,
+    op: u64,
+    key: &str,
+    rv: u64,
+    blob: Option<&[u8]>,
+    verb: &str,
+    at: &str,
+    audit_id: &str,
+) -> PyResult<Bound<'py, PyBytes>> {
+    let mut p = Vec::with_capacity(blob.map_or(0, <[u8]>::len) + 256);
+    p.push(0x9a);
+    p.push(SCHEMA_VERSION as u8);
+    pack_u64(seq, &mut p);
+    p.push(0xcb);
+    p.extend_from_slice(&ts.to_be_bytes());
+    for s in [
+        Some("import"),
+        Some(actor),
+        Some(kind),
+        namespace,
+        Some(name),
+    ] {
+        match s {
+            Some(s) => pack_str(s, &mut p)?,
+            None => p.push(0xc0),
+        }
+    }
+    p.push(0x91);
+    p.push(0x95);
+    pack_u64(op, &mut p);
+    pack_str(kind, &mut p)?;
+    pack_str(key, &mut p)?;
+    pack_u64(rv, &mut p);
+    match blob {
+        Some(b) => {
+            if b.len() < 1 << 8 {
+                p.extend_from_slice(&[0xc4, b.len() as u8]);
+            } else {
+                len_header(b.len(), 0, 0, 0xc5, 0xc6, &mut p)?;
+            }
+            p.extend_from_slice(b);
+        }
+        None => p.push(0xc0),
+    }
+    p.push(if audit_id.is_empty() { 0x82 } else { 0x83 });
+    pack_str("import", &mut p)?;
+    pack_str(verb, &mut p)?;
+    pack_str("at", &mut p)?;
+    pack_str(at, &mut p)?;
+    if !audit_id.is_empty() {
+        pack_str("auditID", &mut p)?;
+        pack_str(audit_id, &mut p)?;
+    }
+    let len = u32::try_from(p.len()).map_err(|_| PyTypeError::new_err("event too large"))?;
+    let mut out = Vec::with_capacity(p.len() + 8);
+    out.extend_from_slice(&len.to_le_bytes());
+    out.extend_from_slice(&crc32c::crc32c(&p).to_le_bytes());
+    out.extend_from_slice(&p);
+    Ok(PyBytes::new(py, &out))
+}
+
+fn pack_u64(u: u64, out: &mut Vec<u8>) {
+    if u < 128 {
+        out.push(u as u8);
+    } else if u < 1 << 8 {
+        out.extend_from_slice(&[0xcc, u as u8]);
+    } else if u < 1 << 16 {
+        out.push(0xcd);
+        out.extend_from_slice(&(u as u16).to_be_bytes());
+    } else if u < 1 << 32 {
+        out.push(0xce);
+        out.extend_from_slice(&(u as u32).to_be_bytes());
+    } else {
+        out.push(0xcf);
+        out.extend_from_slice(&u.to_be_bytes());
+    }
 }
