@@ -303,18 +303,12 @@ class ObservedImporter:
             else:
                 self._ipaddress_gone(rec, key)
             self._touched.discard((kind, key))
-        self._commit_fast(rec, kind, rec.namespace, name, writes)
-        return True
-
-    def _commit_fast(
-        self, rec: Record, kind: str, ns: str | None, name: str, writes: list[Write]
-    ) -> None:
-        """:meth:`_commit` and ``Cluster._commit`` in one, for a Service or IPAddress
-        write when nothing else is pending (no write guard, no admission notes)."""
+        # What _commit and Cluster._commit do, in one (the hot path of an import)
+        ns = rec.namespace
         c = self.c
         if c._write_guard is not None or c._admission_extra is not None:
             self._commit(rec, kind, ns, name, writes)
-            return
+            return True
         for w in writes:
             if w.op != OP_PUT:
                 if w.kind == "IPAddress":
@@ -361,7 +355,6 @@ class ObservedImporter:
         finally:
             clock.t = t
         self._floor = ts
-        r = self.r
         if self._first_seq is None:
             self._first_seq = seq
             if r.first_seq is None:
@@ -369,6 +362,7 @@ class ObservedImporter:
         r.last_seq = seq
         r.events_committed += 1
         r.used += 1
+        return True
 
     @staticmethod
     def _parsed(rec: Record) -> Record:
