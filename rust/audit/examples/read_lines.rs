@@ -3,7 +3,7 @@
 use std::io::BufRead;
 use std::time::Instant;
 
-use servicecidr_audit::{read_line, Item};
+use servicecidr_audit::{Item, LineParser};
 
 fn main() {
     let path = std::env::args().nth(1).expect("usage: read_lines FILE");
@@ -15,10 +15,10 @@ fn main() {
         lines.push(std::mem::take(&mut buf));
     }
     let (mut fast, mut skip, mut slow) = (0u64, 0u64, 0u64);
-    let mut scratch = Vec::new();
+    let mut parser = LineParser::default();
     let t = Instant::now();
     for (i, l) in lines.iter().enumerate() {
-        match read_line(l, i as u64 + 1, true, &mut scratch) {
+        match parser.read_line(l, i as u64 + 1, true) {
             Some(Item::Fast(_)) => fast += 1,
             Some(_) => skip += 1,
             None => slow += 1,

@@ -764,20 +764,54 @@ fn parent_of(o: Obj<'_, '_>) -> Option<Option<String>> {
     Some(Some(format!("{ns}/{name}")))
 }
 
-/// One line: fast, skip or slow. `scratch` is reused between lines.
-pub fn read_line(text: &[u8], line: u64, fast: bool, scratch: &mut Vec<u8>) -> Option<Item> {
-    scratch.clear();
-    scratch.extend_from_slice(text);
-    let tape = simd_json::to_tape(scratch).ok()?;
-    let ev = J::root(&tape.0)?.obj()?;
-    if ev.get("kind").and_then(J::str) != Some("Event") {
-        return None;
+/// Reads lines one at a time, reusing simd-json's buffers and tape between them (a fresh
+/// set per line cost three allocations and a copy of the line).
+pub struct LineParser {
+    buffers: simd_json::Buffers,
+    tape: Option<simd_json::Tape<'static>>,
+    scratch: Vec<u8>,
+}
+
+impl Default for LineParser {
+    fn default() -> Self {
+        LineParser {
+            buffers: simd_json::Buffers::new(4096),
+            tape: None,
+            scratch: Vec::with_capacity(4096),
+        }
     }
-    let mut item = classify(ev, line, fast)?;
-    if let Item::Fast(rec) = &mut item {
-        rec.text = text.to_vec();
+}
+
+impl LineParser {
+    /// One line: fast, skip, or None (slow: for the Python reader).
+    pub fn read_line(&mut self, text: &[u8], line: u64, fast: bool) -> Option<Item> {
+        let LineParser {
+            buffers,
+            tape: slot,
+            scratch,
+        } = self;
+        scratch.clear();
+        scratch.extend_from_slice(text);
+        let mut tape = slot.take().unwrap_or_else(simd_json::Tape::null).reset();
+        let item = match simd_json::fill_tape(scratch, buffers, &mut tape) {
+            Ok(()) => J::root(&tape.0)
+                .and_then(J::obj)
+                .filter(|ev| ev.get("kind").and_then(J::str) == Some("Event"))
+                .and_then(|ev| classify(ev, line, fast)),
+            Err(_) => None,
+        };
+        *slot = Some(tape.reset());
+        let mut item = item?;
+        if let Item::Fast(rec) = &mut item {
+            rec.text = text.to_vec();
+        }
+        Some(item)
     }
-    Some(item)
+}
+
+/// One line with a parser of its own (see [`LineParser::read_line`]).
+pub fn read_line(text: &[u8], line: u64, fast: bool) -> Option<Item> {
+    LineParser::default().read_line(text, line, fast)
 }
 
 // ------------------------------------------------------------------ the worker
@@ -817,7 +851,7 @@ pub fn work(
 ) {
     let mut line = 0u64;
     let mut buf = Vec::with_capacity(4096);
-    let mut scratch = Vec::with_capacity(4096);
+    let mut parser = LineParser::default();
     let mut out = Vec::with_capacity(batch);
     loop {
         buf.clear();
@@ -836,10 +870,12 @@ pub fn work(
         if buf.iter().all(u8::is_ascii_whitespace) {
             continue; // the Python reader drops a blank line too
         }
-        let item = read_line(&buf, line, fast, &mut scratch).unwrap_or_else(|| Item::Slow {
-            line,
-            text: buf.clone(),
-        });
+        let item = parser
+            .read_line(&buf, line, fast)
+            .unwrap_or_else(|| Item::Slow {
+                line,
+                text: buf.clone(),
+            });
         let slow = matches!(item, Item::Slow { .. });
         out.push(item);
         // a slow line may turn the rest of the file into a JSON stream: hand it over now
@@ -900,8 +936,8 @@ mod tests {
     #[test]
     fn a_service_create_is_fast_and_a_get_is_skipped() {
         let line = br#"{"kind":"Event","verb":"create","stage":"ResponseComplete","auditID":"x","requestURI":"/api/v1/namespaces/d/services","objectRef":{"resource":"services","namespace":"d","name":"s"},"responseStatus":{"code":201},"stageTimestamp":"2025-01-01T00:00:00Z","responseObject":{"kind":"Service","metadata":{"name":"s","uid":"u","resourceVersion":"05","creationTimestamp":"2025-01-01T00:00:00Z","managedFields":[]},"spec":{"clusterIPs":["10.0.0.1"]}}}"#;
-        let mut scratch = Vec::new();
-        let Some(Item::Fast(rec)) = read_line(line, 1, true, &mut scratch) else {
+        let mut parser = LineParser::default();
+        let Some(Item::Fast(rec)) = parser.read_line(line, 1, true) else {
             panic!("not fast");
         };
         let Payload::Put { rv, ips, .. } = &rec.payload else {
@@ -912,10 +948,11 @@ mod tests {
             (5, ["10.0.0.1".to_string()].as_slice())
         );
         let get = br#"{"kind":"Event","verb":"get","stage":"ResponseComplete","responseStatus":{"code":200}}"#;
-        let Some(Item::Skip { reason, detail, .. }) = read_line(get, 2, true, &mut scratch) else {
+        let Some(Item::Skip { reason, detail, .. }) = parser.read_line(get, 2, true) else {
             panic!("not a skip");
         };
         assert_eq!((reason, detail.as_str()), ("read-only", "get (200)"));
-        assert!(read_line(b"{not json", 3, true, &mut scratch).is_none());
+        assert!(parser.read_line(b"{not json", 3, true).is_none());
+        assert!(read_line(b"[1, 2]", 4, true).is_none());
     }
 }
