@@ -20,10 +20,12 @@ from servicecidr._core import AuditLineReader
 from servicecidr.events.model import decode_object, encode_object
 from servicecidr.importers import import_observed, pipeline
 from servicecidr.importers.auditlog import event_record
+from servicecidr.importers.fastaudit import audit_file_records
 from servicecidr.importers.model import Record, Skip
 from servicecidr.importers.observed import ObservedImporter, _cluster_ips, _parent
-from servicecidr.importers.pipeline import read_records
+from servicecidr.importers.pipeline import ReadStats, read_records
 from servicecidr.importers.report import ImportReport
+from servicecidr.importers.sources import Input, Position
 from servicecidr.store import object_key
 
 AUDIT = SHARED / "data" / "audit"
@@ -279,17 +281,7 @@ def _mutate(ev: dict[str, Any], path: tuple[str, ...], value: Any) -> None:
         d[path[-1]] = copy.deepcopy(value)
 
 
-@given(
-    st.lists(st.tuples(st.sampled_from(PATHS), st.sampled_from(VALUES)), max_size=4),
-    st.sampled_from(["create", "update", "patch", "delete"]),
-    st.sampled_from(["Service", "IPAddress"]),
-)
-@settings(
-    max_examples=400, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
-)
-def test_damaged_events_are_decided_alike(
-    tmp_path: Path, changes: list[tuple[tuple[str, ...], Any]], verb: str, kind: str
-) -> None:
+def _event(verb: str, kind: str, changes: list[tuple[tuple[str, ...], Any]]) -> dict[str, Any]:
     ev = copy.deepcopy(BASE)
     ev["verb"] = verb
     if kind == "IPAddress":
@@ -320,21 +312,45 @@ def test_damaged_events_are_decided_alike(
         }
     for path, value in changes:
         _mutate(ev, path, value)
-    path = tmp_path / "one.log"
-    path.write_text(json.dumps(ev) + "\n")
+    return ev
+
+
+EVENT = st.builds(
+    _event,
+    st.sampled_from(["create", "update", "patch", "delete"]),
+    st.sampled_from(["Service", "IPAddress"]),
+    st.lists(st.tuples(st.sampled_from(PATHS), st.sampled_from(VALUES)), max_size=4),
+)
+
+
+@given(st.lists(EVENT, min_size=1, max_size=4))
+@settings(
+    max_examples=400, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+def test_damaged_events_are_decided_alike(tmp_path: Path, events: list[dict[str, Any]]) -> None:
+    """Several to a file: the worker's parser, reused from line to line, keeps nothing
+    of the line before."""
+    path = tmp_path / "some.log"
+    path.write_text("".join(json.dumps(ev) + "\n" for ev in events))
     reader = AuditLineReader(str(path), fast=True)
-    batch = reader.next_batch() or []
+    batch: list[Any] = []
+    while (got := reader.next_batch()) is not None:
+        batch.extend(got)
     reader.close()
-    assert len(batch) == 1
-    tag, line = batch[0][0], batch[0][1]
-    assert line == 1
-    want = event_record(json.loads(json.dumps(ev)), "f", 1)
-    if tag == 1:  # a skip decided by the worker
-        assert isinstance(want, Skip)
-        assert (want.reason, want.detail) == (batch[0][2], batch[0][3])
-    elif tag == 0:  # a fast record
-        assert isinstance(want, Record)
-        [got] = [x for x in _read([path], rust=True, fast=True) if isinstance(x, Record)]
-        _check_fast(got)
-    else:
-        assert tag == 2  # slow: the Python reader decides
+    assert [item[1] for item in batch] == list(range(1, len(events) + 1))
+    records = audit_file_records(
+        Input(str(path), path, path.stat().st_size), Position(), ReadStats(), fast=True
+    )
+    fast = iter(x for x in records if isinstance(x, Record))
+    for ev, item in zip(events, batch, strict=True):
+        tag, line = item[0], item[1]
+        want = event_record(json.loads(json.dumps(ev)), "f", line)
+        if tag == 1:  # a skip decided by the worker
+            assert isinstance(want, Skip)
+            assert (want.reason, want.detail) == (item[2], item[3])
+        elif tag == 0:  # a fast record
+            assert isinstance(want, Record)
+            got = next(r for r in fast if r.line == line)
+            _check_fast(got)
+        else:
+            assert tag == 2  # slow: the Python reader decides
