@@ -343,14 +343,14 @@ def test_damaged_events_are_decided_alike(tmp_path: Path, events: list[dict[str,
     )
     fast = iter(x for x in records if isinstance(x, Record))
     for ev, item in zip(events, batch, strict=True):
-        tag, line = item[0], item[1]
+        line = item[1]
         want = event_record(json.loads(json.dumps(ev)), "f", line)
-        if tag == 1:  # a skip decided by the worker
+        if len(item) == 4:  # a skip decided by the worker: Skip's arguments
             assert isinstance(want, Skip)
-            assert (want.reason, want.detail) == (item[2], item[3])
-        elif tag == 0:  # a fast record
+            assert (item[0], want.reason, want.detail) == (str(path), item[2], item[3])
+        elif len(item) == 20:  # a fast record: Record's arguments
             assert isinstance(want, Record)
             got = next(r for r in fast if r.line == line)
             _check_fast(got)
         else:
-            assert tag == 2  # slow: the Python reader decides
+            assert item[0] == 2  # slow: the Python reader decides

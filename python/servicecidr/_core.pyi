@@ -265,7 +265,9 @@ class AuditLineReader:
     """Reads one JSON-lines audit log (plain or gzip) on a worker thread; see
     ``servicecidr.importers.fastaudit`` for what it hands back."""
 
-    def __new__(cls, path: str, *, fast: bool = True, batch: int = 256) -> AuditLineReader: ...
+    def __new__(
+        cls, path: str, *, fast: bool = True, batch: int = 256, source: str | None = None
+    ) -> AuditLineReader: ...
     def next_batch(self) -> list[tuple[Any, ...]] | None:
         """The next batch of classified lines, or None at the end of the file."""
     @property

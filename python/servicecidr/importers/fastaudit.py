@@ -49,43 +49,21 @@ def audit_file_records(
     name = inp.name
     base = pos.done
     try:
-        reader = AuditLineReader(str(inp.path), fast=fast)
+        reader = AuditLineReader(str(inp.path), fast=fast, source=name)
     except OSError as e:
         yield Skip(name, 0, "unknown-shape", f"cannot read: {e}")
         return
     try:
         while (batch := reader.next_batch()) is not None:
             for item in batch:
-                tag = item[0]
-                if tag == 0:
+                n = len(item)
+                if n == 20:
                     stats.documents += 1
-                    ts = item[2]
-                    yield Record(
-                        name,
-                        item[1],
-                        ts,
-                        ts,
-                        item[3],
-                        item[4],
-                        item[5],
-                        item[6],
-                        "",
-                        item[7],
-                        item[8],
-                        item[9],
-                        item[10],
-                        item[11],
-                        None,
-                        None,
-                        item[12],
-                        item[13],
-                        item[14],
-                        item[15],
-                    )
-                elif tag == 1:
+                    yield Record(*item)
+                elif n == 4:
                     stats.documents += 1
-                    yield Skip(name, item[1], item[2], item[3])
-                elif tag == 2:
+                    yield Skip(*item)
+                elif item[0] == 2:
                     lineno, line = item[1], item[2]
                     value = json_line(name, lineno, line)
                     if value is BLANK:

@@ -14,6 +14,7 @@ use servicecidr_audit::{open, work, Item, Payload};
 /// Reads one JSON-lines audit log file (plain or gzip) on a worker thread.
 #[pyclass(module = "servicecidr._core", name = "AuditLineReader")]
 pub struct AuditLineReader {
+    source: Py<PyString>,
     strings: Mutex<Strings>,
     rx: Mutex<Option<Receiver<Vec<Item>>>>,
     worker: Mutex<Option<JoinHandle<()>>>,
@@ -24,9 +25,16 @@ pub struct AuditLineReader {
 impl AuditLineReader {
     /// Start reading `path`. With `fast=False` no line is made a fast record (the
     /// importer wants every usable write as the Python reader builds it).
+    /// `source`: the name records carry (the input's name as the user gave it).
     #[new]
-    #[pyo3(signature = (path, *, fast = true, batch = 256))]
-    fn new(path: &str, fast: bool, batch: usize) -> PyResult<Self> {
+    #[pyo3(signature = (path, *, fast = true, batch = 256, source = None))]
+    fn new(
+        py: Python<'_>,
+        path: &str,
+        fast: bool,
+        batch: usize,
+        source: Option<Bound<'_, PyString>>,
+    ) -> PyResult<Self> {
         let done = Arc::new(AtomicU64::new(0));
         let input = open(path, done.clone()).map_err(|e| PyOSError::new_err(e.to_string()))?;
         // a few batches in flight: the worker stays ahead, memory stays bounded
@@ -37,6 +45,7 @@ impl AuditLineReader {
             .spawn(move || work(input, tx, fast, batch))
             .map_err(|e| PyOSError::new_err(e.to_string()))?;
         Ok(AuditLineReader {
+            source: source.unwrap_or_else(|| PyString::new(py, path)).unbind(),
             strings: Mutex::new(Strings::default()),
             rx: Mutex::new(Some(rx)),
             worker: Mutex::new(Some(worker)),
@@ -45,9 +54,9 @@ impl AuditLineReader {
     }
 
     /// The next batch of lines, or None at the end. Each item is a tuple:
-    /// `(0, line, fields...)` a fast record (see importers/fastaudit.py),
-    /// `(1, line, reason, detail)` a skip, `(2, line, text)` a slow line,
-    /// `(3, line, message)` a read error (the file ends there).
+    /// a fast record: the 20 arguments of `importers.model.Record`, in order;
+    /// a skip: the 4 arguments of `importers.model.Skip`;
+    /// `(2, line, text)` a slow line; `(3, line, message)` a read error (the file ends).
     fn next_batch<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyList>>> {
         // The receiver leaves the lock while this thread waits without the GIL.
         let rx = self.rx.lock().unwrap_or_else(|e| e.into_inner()).take();
@@ -66,8 +75,9 @@ impl AuditLineReader {
         };
         let out = PyList::empty(py);
         let mut strings = self.strings.lock().unwrap_or_else(|e| e.into_inner());
+        let source = self.source.bind(py);
         for item in items {
-            out.append(to_py(py, item, &mut strings)?)?;
+            out.append(to_py(py, item, source, &mut strings)?)?;
         }
         Ok(Some(out))
     }
@@ -116,7 +126,12 @@ impl Strings {
     }
 }
 
-fn to_py<'py>(py: Python<'py>, item: Item, strings: &mut Strings) -> PyResult<Bound<'py, PyTuple>> {
+fn to_py<'py>(
+    py: Python<'py>,
+    item: Item,
+    source: &Bound<'py, PyString>,
+    strings: &mut Strings,
+) -> PyResult<Bound<'py, PyTuple>> {
     match item {
         Item::Skip {
             line,
@@ -125,7 +140,7 @@ fn to_py<'py>(py: Python<'py>, item: Item, strings: &mut Strings) -> PyResult<Bo
         } => PyTuple::new(
             py,
             [
-                1u8.into_pyobject(py)?.into_any(),
+                source.clone().into_any(),
                 line.into_pyobject(py)?.into_any(),
                 strings.get(py, reason).into_any(),
                 strings.get(py, &detail).into_any(),
@@ -153,22 +168,28 @@ fn to_py<'py>(py: Python<'py>, item: Item, strings: &mut Strings) -> PyResult<Bo
                     .into_any(),
                 Payload::Delete { rv } => (1u8, rv).into_pyobject(py)?.into_any(),
             };
-            let fields: [Bound<'_, PyAny>; 16] = [
-                0u8.into_pyobject(py)?.into_any(),
+            let ts = r.ts.into_pyobject(py)?.into_any();
+            let none = py.None().into_bound(py);
+            let fields: [Bound<'_, PyAny>; 20] = [
+                source.clone().into_any(),
                 r.line.into_pyobject(py)?.into_any(),
-                r.ts.into_pyobject(py)?.into_any(),
+                ts.clone(),
+                ts,
                 strings.get(py, &r.verb).into_any(),
                 strings.get(py, r.kind).into_any(),
                 match &r.namespace {
                     Some(ns) => strings.get(py, ns).into_any(),
-                    None => py.None().into_bound(py),
+                    None => none.clone(),
                 },
                 PyString::new(py, &r.name).into_any(),
+                strings.get(py, "").into_any(),
                 r.code.into_pyobject(py)?.into_any(),
                 strings.get(py, &r.user).into_any(),
                 strings.get(py, &r.actor).into_any(),
                 PyString::new(py, &r.audit_id).into_any(),
                 strings.get(py, &r.level).into_any(),
+                none.clone(),
+                none,
                 r.received.into_pyobject(py)?.into_any(),
                 pyo3::types::PyBool::new(py, r.raw).to_owned().into_any(),
                 payload,
