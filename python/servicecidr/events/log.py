@@ -461,6 +461,10 @@ def torn_message(scan: SegmentScan) -> str:
 #: group: every event reaches the OS before the call returns (a process crash loses
 #: nothing); fsync runs at most every ``group_ms`` or ``group_records``, so a machine
 #: crash loses at most that window. none: OS buffers only, never fsynced.
+#: A bulk operation (an import) is one call: in a batch (``begin_batch``) its events reach
+#: the OS in 1 MiB writes, with the mode's guarantee applied per write, and all of them
+#: when the call returns; a crash inside the call loses a tail of it, never a part of a
+#: record.
 DURABILITY_MODES = ("fsync", "group", "none")
 _BATCH_BYTES = 1 << 20
 _EST_RECORD = 640  # a Service or IPAddress write, framed
