@@ -397,7 +397,9 @@ def main() -> int:
             "import_table.py",
             ["--events", "20000", "--profile-events", "5000"]
             if args.quick
-            else ["--events", "200000", "--profile-events", "20000"],
+            # the size: 10^6 events (the log is generated once, ~1.4 GiB, and
+            # kept in the temporary folder for later runs)
+            else ["--events", "1000000", "--profile-events", "50000"],
         ),
     ]
     for title, script, extra in layers:
