@@ -27,7 +27,9 @@ use std::sync::Arc;
 
 use servicecidr_core::Error;
 
+mod batch;
 mod json;
+pub use batch::{Batch, FastRef, ItemRef, PayloadRef};
 use json::{truthy, Obj, J};
 
 const ACTOR_ANNOTATION: &str = "servicecidr.io/actor";
@@ -843,23 +845,18 @@ pub fn open(path: &str, done: Arc<AtomicU64>) -> std::io::Result<Box<dyn BufRead
     })
 }
 
-pub fn work(
-    mut input: Box<dyn BufRead + Send>,
-    tx: SyncSender<Vec<Item>>,
-    fast: bool,
-    batch: usize,
-) {
+pub fn work(mut input: Box<dyn BufRead + Send>, tx: SyncSender<Batch>, fast: bool, batch: usize) {
     let mut line = 0u64;
     let mut buf = Vec::with_capacity(4096);
     let mut parser = LineParser::default();
-    let mut out = Vec::with_capacity(batch);
+    let mut out = Batch::with_capacity(batch * 1024);
     loop {
         buf.clear();
         match input.read_until(b'\n', &mut buf) {
             Ok(0) => break,
             Ok(_) => {}
             Err(e) => {
-                out.push(Item::Error {
+                out.push(&Item::Error {
                     line,
                     message: e.to_string(),
                 });
@@ -870,20 +867,21 @@ pub fn work(
         if buf.iter().all(u8::is_ascii_whitespace) {
             continue; // the Python reader drops a blank line too
         }
-        let item = parser
-            .read_line(&buf, line, fast)
-            .unwrap_or_else(|| Item::Slow {
+        let item = parser.read_line(&buf, line, fast);
+        let slow = item.is_none();
+        match item {
+            Some(item) => out.push(&item),
+            None => out.push(&Item::Slow {
                 line,
                 text: buf.clone(),
-            });
-        let slow = matches!(item, Item::Slow { .. });
-        out.push(item);
+            }),
+        }
         // a slow line may turn the rest of the file into a JSON stream: hand it over now
         if out.len() >= batch || slow {
-            if tx.send(std::mem::take(&mut out)).is_err() {
+            let full = std::mem::replace(&mut out, Batch::with_capacity(batch * 1024));
+            if tx.send(full).is_err() {
                 return; // the reader was closed
             }
-            out.reserve(batch);
         }
     }
     if !out.is_empty() {

@@ -9,14 +9,14 @@ use std::thread::JoinHandle;
 use pyo3::exceptions::PyOSError;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyList, PyString, PyTuple};
-use servicecidr_audit::{open, work, Item, Payload};
+use servicecidr_audit::{open, work, Batch, ItemRef, PayloadRef};
 
 /// Reads one JSON-lines audit log file (plain or gzip) on a worker thread.
 #[pyclass(module = "servicecidr._core", name = "AuditLineReader")]
 pub struct AuditLineReader {
     source: Py<PyString>,
     strings: Mutex<Strings>,
-    rx: Mutex<Option<Receiver<Vec<Item>>>>,
+    rx: Mutex<Option<Receiver<Batch>>>,
     worker: Mutex<Option<JoinHandle<()>>>,
     done: Arc<AtomicU64>,
 }
@@ -76,7 +76,7 @@ impl AuditLineReader {
         let out = PyList::empty(py);
         let mut strings = self.strings.lock().unwrap_or_else(|e| e.into_inner());
         let source = self.source.bind(py);
-        for item in items {
+        for item in items.iter() {
             out.append(to_py(py, item, source, &mut strings)?)?;
         }
         Ok(Some(out))
@@ -128,12 +128,12 @@ impl Strings {
 
 fn to_py<'py>(
     py: Python<'py>,
-    item: Item,
+    item: ItemRef<'_>,
     source: &Bound<'py, PyString>,
     strings: &mut Strings,
 ) -> PyResult<Bound<'py, PyTuple>> {
     match item {
-        Item::Skip {
+        ItemRef::Skip {
             line,
             reason,
             detail,
@@ -143,14 +143,14 @@ fn to_py<'py>(
                 source.clone().into_any(),
                 line.into_pyobject(py)?.into_any(),
                 strings.get(py, reason).into_any(),
-                strings.get(py, &detail).into_any(),
+                strings.get(py, detail).into_any(),
             ],
         ),
-        Item::Slow { line, text } => (2u8, line, PyBytes::new(py, &text)).into_pyobject(py),
-        Item::Error { line, message } => (3u8, line, message).into_pyobject(py),
-        Item::Fast(r) => {
+        ItemRef::Slow { line, text } => (2u8, line, PyBytes::new(py, text)).into_pyobject(py),
+        ItemRef::Error { line, message } => (3u8, line, message).into_pyobject(py),
+        ItemRef::Fast(r) => {
             let payload = match r.payload {
-                Payload::Put {
+                PayloadRef::Put {
                     rv,
                     blob,
                     ips,
@@ -159,14 +159,14 @@ fn to_py<'py>(
                 } => (
                     0u8,
                     rv,
-                    PyBytes::new(py, &blob),
+                    PyBytes::new(py, blob),
                     PyTuple::new(py, ips)?,
                     parent,
                     managed,
                 )
                     .into_pyobject(py)?
                     .into_any(),
-                Payload::Delete { rv } => (1u8, rv).into_pyobject(py)?.into_any(),
+                PayloadRef::Delete { rv } => (1u8, rv).into_pyobject(py)?.into_any(),
             };
             let ts = r.ts.into_pyobject(py)?.into_any();
             let none = py.None().into_bound(py);
@@ -175,25 +175,25 @@ fn to_py<'py>(
                 r.line.into_pyobject(py)?.into_any(),
                 ts.clone(),
                 ts,
-                strings.get(py, &r.verb).into_any(),
+                strings.get(py, r.verb).into_any(),
                 strings.get(py, r.kind).into_any(),
-                match &r.namespace {
+                match r.namespace {
                     Some(ns) => strings.get(py, ns).into_any(),
                     None => none.clone(),
                 },
-                PyString::new(py, &r.name).into_any(),
+                PyString::new(py, r.name).into_any(),
                 strings.get(py, "").into_any(),
                 r.code.into_pyobject(py)?.into_any(),
-                strings.get(py, &r.user).into_any(),
-                strings.get(py, &r.actor).into_any(),
-                PyString::new(py, &r.audit_id).into_any(),
-                strings.get(py, &r.level).into_any(),
+                strings.get(py, r.user).into_any(),
+                strings.get(py, r.actor).into_any(),
+                PyString::new(py, r.audit_id).into_any(),
+                strings.get(py, r.level).into_any(),
                 none.clone(),
                 none,
                 r.received.into_pyobject(py)?.into_any(),
                 pyo3::types::PyBool::new(py, r.raw).to_owned().into_any(),
                 payload,
-                PyBytes::new(py, &r.text).into_any(),
+                PyBytes::new(py, r.text).into_any(),
             ];
             PyTuple::new(py, fields)
         }

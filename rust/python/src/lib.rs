@@ -7,12 +7,6 @@
 //! run (iterating an argument, building result objects), so the object is safe to
 //! share between threads and re-entrant calls cannot deadlock.
 
-// The audit reader's worker thread allocates what the importer's thread frees; glibc's
-// per-arena locks made that a measured 15% of an import (futex waits on both sides).
-// mimalloc frees across threads without a lock.
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 mod admission;
 mod audit;
 mod logenc;
