@@ -19,24 +19,7 @@ from servicecidr._core import crc32c, read_snapshot_body
 from servicecidr.events import log as logmod
 from servicecidr.events import recovery
 from servicecidr.events.snapshot import SnapshotError, list_snapshots, read_snapshot
-
-
-def svc(name: str, ns: str = "default", **spec: Any) -> dict[str, Any]:
-    return {
-        "apiVersion": "v1",
-        "kind": "Service",
-        "metadata": {"name": name, "namespace": ns},
-        "spec": {"ports": [{"port": 80}], **spec},
-    }
-
-
-def scidr(name: str, *cidrs: str) -> dict[str, Any]:
-    return {
-        "apiVersion": "networking.k8s.io/v1",
-        "kind": "ServiceCIDR",
-        "metadata": {"name": name},
-        "spec": {"cidrs": list(cidrs)},
-    }
+from test_log import scidr, svc
 
 
 def busy_history(path: Path, *, snapshot_at: int | None = None) -> Cluster:
