@@ -88,6 +88,17 @@ RECORD_HEADER_SIZE = _RECORD.size
 MAX_RECORD = 1 << 30
 Buf = bytes | mmap.mmap
 _POPULATE: int = getattr(mmap, "MAP_POPULATE", 0)
+
+
+def map_readonly(fd: int) -> mmap.mmap:
+    """A whole file mapped read-only, its pages faulted in with one call where the
+    platform can (MAP_POPULATE): readers here touch every page, and one fault at a time
+    costs more than the reading."""
+    if _POPULATE:
+        return mmap.mmap(fd, 0, flags=mmap.MAP_SHARED | _POPULATE, prot=mmap.PROT_READ)
+    return mmap.mmap(fd, 0, access=mmap.ACCESS_READ)
+
+
 _SEGMENT_DIGITS = 16
 
 
@@ -242,9 +253,7 @@ def map_segment(path: Path) -> Buf:
             size = os.fstat(f.fileno()).st_size
             if size < HEADER_SIZE:
                 return f.read()
-            # Every page is read, so fault them all in with one call (MAP_POPULATE,
-            # where the platform has it) rather than one page fault at a time.
-            return mmap.mmap(f.fileno(), 0, flags=mmap.MAP_SHARED | _POPULATE, prot=mmap.PROT_READ)
+            return map_readonly(f.fileno())
     except OSError as e:
         raise StateError(f"{path}: cannot read the log segment: {e}") from e
 

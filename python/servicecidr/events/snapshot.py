@@ -38,7 +38,13 @@ from servicecidr._core import read_snapshot_body
 from servicecidr.api.kinds import KINDS
 from servicecidr.controllers.conditions import ready_state
 from servicecidr.errors import SnapshotError
-from servicecidr.events.log import FORMAT_VERSION, atomic_write, crc32c, crc32c_extend
+from servicecidr.events.log import (
+    FORMAT_VERSION,
+    atomic_write,
+    crc32c,
+    crc32c_extend,
+    map_readonly,
+)
 from servicecidr.events.model import decode_object
 
 if TYPE_CHECKING:
@@ -64,8 +70,6 @@ SNAPSHOT_HEADER_SIZE = _HEAD.size
 # the whole file is verified with one call over the bytes as read (no copy of the body).
 _CRC_RESIDUE = 0x48674BC7
 _DIGITS = 16
-# Every page is read: fault them in with one call where the platform can (Linux).
-_POPULATE: int = getattr(mmap, "MAP_POPULATE", 0)
 
 
 def snapshot_name(seq: int) -> str:
@@ -169,7 +173,7 @@ def read_snapshot(path: Path) -> Snapshot:
                 )
             # Mapped, not read: a copy of a GB-sized file into fresh memory costs more
             # than the CRC and the decoding together.
-            data = mmap.mmap(f.fileno(), 0, flags=mmap.MAP_SHARED | _POPULATE, prot=mmap.PROT_READ)
+            data = map_readonly(f.fileno())
     except OSError as e:
         raise SnapshotError(f"{path}: cannot read the snapshot: {e}") from e
     try:
