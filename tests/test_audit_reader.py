@@ -22,7 +22,7 @@ from servicecidr.importers import import_observed, pipeline
 from servicecidr.importers.auditlog import event_record
 from servicecidr.importers.fastaudit import audit_file_records
 from servicecidr.importers.model import Record, Skip
-from servicecidr.importers.observed import ObservedImporter, _cluster_ips, _parent
+from servicecidr.importers.observed import ObservedImporter, _cluster_ips, _parent, _rv_int
 from servicecidr.importers.pipeline import ReadStats, read_records
 from servicecidr.importers.report import ImportReport
 from servicecidr.importers.sources import Input, Position
@@ -102,6 +102,12 @@ def _check_fast(rec: Record) -> None:
     bare = copy.copy(want)
     bare.request = bare.response = None  # the payload stands for them (checked below)
     assert _plain([rec]) == [bare]
+    if rec.fast[0] == 1:  # a delete: the revision _delete would take from the body
+        body = want.response if isinstance(want.response, dict) else None
+        if body is not None and body.get("kind") == "Status":
+            body = None
+        meta = body.get("metadata") if body is not None else None
+        assert rec.fast[1] == (_rv_int(meta) if isinstance(meta, dict) else None)
     if rec.fast[0] == 0:
         _, rv, blob, ips, parent, managed = rec.fast
         want_blob, facts, _ = _normalized(want)
@@ -228,6 +234,9 @@ PATHS = [
     ("annotations", "servicecidr.io/raw-storage-write"),
 ]
 MISSING = object()
+NESTED: Any = [0]
+for _ in range(250):
+    NESTED = [NESTED]
 VALUES = [
     MISSING,
     None,
@@ -264,6 +273,14 @@ VALUES = [
     ["10.96.0.11", "fd00::1"],
     {},
     {"resource": "services", "name": "web", "namespace": "x"},
+    # found by review: Python keeps these where a narrower reading would not
+    -5,
+    "\u0661\u0662",  # digits beyond ASCII (str.isdigit)
+    "99999999999999999999",
+    "al\ud800",  # a lone high surrogate (simd-json would read NUL)
+    "s\x1f",  # Python's strip() takes U+001C..U+001F too
+    "\x1c",
+    NESTED,  # deeper than the worker reads itself
 ]
 
 
@@ -354,3 +371,36 @@ def test_damaged_events_are_decided_alike(tmp_path: Path, events: list[dict[str,
             _check_fast(got)
         else:
             assert item[0] == 2  # slow: the Python reader decides
+
+
+def test_a_delete_with_an_empty_body_imports_alike(tmp_path: Path) -> None:
+    """`"responseObject": {}` on a delete once crashed the Python importer."""
+    log = tmp_path / "audit.log"
+    src = Cluster("10.96.0.0/24", seed=2, clock=SimulatedClock(), audit_log=log)
+    src.create(
+        {
+            "apiVersion": "v1",
+            "kind": "Service",
+            "metadata": {"name": "web", "namespace": "default"},
+            "spec": {"ports": [{"port": 80}]},
+        }
+    )
+    src.close()
+    ev = copy.deepcopy(BASE)
+    ev.update(verb="delete", auditID="del-1", responseObject={}, responseStatus={"code": 200})
+    ev["objectRef"] = {"resource": "services", "namespace": "default", "name": "web"}
+    ev["stageTimestamp"] = "2030-01-01T00:00:00Z"
+    with open(log, "a") as f:
+        f.write(json.dumps(ev) + "\n")
+    digests = []
+    for rust in (True, False):
+        saved = pipeline.USE_RUST_READER
+        pipeline.USE_RUST_READER = rust
+        try:
+            c = Cluster("10.96.0.0/24", seed=2, clock=SimulatedClock())
+            import_observed(c, "audit", [log])
+        finally:
+            pipeline.USE_RUST_READER = saved
+        assert c.count("Service") == 1  # only default/kubernetes is left
+        digests.append(c.digest())
+    assert digests[0] == digests[1]

@@ -225,3 +225,40 @@ def test_an_imported_history_reads_back_as_the_in_memory_one(tmp_path: Path) -> 
     disk.close()
     back = list(Cluster.open(tmp_path / "s", read_only=True).events())
     assert [encode_event(e) for e in back] == [encode_event(e) for e in mem.events()]
+
+
+def test_a_failed_batch_write_stops_further_writes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A flush that fails outside an append (here: events() reading the history) leaves
+    the in-memory state ahead of the log: the cluster then refuses every write, and the
+    directory reopens at what is on disk."""
+    import errno
+
+    from servicecidr.errors import ReadOnlyError, StateError
+    from servicecidr.events import log as logmod
+
+    c = Cluster.open(
+        tmp_path / "s",
+        service_cluster_ip_range="10.0.0.0/24",
+        seed=3,
+        clock=SimulatedClock(),
+        durability="fsync",
+    )
+    assert c._persist is not None
+    on_disk = c._seq
+    with c._persist.batch(c):
+        c.create(svc("a"))
+        c.create(svc("b"))
+
+        def full(fd: int, data: bytes) -> None:
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+        monkeypatch.setattr(logmod, "_write_all", full)
+        with pytest.raises(StateError, match="No space left"):
+            list(c.events())
+        monkeypatch.undo()
+        with pytest.raises(ReadOnlyError, match="writing the log failed"):
+            c.create(svc("c"))
+    c.close()
+    assert Cluster.open(tmp_path / "s", read_only=True)._seq == on_disk

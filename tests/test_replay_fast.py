@@ -246,3 +246,66 @@ def test_a_malformed_store_in_a_valid_file_is_a_snapshot_error(tmp_path: Path) -
     info.path.write_bytes(data)
     with pytest.raises(SnapshotError, match="not as many blobs as keys"):
         read_snapshot(info.path)
+
+
+def ipa(name: str) -> dict[str, Any]:
+    return {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "IPAddress",
+        "metadata": {"name": name},
+        "spec": {"parentRef": {"group": "", "resource": "services", "namespace": "x", "name": "y"}},
+    }
+
+
+def test_two_spellings_of_one_address_replay_alike(tmp_path: Path) -> None:
+    """Cluster.store takes any key: fd00::5 and FD00::5 share one bit. The fast path
+    marks only a new IPAddress, as _apply does."""
+    c = Cluster.open(
+        tmp_path / "s",
+        service_cluster_ip_range=["10.0.0.0/24", "fd00::/120"],
+        seed=3,
+        clock=SimulatedClock(),
+        durability="none",
+    )
+    c.store(ipa("fd00::5"))
+    c.store(ipa("FD00::5"))
+    c.delete("IPAddress", "FD00::5")
+    c.store(ipa("fd00::5"))  # an update: not marked again
+    digest = c.digest()
+    c.close()
+    for fast in (True, False):
+        assert opened(tmp_path / "s", fast=fast).digest() == digest, fast
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        msgpack.packb({1: 2}),  # a map key msgpack-python's strict_map_key refuses
+        b"\x81\xa1k\xd4\xff\x00",  # {"k": a timestamp extension of the wrong size}
+    ],
+)
+def test_a_record_msgpack_python_refuses_is_refused_by_both(tmp_path: Path, extra: bytes) -> None:
+    c = Cluster.open(
+        tmp_path / "s", service_cluster_ip_range="10.0.0.0/24", seed=3, clock=SimulatedClock()
+    )
+    seq = c._seq
+    c.close()
+    seg = sorted((tmp_path / "s" / "log").glob("*.log"))[-1]
+    blob = msgpack.packb({"metadata": {"name": "10.0.0.9"}}, use_bin_type=True)
+    payload = msgpack.packb(
+        [1, seq + 1, 1.0, "store", "user", "IPAddress", None, "10.0.0.9",
+         [[0, "IPAddress", "10.0.0.9", 999, blob]], None],
+        use_bin_type=True,
+    )[:-1] + extra  # the last byte was the nil of `extra`  # fmt: skip
+    with open(seg, "ab") as f:
+        f.write(logmod.frame(payload))
+    for fast in (True, False):
+        with pytest.raises(logmod.LogCorruptError, match="not a valid event"):
+            opened(tmp_path / "s", fast=fast)
+
+
+def test_as_of_past_any_sequence_number(tmp_path: Path) -> None:
+    Cluster.open(tmp_path / "s", service_cluster_ip_range="10.0.0.0/24", seed=1).close()
+    for fast in (True, False):
+        with pytest.raises(logmod.StateError, match="past the end of the history"):
+            opened(tmp_path / "s", fast=fast, as_of=2**64)

@@ -329,19 +329,29 @@ class PersistentState:
             yield
         finally:
             try:
+                self.flush(c)
+            finally:
                 writer.end_batch()
-            except BaseException as e:
-                c._write_guard = _refuse(
-                    c,
-                    f"{self.dir}: writing the log failed ({e}); the in-memory state is "
-                    "ahead of the log. Close this Cluster and open the directory again.",
-                )
-                raise StateError(f"{writer.segment}: cannot write the batched events: {e}") from e
+
+    def flush(self, c: Cluster) -> None:
+        """Write what a batch holds; a failure stops the cluster's writes, as a failed
+        append does."""
+        writer = self.writer
+        if writer is None:
+            return
+        try:
+            writer.flush()
+        except BaseException as e:
+            c._write_guard = _refuse(
+                c,
+                f"{self.dir}: writing the log failed ({e}); the in-memory state is "
+                "ahead of the log. Close this Cluster and open the directory again.",
+            )
+            raise StateError(f"{writer.segment}: cannot write the batched events: {e}") from e
 
     def iter_events(self, c: Cluster) -> Iterator[Event]:
         """The logged events up to the cluster's current sequence number."""
-        if self.writer is not None:
-            self.writer.flush()  # what a batch holds is history too
+        self.flush(c)  # what a batch holds is history too
         return iter_log(self.log_dir, stop_seq=c._seq)
 
     # -------------------------------------------------------------- lifecycle
@@ -377,6 +387,7 @@ class PersistentState:
                 "(not read_only, not as_of, not closed)"
             )
         # The log must be on disk up to the snapshot's seq before the snapshot claims it.
+        self.flush(c)
         self.writer.sync()
         path, _ = write_snapshot(c, self.snap_dir, max_ts=self.max_ts)
         self.writer.rotate(c._seq + 1)

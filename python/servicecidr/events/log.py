@@ -584,8 +584,13 @@ class LogWriter:
 
     def close(self) -> None:
         """Stop the group-commit thread, fsync (unless durability is ``none``), close."""
-        self.flush()
-        self._batch = None
+        try:
+            self.flush()
+        finally:
+            self._batch = None
+            self._close_file()
+
+    def _close_file(self) -> None:
         if self._thread is not None:
             self._stop.set()
             self._thread.join()
@@ -632,7 +637,13 @@ class LogWriter:
         batch.clear()
         self._size += len(data) - self._batch_bytes  # the estimate becomes the size
         self._batch_bytes = 0
-        self._write(data, n)
+        try:
+            self._write(data, n)
+        except BaseException as e:
+            # The batch's events are applied in memory but not (all) on disk: every
+            # later append fails, so the caller's write guard stops further writes.
+            self._error = e
+            raise
 
     def _write(self, data: bytes, records: int) -> None:
         if self.durability == "fsync":

@@ -118,6 +118,7 @@ def replay_log(
 
 _END, _NEEDS_PYTHON, _STOPPED, _BATCH = 0, 1, 2, 3
 _BATCH_EVENTS = 0x4000
+_U64 = 1 << 64
 #: Off: every record goes through the Python reader and ``Cluster._apply`` (the tests
 #: compare both paths; the benchmark shows what the fast path gains).
 FAST_REPLAY = True
@@ -138,6 +139,11 @@ def _replay_segment(
     returns True when the stop point was reached."""
     store, meta = c._store, c._meta
     apply = c._apply
+    # The fast path counts in u64: a stop past every sequence number is no stop there
+    # (the caller reports "past the end" after the replay).
+    fast_stop = stop_seq if stop_seq is None or 0 <= stop_seq < _U64 else None
+    if stop_seq is not None and stop_seq < 0:
+        fast_stop = 0
     # After a record the fast path handed back, the next ``slow`` go to the Python reader
     # directly: a log of records it never takes (say, all NodePort Services) then costs
     # one fast-path call per 64 records, not one per record.
@@ -152,7 +158,7 @@ def _replay_segment(
                 scan.good_end,
                 scan.last_seq + 1,
                 start_seq,
-                stop_seq,
+                fast_stop,
                 stop_ts,
                 store._data,
                 [a for _, a in meta.allocators()],

@@ -215,8 +215,9 @@ class ObservedImporter:
             body = None
         name = rec.name
         ns = rec.namespace
-        if body is not None or isinstance(rec.request, dict):
-            meta = (body or rec.request).get("metadata")
+        src = body or rec.request
+        if isinstance(src, dict):
+            meta = src.get("metadata")
             if isinstance(meta, dict):
                 name = name or str(meta.get("name") or "")
                 if info.namespaced and not ns:

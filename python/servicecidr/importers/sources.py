@@ -195,9 +195,11 @@ def json_line(name: str, lineno: int, line: bytes) -> Any:
         if end != len(text) and text[end:].strip():
             raise ValueError("Extra data")
         return value
-    except (ValueError, StopIteration):
+    except (ValueError, StopIteration, RecursionError):
         try:
             return json.loads(line)
+        except RecursionError:
+            return Skip(name, lineno, "malformed-json", "nested too deeply to read")
         except ValueError as e:
             if not line.strip():
                 return BLANK
@@ -258,6 +260,8 @@ def _parse_values(name: str, start: int, doc: str) -> tuple[list[Any], Skip | No
             return values, None, False
         try:
             value, idx = _decoder.raw_decode(doc, idx)
+        except RecursionError:
+            return values, Skip(name, start, "malformed-json", "nested too deeply to read"), False
         except ValueError as e:
             epos = getattr(e, "pos", None)
             incomplete = isinstance(epos, int) and epos >= len(doc.rstrip())

@@ -88,6 +88,26 @@ impl<'t, 'i> J<'t, 'i> {
     }
 }
 
+/// How deep containers nest in a tape (a scalar document is 0).
+pub fn depth(nodes: &[Node<'_>]) -> usize {
+    // remaining node counts of the open containers, innermost last
+    let mut open: Vec<usize> = Vec::new();
+    let mut deepest = 0;
+    for n in nodes {
+        while open.last() == Some(&0) {
+            open.pop();
+        }
+        if let Some(left) = open.last_mut() {
+            *left -= 1;
+        }
+        if let Node::Object { count, .. } | Node::Array { count, .. } = n {
+            open.push(*count);
+            deepest = deepest.max(open.len());
+        }
+    }
+    deepest
+}
+
 /// Python truthiness of an optional member (absent is falsy).
 pub fn truthy(v: Option<J<'_, '_>>) -> bool {
     v.is_some_and(J::truthy)
@@ -199,5 +219,15 @@ mod tests {
             assert_eq!(a[1].obj().unwrap().get("x").unwrap().u64(), Some(2));
             assert!(!a[2].truthy() && !o.get("b").unwrap().truthy());
         });
+        for (text, want) in [
+            ("1", 0),
+            ("[]", 1),
+            ("[[],[[]]]", 3),
+            (r#"{"a":{"b":[1,{"c":[]}]},"d":[]}"#, 5),
+        ] {
+            let mut b = text.as_bytes().to_vec();
+            let tape = simd_json::to_tape(&mut b).unwrap();
+            assert_eq!(depth(&tape.0), want, "{text}");
+        }
     }
 }

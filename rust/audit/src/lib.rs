@@ -138,15 +138,37 @@ fn obj<'t, 'i>(v: Option<J<'t, 'i>>) -> Option<Obj<'t, 'i>> {
     v.and_then(J::obj)
 }
 
-/// observed._rv_int: an int, or a string of ASCII digits; None otherwise.
-fn rv_int(meta: Obj<'_, '_>) -> Option<u64> {
-    let v = meta.get("resourceVersion")?;
+/// observed._rv_int: an int, or a string of digits; Ok(None) where Python finds none.
+/// Err(()) where Python finds one this cannot hold (a negative or huge int, digits
+/// beyond ASCII): the line is then slow.
+fn rv_int(meta: Obj<'_, '_>) -> Result<Option<u64>, ()> {
+    let Some(v) = meta.get("resourceVersion") else {
+        return Ok(None);
+    };
     if let Some(s) = v.str() {
-        return (!s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()))
-            .then(|| s.parse().ok())
-            .flatten();
+        if !s.is_ascii() {
+            return Err(()); // str.isdigit() knows more digits than ASCII's
+        }
+        if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
+            return Ok(None);
+        }
+        return s.parse().map(Some).map_err(|_| ());
     }
-    v.u64()
+    match v.u64() {
+        Some(u) => Ok(Some(u)),
+        None if v.i64().is_some() => Err(()), // a negative int: Python keeps it
+        None => Ok(None),
+    }
+}
+
+/// Python's `str.strip()`: Rust's whitespace plus the separators U+001C..U+001F, which
+/// Python counts as whitespace too.
+fn py_strip(s: &str) -> &str {
+    s.trim_matches(|c: char| c.is_whitespace() || ('\u{1c}'..='\u{1f}').contains(&c))
+}
+
+fn py_rstrip(s: &str) -> &str {
+    s.trim_end_matches(|c: char| c.is_whitespace() || ('\u{1c}'..='\u{1f}').contains(&c))
 }
 
 /// auditlog.parse_time for the RFC 3339 forms Kubernetes writes (`Z` or `±HH:MM`, up to
@@ -290,7 +312,7 @@ fn ref_text(r: Obj<'_, '_>) -> Option<String> {
     let name = str_or_empty(r, "name").ok()?;
     Some(match ns {
         Some(ns) if !ns.is_empty() => format!("{res} {ns}/{name}"),
-        _ => format!("{res} {name}").trim_end().to_string(),
+        _ => py_rstrip(&format!("{res} {name}")).to_string(),
     })
 }
 
@@ -397,7 +419,7 @@ fn classify(ev: Obj<'_, '_>, line: u64, fast: bool) -> Option<Item> {
             _ => "",
         };
         let text = format!("{code} {reason} {verb} {}", ref_text(r)?);
-        return skip(line, "failed", text.trim().to_string());
+        return skip(line, "failed", py_strip(&text).to_string());
     }
     let uri = str_or_empty(ev, "requestURI").ok()?;
     if uri.contains("dryRun=") {
@@ -487,7 +509,7 @@ fn fast_record(
                     if truthy(meta.get("deletionTimestamp")) && truthy(meta.get("finalizers")) {
                         return None; // Terminating: the Python reader puts it
                     }
-                    rv_int(meta)
+                    rv_int(meta).ok()?
                 }
                 None => None,
             },
@@ -540,7 +562,7 @@ fn put_payload(
     if !present("uid") || !present("creationTimestamp") {
         return None;
     }
-    let rv = rv_int(meta)?;
+    let rv = rv_int(meta).ok()??;
     let rv_text = rv.to_string();
     let managed = obj(meta.get("labels"))
         .and_then(|l| l.get(MANAGED_BY_LABEL))
@@ -728,8 +750,13 @@ impl LineParser {
         } = self;
         scratch.clear();
         scratch.extend_from_slice(text);
+        if has_high_surrogate_escape(text) {
+            return None; // simd-json reads a lone one as NUL, json.loads keeps it
+        }
         let mut tape = slot.take().unwrap_or_else(simd_json::Tape::null).reset();
         let item = match simd_json::fill_tape(scratch, buffers, &mut tape) {
+            // Deep nesting is the Python reader's to judge (json.loads may give up on it)
+            Ok(()) if json::depth(&tape.0) > MAX_DEPTH => None,
             Ok(()) => J::root(&tape.0)
                 .and_then(J::obj)
                 .filter(|ev| ev.get("kind").and_then(J::str) == Some("Event"))
@@ -743,6 +770,21 @@ impl LineParser {
         }
         Some(item)
     }
+}
+
+/// Deeper documents go to the Python reader (whose json.loads recursion limit is about
+/// 1,000 levels); the packer's recursion stays shallow too.
+const MAX_DEPTH: usize = 200;
+
+/// Whether the line holds an escape `\\uD800`..`\\uDBFF` (a high surrogate).
+fn has_high_surrogate_escape(text: &[u8]) -> bool {
+    memchr::memmem::find_iter(text, b"\\u").any(|i| {
+        matches!(text.get(i + 2), Some(b'd' | b'D'))
+            && matches!(
+                text.get(i + 3),
+                Some(b'8' | b'9' | b'a' | b'b' | b'A' | b'B')
+            )
+    })
 }
 
 /// One line with a parser of its own (see [`LineParser::read_line`]).
@@ -833,6 +875,25 @@ mod tests {
     use super::*;
 
     #[test]
+    fn strip_and_resource_versions_as_python() {
+        assert_eq!(py_strip("\u{1f} a b\u{1c}\n"), "a b");
+        assert_eq!(py_rstrip(" a \u{1d}"), " a");
+        let rv = |text: &str| {
+            let mut b = text.as_bytes().to_vec();
+            let tape = simd_json::to_tape(&mut b).unwrap();
+            rv_int(J::root(&tape.0).unwrap().obj().unwrap())
+        };
+        assert_eq!(rv(r#"{"resourceVersion":"007"}"#), Ok(Some(7)));
+        assert_eq!(rv(r#"{"resourceVersion":12}"#), Ok(Some(12)));
+        assert_eq!(rv(r#"{"resourceVersion":"x1"}"#), Ok(None));
+        assert_eq!(rv(r#"{"resourceVersion":true}"#), Ok(None));
+        assert_eq!(rv(r#"{}"#), Ok(None));
+        assert_eq!(rv(r#"{"resourceVersion":-5}"#), Err(()));
+        assert_eq!(rv(r#"{"resourceVersion":"99999999999999999999"}"#), Err(()));
+        assert_eq!(rv("{\"resourceVersion\":\"\u{0661}\"}"), Err(()));
+    }
+
+    #[test]
     fn times_match_python() {
         // datetime.fromisoformat("2025-01-01T00:00:00.000001+00:00").timestamp()
         assert_eq!(
@@ -893,6 +954,20 @@ mod tests {
         };
         assert_eq!((reason, detail.as_str()), ("read-only", "get (200)"));
         assert!(parser.read_line(b"{not json", 3, true).is_none());
+        let lone = br#"{"kind":"Event","verb":"get","stage":"ResponseComplete","user":{"username":"a\ud800"},"responseStatus":{"code":200}}"#;
+        assert!(
+            parser.read_line(lone, 5, true).is_none(),
+            "a lone surrogate is Python's"
+        );
+        let deep = format!(
+            r#"{{"kind":"Event","verb":"get","stage":"ResponseComplete","x":{}1{},"responseStatus":{{"code":200}}}}"#,
+            "[".repeat(300),
+            "]".repeat(300)
+        );
+        assert!(
+            parser.read_line(deep.as_bytes(), 6, true).is_none(),
+            "deep nesting is Python's"
+        );
         assert!(read_line(b"[1, 2]", 4, true).is_none());
     }
 }

@@ -1,7 +1,7 @@
 //! `AuditLineReader`: the Python face of servicecidr-audit's worker thread.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{sync_channel, Receiver};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
@@ -9,7 +9,7 @@ use std::thread::JoinHandle;
 use pyo3::exceptions::PyOSError;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyList, PyString, PyTuple};
-use servicecidr_audit::{open, work, Batch, ItemRef, PayloadRef};
+use servicecidr_audit::{open, work, Batch, Item, ItemRef, PayloadRef};
 
 /// Reads one JSON-lines audit log file (plain or gzip) on a worker thread.
 #[pyclass(module = "servicecidr._core", name = "AuditLineReader")]
@@ -19,6 +19,7 @@ pub struct AuditLineReader {
     rx: Mutex<Option<Receiver<Batch>>>,
     worker: Mutex<Option<JoinHandle<()>>>,
     done: Arc<AtomicU64>,
+    closed: AtomicBool,
 }
 
 #[pymethods]
@@ -39,10 +40,27 @@ impl AuditLineReader {
         let input = open(path, done.clone()).map_err(|e| PyOSError::new_err(e.to_string()))?;
         // a few batches in flight: the worker stays ahead, memory stays bounded
         let (tx, rx) = sync_channel(8);
-        let batch = batch.max(1);
+        let batch = batch.clamp(1, 1 << 16);
         let worker = std::thread::Builder::new()
             .name("audit-reader".into())
-            .spawn(move || work(input, tx, fast, batch))
+            .spawn(move || {
+                // A failure of the reader itself must not look like the end of the file.
+                let report = tx.clone();
+                let run = std::panic::AssertUnwindSafe(|| work(input, tx, fast, batch));
+                if let Err(panic) = std::panic::catch_unwind(run) {
+                    let why = panic
+                        .downcast_ref::<&str>()
+                        .map(|s| s.to_string())
+                        .or_else(|| panic.downcast_ref::<String>().cloned())
+                        .unwrap_or_default();
+                    let mut b = Batch::default();
+                    b.push(&Item::Error {
+                        line: 0,
+                        message: format!("the audit reader failed ({why}); please report it"),
+                    });
+                    let _ = report.send(b);
+                }
+            })
             .map_err(|e| PyOSError::new_err(e.to_string()))?;
         Ok(AuditLineReader {
             source: source.unwrap_or_else(|| PyString::new(py, path)).unbind(),
@@ -50,6 +68,7 @@ impl AuditLineReader {
             rx: Mutex::new(Some(rx)),
             worker: Mutex::new(Some(worker)),
             done,
+            closed: AtomicBool::new(false),
         })
     }
 
@@ -58,16 +77,19 @@ impl AuditLineReader {
     /// a skip: the 4 arguments of `importers.model.Skip`;
     /// `(2, line, text)` a slow line; `(3, line, message)` a read error (the file ends).
     fn next_batch<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyList>>> {
-        // The receiver leaves the lock while this thread waits without the GIL.
+        // The receiver leaves the lock while this thread waits without the GIL; a
+        // close() meanwhile is seen when it comes back (and the receiver dropped).
         let rx = self.rx.lock().unwrap_or_else(|e| e.into_inner()).take();
         let got = match rx {
             None => None,
             Some(rx) => {
                 let (got, rx) = py.detach(move || (rx.recv().ok(), rx));
-                if got.is_some() {
+                if got.is_some() && !self.closed.load(Ordering::SeqCst) {
                     *self.rx.lock().unwrap_or_else(|e| e.into_inner()) = Some(rx);
+                    got
+                } else {
+                    None
                 }
-                got
             }
         };
         let Some(items) = got else {
@@ -90,6 +112,7 @@ impl AuditLineReader {
 
     /// Stop the worker and let go of the file.
     fn close(&self, py: Python<'_>) {
+        self.closed.store(true, Ordering::SeqCst);
         drop(self.rx.lock().unwrap_or_else(|e| e.into_inner()).take());
         let worker = self.worker.lock().unwrap_or_else(|e| e.into_inner()).take();
         if let Some(w) = worker {

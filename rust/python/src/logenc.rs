@@ -46,7 +46,9 @@ fn pack(v: &Bound<'_, PyAny>, out: &mut Vec<u8>, depth: u32) -> PyResult<()> {
         for x in t.iter() {
             pack(&x, out, depth + 1)?;
         }
-    } else if let Ok(d) = v.cast::<PyDict>() {
+    } else if let Ok(d) = v.cast_exact::<PyDict>() {
+        // (a dict subclass may order its items otherwise: msgpack-python's way is
+        // .items(), and the Python encoder takes those)
         mp::map_len(d.len(), out).ok_or_else(too_long)?;
         for (k, x) in d.iter() {
             pack(&k, out, depth + 1)?;

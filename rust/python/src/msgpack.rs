@@ -117,43 +117,53 @@ impl<'a> Reader<'a> {
         self.take(n).map(Some)
     }
 
-    /// Steps over any one value (the namespace, verb, actor and extra are not needed).
+    /// Steps over any one value (the namespace, verb, actor and extra are not needed),
+    /// accepting only what msgpack-python's `unpackb(raw=False)` accepts from our
+    /// writers: strings in UTF-8, map keys that are strings or bytes, no extension types
+    /// (a timestamp extension of the wrong size would be an error there). None for
+    /// anything else, so that the Python reader decides (and words the error).
     pub fn skip(&mut self, depth: u32) -> Option<()> {
         if depth > 64 {
             return None;
         }
         let b = self.byte()?;
-        let (fixed, items): (usize, usize) = match b {
-            0x00..=0x7f | 0xe0..=0xff | 0xc0 | 0xc2 | 0xc3 => (0, 0),
-            0x80..=0x8f => (0, 2 * usize::from(b & 0x0f)),
-            0x90..=0x9f => (0, usize::from(b & 0x0f)),
-            0xa0..=0xbf => (usize::from(b & 0x1f), 0),
-            0xcc | 0xd0 => (1, 0),
-            0xcd | 0xd1 => (2, 0),
-            0xce | 0xd2 | 0xca => (4, 0),
-            0xcf | 0xd3 | 0xcb => (8, 0),
-            0xd9 | 0xc4 => (self.be(1)? as usize, 0),
-            0xda | 0xc5 => (self.be(2)? as usize, 0),
-            0xdb | 0xc6 => (self.be(4)? as usize, 0),
-            0xdc => (0, self.be(2)? as usize),
-            0xdd => (0, self.be(4)? as usize),
-            0xde => (0, 2 * self.be(2)? as usize),
-            0xdf => (0, 2 * self.be(4)? as usize),
-            0xd4 => (2, 0),
-            0xd5 => (3, 0),
-            0xd6 => (5, 0),
-            0xd7 => (9, 0),
-            0xd8 => (17, 0),
-            0xc7 => (self.be(1)? as usize + 1, 0),
-            0xc8 => (self.be(2)? as usize + 1, 0),
-            0xc9 => (self.be(4)? as usize + 1, 0),
-            _ => return None, // 0xc1 is never used
+        let (fixed, items, pairs): (usize, usize, usize) = match b {
+            0x00..=0x7f | 0xe0..=0xff | 0xc0 | 0xc2 | 0xc3 => (0, 0, 0),
+            0x80..=0x8f => (0, 0, usize::from(b & 0x0f)),
+            0x90..=0x9f => (0, usize::from(b & 0x0f), 0),
+            0xa0..=0xbf => return self.utf8(usize::from(b & 0x1f)),
+            0xd9 => return self.be(1).and_then(|n| self.utf8(n as usize)),
+            0xda => return self.be(2).and_then(|n| self.utf8(n as usize)),
+            0xdb => return self.be(4).and_then(|n| self.utf8(n as usize)),
+            0xcc | 0xd0 => (1, 0, 0),
+            0xcd | 0xd1 => (2, 0, 0),
+            0xce | 0xd2 | 0xca => (4, 0, 0),
+            0xcf | 0xd3 | 0xcb => (8, 0, 0),
+            0xc4 => (self.be(1)? as usize, 0, 0),
+            0xc5 => (self.be(2)? as usize, 0, 0),
+            0xc6 => (self.be(4)? as usize, 0, 0),
+            0xdc => (0, self.be(2)? as usize, 0),
+            0xdd => (0, self.be(4)? as usize, 0),
+            0xde => (0, 0, self.be(2)? as usize),
+            0xdf => (0, 0, self.be(4)? as usize),
+            _ => return None, // extension types, and 0xc1 (never used)
         };
         self.take(fixed)?;
         for _ in 0..items {
             self.skip(depth + 1)?;
         }
+        for _ in 0..pairs {
+            match self.buf.get(self.pos)? {
+                0xa0..=0xbf | 0xd9 | 0xda | 0xdb | 0xc4 | 0xc5 | 0xc6 => self.skip(depth + 1)?,
+                _ => return None, // msgpack-python's strict_map_key refuses it
+            }
+            self.skip(depth + 1)?;
+        }
         Some(())
+    }
+
+    fn utf8(&mut self, n: usize) -> Option<()> {
+        std::str::from_utf8(self.take(n)?).ok().map(|_| ())
     }
 
     pub fn nil_or_str(&mut self) -> Option<()> {

@@ -262,10 +262,11 @@ where
         let is_ip = w.kind == "IPAddress";
         if w.op == OP_PUT {
             let blob = PyBytes::new(py, w.blob.unwrap_or_default());
+            // _apply marks only a new IPAddress: a stored one need not be marked (two
+            // spellings of one address, written with Cluster.store, share one bit)
+            let new = is_ip && !bucket.contains(&key)?;
             bucket.set_item(&key, blob)?;
-            // _apply marks only a new IPAddress; marking a stored one again changes
-            // nothing (every stored address is marked already), and saves a lookup.
-            if is_ip {
+            if new {
                 mark_all(allocators, w.key, true);
             }
         } else {

@@ -42,7 +42,7 @@ pub fn read_snapshot_body<'py>(
     let buffer = pyo3::buffer::PyBuffer::<u8>::get(body)?;
     let bytes = crate::replay::slice_of(&buffer)?;
     let mut r = Reader::new(bytes);
-    let store = PyList::empty(py);
+    let mut store = PyList::empty(py);
     let ranges = PyDict::new(py);
     let n = r.map_len().ok_or_else(|| bad("the body is not a map", 0))?;
     for _ in 0..n {
@@ -51,6 +51,8 @@ pub fn read_snapshot_body<'py>(
             .str()
             .ok_or_else(|| bad("a body key is not a string", at))?;
         if key == "store" {
+            // a repeated key: the last one counts, as msgpack-python keeps it
+            store = PyList::empty(py);
             read_store(py, &mut r, &store)?;
         } else {
             let start = r.pos();
