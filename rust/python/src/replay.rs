@@ -264,9 +264,9 @@ where
             let blob = PyBytes::new(py, w.blob.unwrap_or_default());
             // _apply marks only a new IPAddress: a stored one need not be marked (two
             // spellings of one address, written with Cluster.store, share one bit)
-            let new = is_ip && !bucket.contains(&key)?;
+            let before = bucket.len(); // (the size tells a new key without a lookup)
             bucket.set_item(&key, blob)?;
-            if new {
+            if is_ip && bucket.len() > before {
                 mark_all(allocators, w.key, true);
             }
         } else {
