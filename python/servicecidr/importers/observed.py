@@ -77,6 +77,15 @@ MANAGED_BY = "ipallocator.k8s.io"
 _EVENT_SUBJECTS = frozenset({"Service", "ServiceCIDR", "IPAddress"})
 
 
+def _extra(rec: Record) -> dict[str, Any]:
+    """What an imported event keeps of its record (``frame_import_event`` writes the
+    same for the records it frames)."""
+    extra: dict[str, Any] = {"import": rec.verb, "at": f"{rec.source}:{rec.line}"}
+    if rec.audit_id:
+        extra["auditID"] = rec.audit_id
+    return extra
+
+
 class ImportClock:
     """The clock a Cluster reads while records are applied: the record's time."""
 
@@ -310,12 +319,7 @@ class ObservedImporter:
         if c._write_guard is not None or c._admission_extra is not None:
             self._commit(rec, kind, ns, name, writes)
             return True
-        for w in writes:
-            if w.op != OP_PUT:
-                if w.kind == "IPAddress":
-                    self._ipx.pop(w.key, None)
-                elif w.kind == "Service":
-                    self._svcx.pop(w.key, None)
+        self._forget_deleted(writes)
         clock = self.clock
         t = ts = clock.t
         if t < self._floor:
@@ -344,10 +348,7 @@ class ObservedImporter:
                 )  # fmt: skip
                 state.append_framed(c, seq, ts, data)
             else:
-                extra: dict[str, Any] = {"import": rec.verb, "at": f"{rec.source}:{rec.line}"}
-                if rec.audit_id:
-                    extra["auditID"] = rec.audit_id
-                ev = Event(seq, ts, "import", actor, kind, ns, name, writes, extra)
+                ev = Event(seq, ts, "import", actor, kind, ns, name, writes, _extra(rec))
                 c._apply(ev)
                 if c._keep_events:
                     c._events.append(ev)
@@ -355,14 +356,7 @@ class ObservedImporter:
                     sink(ev)
         finally:
             clock.t = t
-        self._floor = ts
-        if self._first_seq is None:
-            self._first_seq = seq
-            if r.first_seq is None:
-                r.first_seq = seq
-        r.last_seq = seq
-        r.events_committed += 1
-        r.used += 1
+        self._committed_one(seq, ts)
         return True
 
     @staticmethod
@@ -564,6 +558,24 @@ class ObservedImporter:
         self, rec: Record, kind: str, ns: str | None, name: str, writes: list[Write]
     ) -> None:
         c = self.c
+        self._forget_deleted(writes)
+        txn = Txn(c._store.revision)
+        txn.writes.extend(writes)
+        t = self.clock.t
+        if t < self._floor:
+            # older than the state's own history: the event log never runs backwards, so
+            # the event is placed at its end (the objects keep their recorded times)
+            self.clock.t = self._floor
+            self.r.note("events older than the state's history, placed at its end")
+        try:
+            actor = rec.actor or rec.user or self.fmt
+            ev = c._commit("import", actor, kind, ns, name, txn, _extra(rec))
+        finally:
+            self.clock.t = t
+        self._committed_one(ev.seq, ev.ts)
+
+    def _forget_deleted(self, writes: list[Write]) -> None:
+        """Keep the check indexes true to writes about to be committed."""
         for w in writes:
             if w.kind == "ServiceCIDR":
                 self._ready = None
@@ -572,29 +584,18 @@ class ObservedImporter:
                     self._ipx.pop(w.key, None)
                 elif w.kind == "Service":
                     self._svcx.pop(w.key, None)
-        txn = Txn(c._store.revision)
-        txn.writes.extend(writes)
-        extra: dict[str, Any] = {"import": rec.verb, "at": f"{rec.source}:{rec.line}"}
-        if rec.audit_id:
-            extra["auditID"] = rec.audit_id
-        t = self.clock.t
-        if t < self._floor:
-            # older than the state's own history: the event log never runs backwards, so
-            # the event is placed at its end (the objects keep their recorded times)
-            self.clock.t = self._floor
-            self.r.note("events older than the state's history, placed at its end")
-        try:
-            ev = c._commit("import", rec.actor or rec.user or self.fmt, kind, ns, name, txn, extra)
-        finally:
-            self.clock.t = t
-        self._floor = ev.ts
+
+    def _committed_one(self, seq: int, ts: float) -> None:
+        """Count one event this importer committed (at ``seq``, time ``ts``)."""
+        self._floor = ts
+        r = self.r
         if self._first_seq is None:
-            self._first_seq = ev.seq
-            if self.r.first_seq is None:
-                self.r.first_seq = ev.seq
-        self.r.last_seq = ev.seq
-        self.r.events_committed += 1
-        self.r.used += 1
+            self._first_seq = seq
+            if r.first_seq is None:
+                r.first_seq = seq
+        r.last_seq = seq
+        r.events_committed += 1
+        r.used += 1
 
     def _committed(self, before: int) -> None:
         c = self.c

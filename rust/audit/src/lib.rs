@@ -787,11 +787,6 @@ fn has_high_surrogate_escape(text: &[u8]) -> bool {
     })
 }
 
-/// One line with a parser of its own (see [`LineParser::read_line`]).
-pub fn read_line(text: &[u8], line: u64, fast: bool) -> Option<Item> {
-    LineParser::default().read_line(text, line, fast)
-}
-
 // ------------------------------------------------------------------ the worker
 
 struct Counting<R> {
@@ -968,6 +963,6 @@ mod tests {
             parser.read_line(deep.as_bytes(), 6, true).is_none(),
             "deep nesting is Python's"
         );
-        assert!(read_line(b"[1, 2]", 4, true).is_none());
+        assert!(parser.read_line(b"[1, 2]", 4, true).is_none());
     }
 }
