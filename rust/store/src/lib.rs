@@ -1,0 +1,479 @@
+//! servicecidr's object store: what etcd and kube-apiserver's watch cache are to a
+//! cluster, as bits.
+//!
+//! Objects are msgpack blobs by kind and key (`namespace/name` or `name`), kept in key
+//! order (lists come out as etcd returns them). Every change goes through
+//! [`Store::apply`], the one apply: live commits, log replay and snapshot loading all
+//! call it. It keeps the revision (the largest resourceVersion written) and a bounded
+//! change feed: the changes since a revision, which is what controllers, watches and
+//! importers read. What a change *means* (an IPAddress holds an address, a ServiceCIDR
+//! reshapes the allocators) is told to an [`Observer`]; the store never decodes a blob.
+
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+use std::collections::{BTreeMap, VecDeque};
+use std::ops::Bound;
+use std::sync::Arc;
+
+use servicecidr_codec::msgpack::is_json_object;
+pub use servicecidr_codec::record::{WriteRef, OP_DELETE, OP_PUT};
+
+/// A stored object: its msgpack bytes, shared between the store and the feed.
+pub type Blob = Arc<[u8]>;
+
+/// What a change did to its key.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ChangeType {
+    /// The key was new.
+    Added,
+    /// The key held an object before.
+    Modified,
+    /// The object was removed; the change carries its last stored form.
+    Deleted,
+}
+
+impl ChangeType {
+    /// The watch event type (`ADDED`, `MODIFIED`, `DELETED`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ChangeType::Added => "ADDED",
+            ChangeType::Modified => "MODIFIED",
+            ChangeType::Deleted => "DELETED",
+        }
+    }
+}
+
+/// One change in the feed.
+#[derive(Clone, Debug)]
+pub struct Change {
+    /// The store's revision right after the change.
+    pub rv: u64,
+    /// Index of the kind (see [`Store::kind_index`]).
+    pub kind: usize,
+    /// What happened.
+    pub change: ChangeType,
+    /// The key.
+    pub key: Arc<str>,
+    /// The object after the change (for a deletion, before it).
+    pub blob: Blob,
+}
+
+/// Told about every change [`Store::apply`] makes, right after it is made.
+pub trait Observer {
+    /// `old` is what the key held before, `new` what it holds now (None: nothing).
+    fn changed(&mut self, kind: usize, key: &str, old: Option<&Blob>, new: Option<&Blob>);
+}
+
+/// An observer that does nothing.
+impl Observer for () {
+    fn changed(&mut self, _: usize, _: &str, _: Option<&Blob>, _: Option<&Blob>) {}
+}
+
+/// Why writes were refused (before any of them was applied).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ApplyError {
+    /// A kind the store was not built with.
+    UnknownKind(String),
+    /// A put without an object.
+    PutWithoutBlob(String),
+    /// An op other than put and delete.
+    BadOp(u64),
+    /// A put whose object is not one msgpack map of what JSON carries (string keys,
+    /// no bytes, finite numbers): it could never be read back as an API object.
+    NotAnObject(String),
+}
+
+impl std::fmt::Display for ApplyError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ApplyError::UnknownKind(k) => write!(f, "the store holds no kind {k:?}"),
+            ApplyError::PutWithoutBlob(key) => write!(f, "a put of {key:?} carries no object"),
+            ApplyError::BadOp(op) => write!(f, "write op {op} is neither put (0) nor delete (1)"),
+            ApplyError::NotAnObject(key) => {
+                write!(
+                    f,
+                    "the object put at {key:?} is not a JSON object in msgpack"
+                )
+            }
+        }
+    }
+}
+
+impl std::error::Error for ApplyError {}
+
+/// The feed no longer holds the changes after this revision: they were trimmed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Expired {
+    /// The oldest revision the feed can still answer from.
+    pub oldest: u64,
+}
+
+/// Objects by kind and key, the revision, and the change feed.
+pub struct Store {
+    kinds: Vec<String>,
+    buckets: Vec<BTreeMap<Box<str>, Blob>>,
+    revision: u64,
+    feed: VecDeque<Change>,
+    feed_capacity: usize,
+    /// Every change with `rv > floor` is in the feed.
+    floor: u64,
+}
+
+impl Store {
+    /// An empty store for these kinds, whose feed keeps the last `feed_capacity` changes.
+    pub fn new<S: AsRef<str>>(kinds: &[S], feed_capacity: usize) -> Self {
+        Store {
+            kinds: kinds.iter().map(|k| k.as_ref().to_owned()).collect(),
+            buckets: kinds.iter().map(|_| BTreeMap::new()).collect(),
+            revision: 0,
+            feed: VecDeque::new(),
+            feed_capacity,
+            floor: 0,
+        }
+    }
+
+    /// The kinds, in index order.
+    pub fn kinds(&self) -> &[String] {
+        &self.kinds
+    }
+
+    /// The index of a kind's name.
+    pub fn kind_index(&self, kind: &str) -> Option<usize> {
+        self.kinds.iter().position(|k| k == kind)
+    }
+
+    /// The largest resourceVersion written so far.
+    pub fn revision(&self) -> u64 {
+        self.revision
+    }
+
+    /// The object under a key.
+    pub fn get(&self, kind: usize, key: &str) -> Option<&Blob> {
+        self.buckets.get(kind)?.get(key)
+    }
+
+    /// How many objects of a kind are stored.
+    pub fn count(&self, kind: usize) -> usize {
+        self.buckets.get(kind).map_or(0, BTreeMap::len)
+    }
+
+    /// Objects of a kind in key order: those whose key starts with `prefix`, after the key
+    /// `after` when given (a list's continue point).
+    pub fn range<'s>(
+        &'s self,
+        kind: usize,
+        prefix: &'s str,
+        after: Option<&'s str>,
+    ) -> impl Iterator<Item = (&'s str, &'s Blob)> + 's {
+        let start = match after {
+            Some(a) if a >= prefix => Bound::Excluded(a),
+            _ => Bound::Included(prefix),
+        };
+        self.buckets
+            .get(kind)
+            .into_iter()
+            .flat_map(move |b| b.range::<str, _>((start, Bound::Unbounded)))
+            .map(|(k, v)| (&**k, v))
+            .take_while(move |(k, _)| k.starts_with(prefix))
+    }
+
+    /// Applies writes in order: a put stores its object, a delete removes the key. The
+    /// revision becomes the largest `rv` seen; each change goes to the feed and to
+    /// `observer`. Every write is checked first (its kind, its op, its object decodes as
+    /// an API object), so an error changes nothing.
+    pub fn apply(
+        &mut self,
+        writes: &[WriteRef<'_>],
+        observer: &mut impl Observer,
+    ) -> Result<(), ApplyError> {
+        let mut kinds = Vec::with_capacity(writes.len());
+        for w in writes {
+            let kind = self
+                .kind_index(w.kind)
+                .ok_or_else(|| ApplyError::UnknownKind(w.kind.to_owned()))?;
+            match (w.op, w.blob) {
+                (OP_PUT, None) => return Err(ApplyError::PutWithoutBlob(w.key.to_owned())),
+                (OP_PUT, Some(blob)) if !is_json_object(blob) => {
+                    return Err(ApplyError::NotAnObject(w.key.to_owned()))
+                }
+                (OP_PUT | OP_DELETE, _) => {}
+                (op, _) => return Err(ApplyError::BadOp(op)),
+            }
+            kinds.push(kind);
+        }
+        for (w, kind) in writes.iter().zip(kinds) {
+            self.revision = self.revision.max(w.rv);
+            let bucket = &mut self.buckets[kind];
+            let (change, old, blob) = if let Some(bytes) = w.blob.filter(|_| w.op == OP_PUT) {
+                let blob: Blob = Arc::from(bytes);
+                let old = bucket.insert(Box::from(w.key), Arc::clone(&blob));
+                observer.changed(kind, w.key, old.as_ref(), Some(&blob));
+                let change = if old.is_some() {
+                    ChangeType::Modified
+                } else {
+                    ChangeType::Added
+                };
+                (change, old, blob)
+            } else {
+                let Some(old) = bucket.remove(w.key) else {
+                    continue;
+                };
+                observer.changed(kind, w.key, Some(&old), None);
+                (ChangeType::Deleted, None, old)
+            };
+            drop(old);
+            self.push_change(Change {
+                rv: self.revision,
+                kind,
+                change,
+                key: Arc::from(w.key),
+                blob,
+            });
+        }
+        Ok(())
+    }
+
+    fn push_change(&mut self, change: Change) {
+        if self.feed_capacity == 0 {
+            self.floor = change.rv;
+            return;
+        }
+        if self.feed.len() >= self.feed_capacity {
+            if let Some(old) = self.feed.pop_front() {
+                self.floor = old.rv;
+            }
+        }
+        self.feed.push_back(change);
+    }
+
+    /// The changes after revision `rv`, oldest first; [`Expired`] when some of them were
+    /// trimmed from the feed (the reader must list again, as a watch gets 410 Gone).
+    pub fn changes_since(&self, rv: u64) -> Result<impl Iterator<Item = &Change> + '_, Expired> {
+        if rv < self.floor {
+            return Err(Expired { oldest: self.floor });
+        }
+        let start = self.feed.partition_point(|c| c.rv <= rv);
+        Ok(self.feed.range(start..))
+    }
+
+    /// The oldest revision [`Store::changes_since`] can answer from.
+    pub fn oldest_revision(&self) -> u64 {
+        self.floor
+    }
+
+    /// Forgets the feed: what was before this point is history (after loading a
+    /// snapshot, whose changes no feed ever held).
+    pub fn truncate_feed(&mut self) {
+        self.feed.clear();
+        self.floor = self.revision;
+    }
+
+    /// Sets the revision (a snapshot records it; it may exceed every stored object's).
+    pub fn raise_revision(&mut self, rv: u64) {
+        self.revision = self.revision.max(rv);
+    }
+
+    /// How many changes the feed holds.
+    pub fn feed_len(&self) -> usize {
+        self.feed.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    const KINDS: [&str; 2] = ["Service", "IPAddress"];
+
+    fn put<'a>(kind: &'a str, key: &'a str, rv: u64, blob: &'a [u8]) -> WriteRef<'a> {
+        WriteRef {
+            op: OP_PUT,
+            kind,
+            key,
+            rv,
+            blob: Some(blob),
+        }
+    }
+
+    fn del<'a>(kind: &'a str, key: &'a str, rv: u64) -> WriteRef<'a> {
+        WriteRef {
+            op: OP_DELETE,
+            kind,
+            key,
+            rv,
+            blob: None,
+        }
+    }
+
+    /// A stored object `{"v": text}`.
+    fn obj(text: &str) -> Vec<u8> {
+        let mut o = vec![0x81, 0xa1, b'v'];
+        servicecidr_codec::msgpack::str(text, &mut o).unwrap();
+        o
+    }
+
+    /// (kind, key, old object, new object) of each change an observer was told of.
+    type Seen = (usize, String, Option<Vec<u8>>, Option<Vec<u8>>);
+
+    #[derive(Default)]
+    struct Log(Vec<Seen>);
+
+    impl Observer for Log {
+        fn changed(&mut self, kind: usize, key: &str, old: Option<&Blob>, new: Option<&Blob>) {
+            self.0.push((
+                kind,
+                key.to_owned(),
+                old.map(|b| b.to_vec()),
+                new.map(|b| b.to_vec()),
+            ));
+        }
+    }
+
+    #[test]
+    fn puts_deletes_the_revision_and_the_observer() {
+        let mut s = Store::new(&KINDS, 100);
+        let mut log = Log::default();
+        s.apply(
+            &[
+                put("IPAddress", "10.0.0.1", 1, &obj("ip")),
+                put("Service", "default/a", 2, &obj("a1")),
+            ],
+            &mut log,
+        )
+        .unwrap();
+        s.apply(&[put("Service", "default/a", 3, &obj("a2"))], &mut log)
+            .unwrap();
+        s.apply(&[del("IPAddress", "10.0.0.1", 4)], &mut log)
+            .unwrap();
+        // deleting what is not there changes nothing but the revision
+        s.apply(&[del("IPAddress", "10.0.0.9", 5)], &mut log)
+            .unwrap();
+        assert_eq!(s.revision(), 5);
+        assert_eq!(s.get(0, "default/a").map(|b| &b[..]), Some(&obj("a2")[..]));
+        assert_eq!(s.count(1), 0);
+        assert_eq!(
+            log.0,
+            vec![
+                (1, "10.0.0.1".into(), None, Some(obj("ip"))),
+                (0, "default/a".into(), None, Some(obj("a1"))),
+                (0, "default/a".into(), Some(obj("a1")), Some(obj("a2"))),
+                (1, "10.0.0.1".into(), Some(obj("ip")), None),
+            ]
+        );
+        let feed: Vec<_> = s
+            .changes_since(1)
+            .unwrap()
+            .map(|c| (c.rv, c.change, &*c.key, c.blob.to_vec()))
+            .collect();
+        assert_eq!(
+            feed,
+            vec![
+                (2, ChangeType::Added, "default/a", obj("a1")),
+                (3, ChangeType::Modified, "default/a", obj("a2")),
+                (4, ChangeType::Deleted, "10.0.0.1", obj("ip")),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_bad_write_changes_nothing() {
+        let mut s = Store::new(&KINDS, 10);
+        let err = s
+            .apply(
+                &[
+                    put("Service", "default/a", 1, &obj("a")),
+                    put("Pod", "x", 2, &obj("p")),
+                ],
+                &mut (),
+            )
+            .unwrap_err();
+        assert_eq!(err, ApplyError::UnknownKind("Pod".into()));
+        assert_eq!(
+            s.apply(&[put("Service", "default/b", 3, b"\x01")], &mut ()),
+            Err(ApplyError::NotAnObject("default/b".into()))
+        );
+        let no_blob = WriteRef {
+            blob: None,
+            ..put("Service", "default/b", 3, b"")
+        };
+        assert!(matches!(
+            s.apply(&[no_blob], &mut ()),
+            Err(ApplyError::PutWithoutBlob(_))
+        ));
+        assert_eq!((s.revision(), s.count(0), s.feed_len()), (0, 0, 0));
+    }
+
+    #[test]
+    fn ranges_follow_key_order_prefix_and_continue() {
+        let mut s = Store::new(&KINDS, 10);
+        for (i, key) in ["b/x", "a/z", "a/y", "ab/q", "c/1"].iter().enumerate() {
+            s.apply(&[put("Service", key, i as u64 + 1, &obj("o"))], &mut ())
+                .unwrap();
+        }
+        let keys = |prefix: &str, after: Option<&str>| -> Vec<String> {
+            s.range(0, prefix, after)
+                .map(|(k, _)| k.to_owned())
+                .collect()
+        };
+        assert_eq!(keys("", None), ["a/y", "a/z", "ab/q", "b/x", "c/1"]);
+        assert_eq!(keys("a/", None), ["a/y", "a/z"]);
+        assert_eq!(keys("a/", Some("a/y")), ["a/z"]);
+        assert_eq!(keys("", Some("ab/q")), ["b/x", "c/1"]);
+        assert!(keys("d/", None).is_empty());
+    }
+
+    #[test]
+    fn the_feed_is_bounded_and_says_when_it_cannot_answer() {
+        let mut s = Store::new(&KINDS, 3);
+        for rv in 1..=5 {
+            s.apply(&[put("Service", "default/a", rv, &obj("o"))], &mut ())
+                .unwrap();
+        }
+        assert_eq!(s.oldest_revision(), 2);
+        assert_eq!(s.changes_since(1).err(), Some(Expired { oldest: 2 }));
+        let rvs: Vec<u64> = s.changes_since(2).unwrap().map(|c| c.rv).collect();
+        assert_eq!(rvs, [3, 4, 5]);
+        assert_eq!(s.changes_since(5).unwrap().count(), 0);
+        s.truncate_feed();
+        assert_eq!(s.changes_since(4).err(), Some(Expired { oldest: 5 }));
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(128))]
+        /// Whatever the writes, the store equals a map applied by hand, and the feed
+        /// replayed onto an empty map gives the same map.
+        #[test]
+        fn store_and_feed_agree_with_a_model(
+            ops in proptest::collection::vec((any::<bool>(), 0u8..6, any::<u8>()), 1..200),
+        ) {
+            let mut s = Store::new(&KINDS, 1000);
+            let mut model = std::collections::BTreeMap::new();
+            for (i, (is_put, key, byte)) in ops.iter().enumerate() {
+                let key = format!("ns/{key}");
+                let blob = obj(&byte.to_string());
+                let w = if *is_put {
+                    model.insert(key.clone(), blob.clone());
+                    put("Service", &key, i as u64 + 1, &blob)
+                } else {
+                    model.remove(&key);
+                    del("Service", &key, i as u64 + 1)
+                };
+                s.apply(&[w], &mut ()).unwrap();
+            }
+            let stored: std::collections::BTreeMap<String, Vec<u8>> =
+                s.range(0, "", None).map(|(k, v)| (k.to_owned(), v.to_vec())).collect();
+            prop_assert_eq!(&stored, &model);
+            let mut replayed = std::collections::BTreeMap::new();
+            for c in s.changes_since(0).unwrap() {
+                if c.change == ChangeType::Deleted {
+                    replayed.remove(&*c.key);
+                } else {
+                    replayed.insert(c.key.to_string(), c.blob.to_vec());
+                }
+            }
+            prop_assert_eq!(&replayed, &model);
+        }
+    }
+}
