@@ -13,6 +13,7 @@ mod logenc;
 mod msgpack;
 mod replay;
 mod snapshot;
+mod store;
 
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
@@ -467,6 +468,11 @@ mod _core {
     use super::replay::{crc32c_of, replay_records, ReplayProgress};
     #[pymodule_export]
     use super::snapshot::read_snapshot_body;
+    #[pymodule_export]
+    use super::store::{
+        decode_record, encode_record, load_snapshot_store, record_schema_version, replay_into,
+        Store,
+    };
     #[pymodule_export]
     use super::{parse_cidr, parse_ip, AllocatedIterator, CidrAllocator};
 }

@@ -90,7 +90,12 @@ fn has_node_port(blob: &[u8]) -> bool {
 }
 
 /// What one call did: where it stopped and what the replay state is now.
-#[pyclass(frozen, module = "servicecidr._core", name = "ReplayProgress", get_all)]
+#[pyclass(
+    frozen,
+    module = "servicecidr._core",
+    name = "LegacyReplayProgress",
+    get_all
+)]
 pub struct ReplayProgress {
     /// Offset of the first record not consumed.
     offset: usize,

@@ -1,0 +1,749 @@
+//! `Store`: the Python face of `servicecidr-store`, and the two bulk loaders that feed
+//! it without making Python objects (log replay and a snapshot's store).
+//!
+//! Every change reaches the store through `Store::apply` (the one apply). What a change
+//! means for the allocators is bits and handled here: a new IPAddress key is marked in
+//! every attached allocator, a removed one unmarked. What needs Python's judgement is
+//! reported back: the ServiceCIDRs written (they reshape the MetaAllocator) and the
+//! Services whose writes may hold node ports.
+
+use pyo3::buffer::PyBuffer;
+use pyo3::exceptions::{PyTypeError, PyValueError};
+use pyo3::intern;
+use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
+use pyo3::types::{PyBytes, PyDict, PyList, PyString, PyTuple, PyType};
+use servicecidr_codec::frame::{self, Read};
+use servicecidr_codec::msgpack::Reader;
+use servicecidr_codec::record::{self, WriteRef, OP_PUT};
+use servicecidr_core::Ip;
+use servicecidr_store::{Blob, Observer, Store as CoreStore};
+
+use crate::{invalid_input_err, CidrAllocator, ERRORS_MODULE};
+
+static EXPIRED_ERROR: PyOnceLock<Py<PyType>> = PyOnceLock::new();
+
+/// The kinds whose changes the store itself acts on or reports.
+const ADDRESS_KIND: &str = "IPAddress";
+const RESHAPING_KIND: &str = "ServiceCIDR";
+const PORT_HOLDING_KIND: &str = "Service";
+
+/// Objects by kind and key, the revision and the change feed (servicecidr-store).
+#[pyclass(module = "servicecidr._core", name = "Store")]
+pub struct Store {
+    inner: CoreStore,
+    allocators: Vec<Py<CidrAllocator>>,
+    address_kind: Option<usize>,
+    reshaping_kind: Option<usize>,
+    port_holding_kind: Option<usize>,
+}
+
+/// What an apply tells Python: the ServiceCIDR keys written and the Service keys whose
+/// node ports may have changed, in the order written (repeats kept).
+#[derive(Default)]
+struct Reported {
+    reshaped: Vec<String>,
+    node_ports: Vec<String>,
+}
+
+struct StoreObserver<'a> {
+    allocators: &'a [Py<CidrAllocator>],
+    address_kind: Option<usize>,
+    reshaping_kind: Option<usize>,
+    port_holding_kind: Option<usize>,
+    reported: &'a mut Reported,
+}
+
+impl Observer for StoreObserver<'_> {
+    fn changed(&mut self, kind: usize, key: &str, old: Option<&Blob>, new: Option<&Blob>) {
+        let kind = Some(kind);
+        if kind == self.address_kind {
+            // Only a new key marks (a stored one already holds its bit; two spellings of
+            // one address written with Cluster.store share it) and only a removed key
+            // unmarks: what the allocator bitmaps mirror is the set of IPAddress keys.
+            let mark = match (old, new) {
+                (None, Some(_)) => true,
+                (Some(_), None) => false,
+                _ => return,
+            };
+            if let Ok(ip) = Ip::parse(key) {
+                for a in self.allocators {
+                    let mut state = a.get().lock();
+                    if mark {
+                        state.mark(ip);
+                    } else {
+                        state.release(ip);
+                    }
+                }
+            }
+        } else if kind == self.reshaping_kind {
+            self.reported.reshaped.push(key.to_owned());
+        } else if kind == self.port_holding_kind
+            && (old.is_some_and(|b| may_hold_node_ports(b))
+                || new.is_some_and(|b| may_hold_node_ports(b)))
+        {
+            self.reported.node_ports.push(key.to_owned());
+        }
+    }
+}
+
+/// Whether a stored Service names `spec.healthCheckNodePort` or a `nodePort` in
+/// `spec.ports` (whatever the values: Python reads them).
+fn may_hold_node_ports(blob: &[u8]) -> bool {
+    fn walk(blob: &[u8]) -> Option<bool> {
+        let mut r = Reader::new(blob);
+        let n = r.map_len()?;
+        let Some(spec) = r.find_key(n, "spec")? else {
+            return Some(false);
+        };
+        let mut r = r.at(spec);
+        let n = r.map_len()?;
+        let start = r.pos();
+        if r.find_key(n, "healthCheckNodePort")?.is_some() {
+            return Some(true);
+        }
+        let Some(ports) = r.at(start).find_key(n, "ports")? else {
+            return Some(false);
+        };
+        let mut r = r.at(ports);
+        let Some(items) = r.array_len() else {
+            return Some(false);
+        };
+        for _ in 0..items {
+            if r.peek()
+                .is_some_and(|b| matches!(b, 0x80..=0x8f | 0xde | 0xdf))
+            {
+                let n = r.map_len()?;
+                if r.find_key(n, "nodePort")?.is_some() {
+                    return Some(true);
+                }
+            } else {
+                r.skip()?;
+            }
+        }
+        Some(false)
+    }
+    // Stored blobs are checked JSON objects; an unreadable one is reported so Python decides.
+    walk(blob).unwrap_or(true)
+}
+
+/// A Python write: a `Write` (attributes op, kind, key, rv, blob) or a 5-tuple.
+struct PyWrite<'py> {
+    op: u64,
+    kind: Bound<'py, PyString>,
+    key: Bound<'py, PyString>,
+    rv: u64,
+    blob: Option<Bound<'py, PyBytes>>,
+}
+
+fn extract_write<'py>(w: &Bound<'py, PyAny>) -> PyResult<PyWrite<'py>> {
+    let py = w.py();
+    let parts: [Bound<'py, PyAny>; 5] = if let Ok(t) = w.cast::<PyTuple>() {
+        if t.len() != 5 {
+            return Err(PyTypeError::new_err(
+                "a write is (op, kind, key, rv, blob) or a Write",
+            ));
+        }
+        [
+            t.get_item(0)?,
+            t.get_item(1)?,
+            t.get_item(2)?,
+            t.get_item(3)?,
+            t.get_item(4)?,
+        ]
+    } else {
+        [
+            w.getattr(intern!(py, "op"))?,
+            w.getattr(intern!(py, "kind"))?,
+            w.getattr(intern!(py, "key"))?,
+            w.getattr(intern!(py, "rv"))?,
+            w.getattr(intern!(py, "blob"))?,
+        ]
+    };
+    let [op, kind, key, rv, blob] = parts;
+    Ok(PyWrite {
+        op: op.extract()?,
+        kind: kind.cast_into::<PyString>()?,
+        key: key.cast_into::<PyString>()?,
+        rv: rv.extract()?,
+        blob: if blob.is_none() {
+            None
+        } else {
+            Some(blob.cast_into::<PyBytes>()?)
+        },
+    })
+}
+
+fn apply_error(py: Python<'_>, e: &servicecidr_store::ApplyError) -> PyErr {
+    invalid_input_err(py, &format!("refused writes: {e}"))
+}
+
+fn expired_error(py: Python<'_>, rv: u64, oldest: u64) -> PyErr {
+    // kube-apiserver's watch cache: errors.NewResourceExpired, 410 Gone.
+    let message = format!("too old resource version: {rv} ({oldest})");
+    match EXPIRED_ERROR.import(py, ERRORS_MODULE, "ExpiredError") {
+        Ok(cls) => match cls.call1((message,)) {
+            Ok(v) => PyErr::from_value(v),
+            Err(e) => e,
+        },
+        Err(e) => e,
+    }
+}
+
+impl Store {
+    fn kind(&self, kind: &str) -> PyResult<usize> {
+        self.inner
+            .kind_index(kind)
+            .ok_or_else(|| PyValueError::new_err(format!("the store holds no kind {kind:?}")))
+    }
+
+    /// Applies decoded writes (the one apply; see the module doc).
+    fn apply_refs(
+        &mut self,
+        writes: &[WriteRef<'_>],
+        reported: &mut Reported,
+    ) -> Result<(), servicecidr_store::ApplyError> {
+        let mut observer = StoreObserver {
+            allocators: &self.allocators,
+            address_kind: self.address_kind,
+            reshaping_kind: self.reshaping_kind,
+            port_holding_kind: self.port_holding_kind,
+            reported,
+        };
+        self.inner.apply(writes, &mut observer)
+    }
+}
+
+fn reported_to_py<'py>(py: Python<'py>, r: Reported) -> PyResult<Option<Bound<'py, PyTuple>>> {
+    if r.reshaped.is_empty() && r.node_ports.is_empty() {
+        return Ok(None);
+    }
+    Ok(Some(PyTuple::new(
+        py,
+        [
+            PyList::new(py, r.reshaped)?.into_any(),
+            PyList::new(py, r.node_ports)?.into_any(),
+        ],
+    )?))
+}
+
+#[pymethods]
+impl Store {
+    #[new]
+    #[pyo3(signature = (kinds, *, feed_capacity = 100_000))]
+    fn new(kinds: Vec<String>, feed_capacity: usize) -> Self {
+        let inner = CoreStore::new(&kinds, feed_capacity);
+        Store {
+            address_kind: inner.kind_index(ADDRESS_KIND),
+            reshaping_kind: inner.kind_index(RESHAPING_KIND),
+            port_holding_kind: inner.kind_index(PORT_HOLDING_KIND),
+            inner,
+            allocators: Vec::new(),
+        }
+    }
+
+    /// The largest resourceVersion written so far.
+    #[getter]
+    fn revision(&self) -> u64 {
+        self.inner.revision()
+    }
+
+    /// The oldest revision `changes_since` can answer from.
+    #[getter]
+    fn oldest_revision(&self) -> u64 {
+        self.inner.oldest_revision()
+    }
+
+    /// The kinds this store holds.
+    fn kinds(&self) -> Vec<String> {
+        self.inner.kinds().to_vec()
+    }
+
+    /// The stored object, or None.
+    fn get<'py>(
+        &self,
+        py: Python<'py>,
+        kind: &str,
+        key: &str,
+    ) -> PyResult<Option<Bound<'py, PyBytes>>> {
+        let kind = self.kind(kind)?;
+        Ok(self.inner.get(kind, key).map(|b| PyBytes::new(py, b)))
+    }
+
+    /// Whether an object is stored under the key.
+    fn contains(&self, kind: &str, key: &str) -> PyResult<bool> {
+        Ok(self.inner.get(self.kind(kind)?, key).is_some())
+    }
+
+    /// How many objects of a kind are stored.
+    fn count(&self, kind: &str) -> PyResult<usize> {
+        Ok(self.inner.count(self.kind(kind)?))
+    }
+
+    /// Keys of a kind in key order: those starting with `prefix`, after `after`, at most
+    /// `limit`.
+    #[pyo3(signature = (kind, prefix = "", after = None, limit = None))]
+    fn keys(
+        &self,
+        kind: &str,
+        prefix: &str,
+        after: Option<&str>,
+        limit: Option<usize>,
+    ) -> PyResult<Vec<String>> {
+        let kind = self.kind(kind)?;
+        Ok(self
+            .inner
+            .range(kind, prefix, after)
+            .take(limit.unwrap_or(usize::MAX))
+            .map(|(k, _)| k.to_owned())
+            .collect())
+    }
+
+    /// (key, object) pairs of a kind in key order, as `keys` selects them.
+    #[pyo3(signature = (kind, prefix = "", after = None, limit = None))]
+    fn items<'py>(
+        &self,
+        py: Python<'py>,
+        kind: &str,
+        prefix: &str,
+        after: Option<&str>,
+        limit: Option<usize>,
+    ) -> PyResult<Bound<'py, PyList>> {
+        let kind = self.kind(kind)?;
+        let out = PyList::empty(py);
+        for (k, b) in self
+            .inner
+            .range(kind, prefix, after)
+            .take(limit.unwrap_or(usize::MAX))
+        {
+            out.append((PyString::new(py, k), PyBytes::new(py, b)))?;
+        }
+        Ok(out)
+    }
+
+    /// Applies writes (`Write` objects or `(op, kind, key, rv, blob)` tuples) in order:
+    /// the one apply. Returns None, or `(servicecidr_keys, node_port_service_keys)` when
+    /// writes need Python's index upkeep. Malformed writes raise InvalidInputError and
+    /// change nothing.
+    fn apply<'py>(
+        &mut self,
+        py: Python<'py>,
+        writes: &Bound<'py, PyAny>,
+    ) -> PyResult<Option<Bound<'py, PyTuple>>> {
+        let mut held = Vec::new();
+        for w in writes.try_iter()? {
+            held.push(extract_write(&w?)?);
+        }
+        let refs = held
+            .iter()
+            .map(|w| {
+                Ok(WriteRef {
+                    op: w.op,
+                    kind: w.kind.to_str()?,
+                    key: w.key.to_str()?,
+                    rv: w.rv,
+                    blob: w.blob.as_ref().map(|b| b.as_bytes()),
+                })
+            })
+            .collect::<PyResult<Vec<_>>>()?;
+        let mut reported = Reported::default();
+        self.apply_refs(&refs, &mut reported)
+            .map_err(|e| apply_error(py, &e))?;
+        reported_to_py(py, reported)
+    }
+
+    /// The changes after revision `rv`, oldest first, at most `limit`: tuples
+    /// `(rv, type, kind, key, object)` with type ADDED, MODIFIED or DELETED (a deletion
+    /// carries the last stored object). ExpiredError when the feed no longer reaches
+    /// back to `rv`.
+    #[pyo3(signature = (rv, limit = None))]
+    fn changes_since<'py>(
+        &self,
+        py: Python<'py>,
+        rv: u64,
+        limit: Option<usize>,
+    ) -> PyResult<Bound<'py, PyList>> {
+        let changes = self
+            .inner
+            .changes_since(rv)
+            .map_err(|e| expired_error(py, rv, e.oldest))?;
+        let out = PyList::empty(py);
+        let kinds = self.inner.kinds();
+        for c in changes.take(limit.unwrap_or(usize::MAX)) {
+            out.append((
+                c.rv,
+                c.change.as_str(),
+                kinds[c.kind].as_str(),
+                &*c.key,
+                PyBytes::new(py, &c.blob),
+            ))?;
+        }
+        Ok(out)
+    }
+
+    /// Keeps `alloc` marked from the IPAddress keys from now on (every apply marks and
+    /// unmarks it); with `mark_existing`, first marks every stored IPAddress it contains.
+    #[pyo3(signature = (alloc, *, mark_existing = true))]
+    fn attach_allocator(&mut self, alloc: Py<CidrAllocator>, mark_existing: bool) {
+        if mark_existing {
+            if let Some(kind) = self.address_kind {
+                let mut state = alloc.get().lock();
+                for (key, _) in self.inner.range(kind, "", None) {
+                    if let Ok(ip) = Ip::parse(key) {
+                        state.mark(ip);
+                    }
+                }
+            }
+        }
+        self.allocators.push(alloc);
+    }
+
+    /// Stops marking `alloc`.
+    fn detach_allocator(&mut self, alloc: &Bound<'_, CidrAllocator>) {
+        self.allocators.retain(|a| !a.is(alloc));
+    }
+
+    /// Forgets the change feed (after loading a snapshot: its history is not in the feed).
+    fn truncate_feed(&mut self) {
+        self.inner.truncate_feed();
+    }
+
+    /// Raises the revision to at least `rv` (a snapshot records it).
+    fn raise_revision(&mut self, rv: u64) {
+        self.inner.raise_revision(rv);
+    }
+
+    fn __len__(&self) -> usize {
+        (0..self.inner.kinds().len())
+            .map(|k| self.inner.count(k))
+            .sum()
+    }
+}
+
+fn slice_of(buf: &PyBuffer<u8>) -> PyResult<&[u8]> {
+    if !buf.is_c_contiguous() {
+        return Err(PyValueError::new_err("a contiguous buffer is needed"));
+    }
+    // SAFETY: the buffer stays exported (the memory alive and unchanged: log segments
+    // and snapshots are mapped read-only or held as bytes) for as long as `buf` lives,
+    // which outlives the slice.
+    Ok(unsafe { std::slice::from_raw_parts(buf.buf_ptr() as *const u8, buf.len_bytes()) })
+}
+
+/// Why a `replay_into` call returned.
+const END_OF_DATA: u8 = 0;
+const NEEDS_PYTHON: u8 = 1;
+const STOPPED: u8 = 2;
+const BATCH_DONE: u8 = 3;
+const RESHAPED: u8 = 4;
+
+/// What one `replay_into` call did: where it stopped and what it applied.
+#[pyclass(frozen, module = "servicecidr._core", name = "ReplayProgress", get_all)]
+pub struct ReplayProgress {
+    /// Offset of the first record not consumed.
+    offset: usize,
+    /// Records read (whole, CRC-checked, in sequence), applied or not.
+    records: u64,
+    /// Records applied (seq >= start_seq and before the stop point).
+    applied: u64,
+    /// Seq of the last record read (0 when none was).
+    last_seq: u64,
+    /// Seq the next record must have.
+    expect_seq: u64,
+    /// Timestamp of the last record applied, and the largest of them (NaN when none).
+    last_ts: f64,
+    max_ts: f64,
+    /// 0: end of data; 1: the record at `offset` needs the Python reader; 2: the record
+    /// before `offset` is past stop_seq/stop_ts (read, not applied); 3: max_events
+    /// applied; 4: the last record applied wrote a ServiceCIDR (Python syncs, then calls
+    /// again).
+    status: u8,
+    /// ServiceCIDR keys written by the records applied, in order.
+    reshaped: Vec<String>,
+    /// Service keys whose node ports may have changed.
+    node_ports: Vec<String>,
+}
+
+/// Applies the log records of `data` from `offset` to `store`, through the one apply.
+///
+/// It takes a record only when it is whole, its CRC matches, it is in sequence and
+/// [`record::decode`] reads it; anything else stops the loop *before* the record with
+/// status 1, and the Python reader takes that one record (it upcasts older schema
+/// versions and words every error), applies it through `Store.apply`, and calls again.
+#[pyfunction]
+#[pyo3(signature = (store, data, offset, expect_seq, start_seq, stop_seq, stop_ts, max_events))]
+#[allow(clippy::too_many_arguments)]
+pub fn replay_into(
+    py: Python<'_>,
+    store: &Bound<'_, Store>,
+    data: &Bound<'_, PyAny>,
+    offset: usize,
+    expect_seq: u64,
+    start_seq: u64,
+    stop_seq: Option<u64>,
+    stop_ts: Option<f64>,
+    max_events: u64,
+) -> PyResult<ReplayProgress> {
+    let buffer = PyBuffer::<u8>::get(data)?;
+    let bytes = slice_of(&buffer)?;
+    let mut store = store.borrow_mut();
+    let mut reported = Reported::default();
+    let mut p = ReplayProgress {
+        offset,
+        records: 0,
+        applied: 0,
+        last_seq: 0,
+        expect_seq,
+        last_ts: f64::NAN,
+        max_ts: f64::NAN,
+        status: END_OF_DATA,
+        reshaped: Vec::new(),
+        node_ports: Vec::new(),
+    };
+    loop {
+        if p.applied >= max_events {
+            p.status = BATCH_DONE;
+            break;
+        }
+        let (payload, next) = match frame::read(bytes, p.offset) {
+            Read::End => {
+                p.status = END_OF_DATA;
+                break;
+            }
+            Read::Record { payload, next } => (payload, next),
+            _ => {
+                p.status = NEEDS_PYTHON;
+                break;
+            }
+        };
+        let Some(rec) = record::decode(payload).filter(|r| r.seq == p.expect_seq) else {
+            p.status = NEEDS_PYTHON;
+            break;
+        };
+        if rec.seq >= start_seq {
+            if stop_seq.is_some_and(|s| rec.seq > s) || stop_ts.is_some_and(|t| rec.ts > t) {
+                p.records += 1;
+                p.last_seq = rec.seq;
+                p.expect_seq += 1;
+                p.offset = next;
+                p.status = STOPPED;
+                break;
+            }
+            let before = reported.reshaped.len();
+            if store.apply_refs(&rec.writes, &mut reported).is_err() {
+                // (nothing applied) the Python reader words the error
+                p.status = NEEDS_PYTHON;
+                break;
+            }
+            p.applied += 1;
+            p.last_ts = rec.ts;
+            if p.max_ts.is_nan() || rec.ts > p.max_ts {
+                p.max_ts = rec.ts;
+            }
+            if reported.reshaped.len() > before {
+                p.status = RESHAPED;
+            }
+        }
+        p.records += 1;
+        p.last_seq = rec.seq;
+        p.expect_seq += 1;
+        p.offset = next;
+        if p.status == RESHAPED {
+            break;
+        }
+    }
+    let _ = py;
+    p.reshaped = reported.reshaped;
+    p.node_ports = reported.node_ports;
+    Ok(p)
+}
+
+fn bad(what: &str, at: usize) -> PyErr {
+    PyValueError::new_err(format!("{what} at body byte {at}"))
+}
+
+/// Loads a snapshot body (a msgpack map) into an empty `store`: its `store` entry (a list
+/// of `[kind, [keys], [blobs]]`) goes through the one apply; the revision is left to the
+/// caller. Returns where every other top-level value lies in `body`, as
+/// `{key: (start, end)}`, for msgpack-python.
+#[pyfunction]
+pub fn load_snapshot_store<'py>(
+    py: Python<'py>,
+    store: &Bound<'py, Store>,
+    body: &Bound<'py, PyAny>,
+) -> PyResult<Bound<'py, PyDict>> {
+    let buffer = PyBuffer::<u8>::get(body)?;
+    let bytes = slice_of(&buffer)?;
+    let mut r = Reader::new(bytes);
+    let ranges = PyDict::new(py);
+    let mut store_section = None;
+    let n = r.map_len().ok_or_else(|| bad("the body is not a map", 0))?;
+    for _ in 0..n {
+        let at = r.pos();
+        let key = r
+            .str()
+            .ok_or_else(|| bad("a body key is not a string", at))?;
+        let start = r.pos();
+        r.skip()
+            .ok_or_else(|| bad(&format!("malformed value of {key:?}"), start))?;
+        if key == "store" {
+            store_section = Some(start); // a repeated key: the last counts, as in msgpack-python
+        } else {
+            ranges.set_item(key, (start, r.pos()))?;
+        }
+    }
+    if !r.at_end() {
+        return Err(bad("trailing bytes after the body", r.pos()));
+    }
+    let Some(start) = store_section else {
+        return Err(bad("the body has no store", 0));
+    };
+    let mut r = r.at(start);
+    let kinds = r
+        .array_len()
+        .ok_or_else(|| bad("the store is not a list", start))?;
+    let mut writes = Vec::new();
+    for _ in 0..kinds {
+        let at = r.pos();
+        let shape = || bad("a store bucket is not [kind, [keys], [blobs]]", at);
+        if r.array_len() != Some(3) {
+            return Err(shape());
+        }
+        let kind = r.str().ok_or_else(shape)?;
+        let n = r.array_len().ok_or_else(shape)?;
+        let mut keys = Vec::with_capacity(n.min(bytes.len() / 2));
+        for _ in 0..n {
+            let at = r.pos();
+            keys.push(
+                r.str()
+                    .ok_or_else(|| bad("a store key is not a string", at))?,
+            );
+        }
+        let at = r.pos();
+        if r.array_len() != Some(n) {
+            return Err(bad(
+                &format!("the {kind} bucket has not as many blobs as keys ({n})"),
+                at,
+            ));
+        }
+        for key in keys {
+            let at = r.pos();
+            let blob = r
+                .bin_or_nil()
+                .flatten()
+                .ok_or_else(|| bad("a stored object is not bytes", at))?;
+            writes.push(WriteRef {
+                op: OP_PUT,
+                kind,
+                key,
+                rv: 0,
+                blob: Some(blob),
+            });
+        }
+    }
+    let mut store = store.borrow_mut();
+    let mut reported = Reported::default();
+    store
+        .apply_refs(&writes, &mut reported)
+        .map_err(|e| PyValueError::new_err(format!("the snapshot's store: {e}")))?;
+    store.inner.truncate_feed();
+    Ok(ranges)
+}
+
+/// The framed log record of an event given by its parts: `writes` as for `Store.apply`,
+/// `extra` as msgpack bytes (None: nil). InvalidInputError when a part cannot be encoded.
+#[pyfunction]
+#[pyo3(signature = (seq, ts, verb, actor, kind, namespace, name, writes, extra))]
+#[allow(clippy::too_many_arguments)]
+pub fn encode_record<'py>(
+    py: Python<'py>,
+    seq: u64,
+    ts: f64,
+    verb: &str,
+    actor: &str,
+    kind: &str,
+    namespace: Option<&str>,
+    name: &str,
+    writes: &Bound<'py, PyAny>,
+    extra: Option<&[u8]>,
+) -> PyResult<Bound<'py, PyBytes>> {
+    let mut held = Vec::new();
+    for w in writes.try_iter()? {
+        held.push(extract_write(&w?)?);
+    }
+    let refs = held
+        .iter()
+        .map(|w| {
+            Ok(WriteRef {
+                op: w.op,
+                kind: w.kind.to_str()?,
+                key: w.key.to_str()?,
+                rv: w.rv,
+                blob: w.blob.as_ref().map(|b| b.as_bytes()),
+            })
+        })
+        .collect::<PyResult<Vec<_>>>()?;
+    let rec = record::RecordRef {
+        seq,
+        ts,
+        verb,
+        actor,
+        kind,
+        namespace,
+        name,
+        writes: refs,
+        extra: extra.unwrap_or(&[0xc0]),
+    };
+    let mut payload = Vec::with_capacity(512);
+    record::encode(&rec, &mut payload)
+        .map_err(|e| invalid_input_err(py, &format!("event {seq}: {e}")))?;
+    let mut out = Vec::with_capacity(payload.len() + frame::HEADER);
+    frame::frame(&payload, &mut out)
+        .ok_or_else(|| invalid_input_err(py, &format!("event {seq} is too large for a record")))?;
+    Ok(PyBytes::new(py, &out))
+}
+
+/// Decodes a record payload of the current schema: `(seq, ts, verb, actor, kind,
+/// namespace, name, [(op, kind, key, rv, blob), ...], extra_msgpack)`, or None when it
+/// is anything else (the Python reader upcasts or words the error).
+#[pyfunction]
+#[allow(clippy::type_complexity)]
+pub fn decode_record<'py>(
+    py: Python<'py>,
+    payload: &[u8],
+) -> PyResult<Option<Bound<'py, PyTuple>>> {
+    let Some(rec) = record::decode(payload) else {
+        return Ok(None);
+    };
+    let writes = PyList::empty(py);
+    for w in &rec.writes {
+        writes.append((
+            w.op,
+            w.kind,
+            w.key,
+            w.rv,
+            w.blob.map(|b| PyBytes::new(py, b)),
+        ))?;
+    }
+    let extra = (rec.extra != [0xc0]).then(|| PyBytes::new(py, rec.extra));
+    Ok(Some(PyTuple::new(
+        py,
+        [
+            rec.seq.into_pyobject(py)?.into_any(),
+            rec.ts.into_pyobject(py)?.into_any(),
+            PyString::new(py, rec.verb).into_any(),
+            PyString::new(py, rec.actor).into_any(),
+            PyString::new(py, rec.kind).into_any(),
+            rec.namespace.into_pyobject(py)?.into_any(),
+            PyString::new(py, rec.name).into_any(),
+            writes.into_any(),
+            extra.into_pyobject(py)?.into_any(),
+        ],
+    )?))
+}
+
+/// The schema version of the records `encode_record` writes.
+#[pyfunction]
+pub fn record_schema_version() -> u64 {
+    record::SCHEMA_VERSION
+}
