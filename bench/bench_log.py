@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from servicecidr import Cluster, SimulatedClock
-from servicecidr.events.recovery import iter_log
+from servicecidr.journal.recovery import iter_log
 
 RANGE = "10.0.0.0/16"
 

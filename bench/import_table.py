@@ -35,7 +35,7 @@ __all__ = ["generate_audit_log"]
 def generate_audit_log(path: Path, events: int, *, live: int = 2000, seed: int = 1) -> int:
     """Write a simulated history of at least ``events`` audit events; returns the count."""
     from servicecidr import Cluster, SimulatedClock
-    from servicecidr.audit import AuditWriter
+    from servicecidr.auditwriter import AuditWriter
 
     class _Drop(list[Any]):
         def append(self, x: Any, /) -> None:  # keep no history in memory

@@ -26,7 +26,7 @@ from pathlib import Path
 PRELUDE = r"""
 import gc, json, sys, time
 from servicecidr import Cluster, SimulatedClock
-from servicecidr.events.recovery import iter_log
+from servicecidr.journal.recovery import iter_log
 from pathlib import Path
 RANGE = "10.0.0.0/8"
 def svc(name):

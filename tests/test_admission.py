@@ -15,7 +15,7 @@ import yaml
 from servicecidr import Cluster, SimulatedClock
 from servicecidr.admission.messages import RequestEntityTooLargeError
 from servicecidr.errors import ApiError, ForbiddenError, InvalidError
-from servicecidr.events.model import decode_event, encode_event
+from servicecidr.journal.records import decode_event, encode_event
 
 # The expression of the seed's first policy (one line in the document).
 SEED_EXPRESSION = (

@@ -1,4 +1,4 @@
-"""The Rust audit reader (``_core.AuditLineReader``, :mod:`servicecidr.importers.fastaudit`)
+"""The Rust audit reader (``_core.AuditLineReader``, :mod:`servicecidr.importers.auditreader_rust`)
 decides exactly as the Python reader, or hands the line over: the same records and skips
 for every audit file in ../shared/data and for randomly damaged events, the same objects
 (byte for byte) for what it prepares itself, the same import outcome."""
@@ -17,11 +17,11 @@ from hypothesis import strategies as st
 from conftest import SHARED
 from servicecidr import Cluster, SimulatedClock
 from servicecidr._core import AuditLineReader
-from servicecidr.events.model import decode_object, encode_object
+from servicecidr.journal.records import decode_object, encode_object
 from servicecidr.importers import import_observed, pipeline
-from servicecidr.importers.auditlog import event_record
-from servicecidr.importers.fastaudit import audit_file_records
-from servicecidr.importers.model import Record, Skip
+from servicecidr.importers.auditreader import event_record
+from servicecidr.importers.auditreader_rust import audit_file_records
+from servicecidr.importers.inputs import Record, Skip
 from servicecidr.importers.observed import ObservedImporter, _cluster_ips, _parent, _rv_int
 from servicecidr.importers.pipeline import ReadStats, read_records
 from servicecidr.importers.report import ImportReport

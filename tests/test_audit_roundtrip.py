@@ -12,9 +12,9 @@ import pytest
 import servicecidr.conformance as conformance
 from conftest import CONFORMANCE
 from servicecidr import Cluster, SimulatedClock
-from servicecidr.audit import AuditWriter
+from servicecidr.auditwriter import AuditWriter
 from servicecidr.clock import SIMULATION_EPOCH, Clock
-from servicecidr.events.model import Event
+from servicecidr.journal.records import Event
 from servicecidr.importers import import_observed
 
 

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from servicecidr import Cluster, SimulatedClock
-from servicecidr.audit import AuditWriter
+from servicecidr.auditwriter import AuditWriter
 from servicecidr.errors import ApiError
 
 

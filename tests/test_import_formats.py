@@ -14,7 +14,7 @@ import yaml
 
 from servicecidr import Cluster, SimulatedClock
 from servicecidr.importers import ImportAborted, import_observed, read_records
-from servicecidr.importers.model import Record, Skip
+from servicecidr.importers.inputs import Record, Skip
 
 
 def _svc(

@@ -14,8 +14,8 @@ import pytest
 
 from servicecidr import Cluster, SimulatedClock
 from servicecidr.clock import SIMULATION_EPOCH, format_time
-from servicecidr.events import log as logmod
-from servicecidr.events.log import (
+from servicecidr.journal import segments as logmod
+from servicecidr.journal.segments import (
     HEADER_SIZE,
     UPCASTS,
     LogCorruptError,
@@ -27,9 +27,9 @@ from servicecidr.events.log import (
     decode_payload,
     list_segments,
 )
-from servicecidr.events.model import SCHEMA_VERSION, decode_event, encode_event
-from servicecidr.events.snapshot import list_snapshots
-from servicecidr.persist import read_meta
+from servicecidr.journal.records import SCHEMA_VERSION, decode_event, encode_event
+from servicecidr.journal.snapshots import list_snapshots
+from servicecidr.journal.state import read_meta
 
 RANGE = "10.0.0.0/24"
 
@@ -392,7 +392,7 @@ def test_a_simulated_clock_continues_where_the_history_left_it(tmp_path: Path) -
         c._persist.writer.close()  # a crash: no close(), so the meta time is stale
         c._persist.closed = True
         c._persist.finalizer.detach()
-        from servicecidr.persist import unlock_state
+        from servicecidr.journal.state import unlock_state
 
         unlock_state(c._persist.lock_fd)
     with Cluster.open(d) as c:

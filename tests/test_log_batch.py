@@ -13,9 +13,9 @@ from hypothesis import strategies as st
 
 from servicecidr import Cluster, SimulatedClock
 from servicecidr._core import encode_log_records, frame_import_event
-from servicecidr.events.log import frame
-from servicecidr.events.model import OP_DELETE, OP_PUT, Event, Write, encode_event
-from servicecidr.events.recovery import iter_log
+from servicecidr.journal.segments import frame
+from servicecidr.journal.records import OP_DELETE, OP_PUT, Event, Write, encode_event
+from servicecidr.journal.recovery import iter_log
 
 
 def svc(name: str) -> dict[str, Any]:
@@ -236,7 +236,7 @@ def test_a_failed_batch_write_stops_further_writes(
     import errno
 
     from servicecidr.errors import ReadOnlyError, StateError
-    from servicecidr.events import log as logmod
+    from servicecidr.journal import segments as logmod
 
     c = Cluster.open(
         tmp_path / "s",

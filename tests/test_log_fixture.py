@@ -11,8 +11,8 @@ import shutil
 from pathlib import Path
 
 from servicecidr import Cluster
-from servicecidr.events.log import list_segments
-from servicecidr.events.snapshot import list_snapshots
+from servicecidr.journal.segments import list_segments
+from servicecidr.journal.snapshots import list_snapshots
 
 FIXTURE = Path(__file__).parent / "data" / "log-v1"
 # The digest printed by make_log_v1.py when it wrote the fixture. It changes only if

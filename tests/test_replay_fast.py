@@ -16,9 +16,9 @@ from hypothesis import strategies as st
 
 from servicecidr import Cluster, SimulatedClock
 from servicecidr._core import crc32c, read_snapshot_body
-from servicecidr.events import log as logmod
-from servicecidr.events import recovery
-from servicecidr.events.snapshot import SnapshotError, list_snapshots, read_snapshot
+from servicecidr.journal import segments as logmod
+from servicecidr.journal import recovery
+from servicecidr.journal.snapshots import SnapshotError, list_snapshots, read_snapshot
 from test_log import scidr, svc
 
 
@@ -149,7 +149,7 @@ def test_progress_is_reported_in_batches(tmp_path: Path, monkeypatch: pytest.Mon
     seq, digest = c._seq, c.digest()
     c.close()
     seen: list[int] = []
-    from servicecidr.events.recovery import replay_log
+    from servicecidr.journal.recovery import replay_log
 
     r = Cluster(("10.0.0.0/24", "fd00::/120"), 3, SimulatedClock(), _start=False)
     res = replay_log(r, tmp_path / "s" / "log", start_seq=1, progress=seen.append)

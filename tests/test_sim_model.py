@@ -20,7 +20,7 @@ from servicecidr.sim import (
     preset,
     preset_names,
 )
-from servicecidr.sim.model import format_duration, parse_rate
+from servicecidr.sim.workload import format_duration, parse_rate
 
 REQUIRED_PRESETS = {"seed-at-scale", "steady-churn", "burst", "dual-stack"}
 

@@ -30,7 +30,7 @@ from servicecidr.errors import (
     StateLockedError,
     TornTailError,
 )
-from servicecidr.events.model import Event
+from servicecidr.journal.records import Event
 
 __all__ = [
     "AllocationError",

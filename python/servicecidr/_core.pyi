@@ -263,7 +263,7 @@ def read_snapshot_body(
 @final
 class AuditLineReader:
     """Reads one JSON-lines audit log (plain or gzip) on a worker thread; see
-    ``servicecidr.importers.fastaudit`` for what it hands back."""
+    ``servicecidr.importers.auditreader_rust`` for what it hands back."""
 
     def __new__(
         cls, path: str, *, fast: bool = True, batch: int = 256, source: str | None = None
@@ -278,7 +278,7 @@ class AuditLineReader:
 
 def encode_log_records(events: list[Any]) -> bytes:
     """The framed log records (length, CRC32C, msgpack payload) of a list of
-    ``servicecidr.events.model.Event``, concatenated: exactly ``frame(encode_event(ev))``
+    ``servicecidr.journal.records.Event``, concatenated: exactly ``frame(encode_event(ev))``
     for each. TypeError when an event holds a value it does not encode."""
 
 def frame_import_event(

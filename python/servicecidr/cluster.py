@@ -1,7 +1,7 @@
 """The facade: a Kubernetes control plane's Service-IP machinery as one Python object.
 
 Every mutating call *decides* (validation, admission, random allocation), records one
-:class:`~servicecidr.events.model.Event` holding the writes it produced, and *applies* it.
+:class:`~servicecidr.journal.records.Event` holding the writes it produced, and *applies* it.
 Applying is deterministic and cannot fail, so a fresh Cluster fed the same events reaches
 the same :meth:`Cluster.digest`.
 
@@ -33,7 +33,7 @@ from servicecidr.allocation.nodeports import NodePortAllocator, service_ports
 from servicecidr.api import decode as api_decode
 from servicecidr.api.kinds import KINDS, KindInfo, kind_info
 from servicecidr.api.memo import ValidationMemo
-from servicecidr.audit import AuditWriter
+from servicecidr.auditwriter import AuditWriter
 from servicecidr.clock import Clock, WallClock, format_time, parse_duration
 from servicecidr.controllers.conditions import ready_state
 from servicecidr.controllers.default_cidr import sync_default_service_cidr
@@ -41,7 +41,7 @@ from servicecidr.controllers.netutil import cidr_contains_ip
 from servicecidr.controllers.repair import repair
 from servicecidr.controllers.servicecidr import sync_service_cidrs
 from servicecidr.errors import ApiError, BadRequestError, InvalidInputError, NotFoundError
-from servicecidr.events.model import OP_PUT, Event, Write, decode_object
+from servicecidr.journal.records import OP_PUT, Event, Write, decode_object
 from servicecidr.registry import generic
 from servicecidr.registry import service as service_registry
 from servicecidr.registry.simple import SIMPLE_KINDS, SimpleKind
@@ -151,7 +151,7 @@ class Cluster:
         self._repair_due: dict[str, float] = {}
         self._nodeports = NodePortAllocator()
         self._time_cache: tuple[int, str] = (-1, "")
-        if audit_log is not None:  # one audit.k8s.io Event per write (servicecidr/audit.py)
+        if audit_log is not None:  # one audit.k8s.io Event per write (servicecidr/auditwriter.py)
             AuditWriter(self, audit_log)
         if _start:
             self.start()
@@ -290,7 +290,7 @@ class Cluster:
         txn: Txn,
         extra: dict[str, Any] | None,
     ) -> Event:
-        if self._write_guard is not None:  # read-only, as_of or closed (persist.py)
+        if self._write_guard is not None:  # read-only, as_of or closed (journal/state.py)
             self._write_guard(txn)
         pending = self._admission_extra
         if pending is not None:  # audit annotations and warnings of this request
@@ -638,7 +638,7 @@ class Cluster:
         return strategy
 
     # ------------------------------------------------------------------ durable state
-    # (persist.py implements these; a Cluster built with Cluster(...) stays in memory)
+    # (journal/state.py implements these; a Cluster built with Cluster(...) stays in memory)
 
     @classmethod
     def open(
@@ -670,7 +670,7 @@ class Cluster:
         ``durability``: ``"fsync"`` (on disk before the call returns), ``"group"``
         (fsync at most every ``group_ms`` ms or ``group_records`` events: a machine crash
         loses at most that window, a process crash nothing) or ``"none"`` (OS buffers
-        only: a machine crash may lose any of it). See persist.py and docs/FORMAT.md.
+        only: a machine crash may lose any of it). See journal/state.py and docs/FORMAT.md.
 
         ``as_of`` (a sequence number, or a time: float seconds, datetime, RFC 3339) opens
         the state as it was then, read-only. A torn record at the end of the log (a crash
@@ -681,7 +681,7 @@ class Cluster:
         ``audit_log`` appends every later write (the start logic's included) to that file
         as audit.k8s.io/v1 Events; a read-only or ``as_of`` open writes none.
         """
-        from servicecidr.persist import open_cluster
+        from servicecidr.journal.state import open_cluster
 
         return open_cluster(
             cls,
@@ -741,6 +741,6 @@ class Cluster:
         ``kind``/``namespace``/``name`` as :meth:`Event.touches`; ``since``/``until`` are
         inclusive bounds, each a sequence number (int) or a time (float, datetime,
         RFC 3339)."""
-        from servicecidr.persist import filter_events
+        from servicecidr.journal.state import filter_events
 
         return filter_events(iter(self._events), kind, namespace, name, since, until)

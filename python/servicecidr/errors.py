@@ -58,7 +58,7 @@ class InvalidInputError(ServiceCIDRError, ValueError):
 
 
 # --------------------------------------------------------------------------------------
-# State directory errors (the durable log: servicecidr.events.log, servicecidr.persist)
+# State directory errors (the durable log: servicecidr.journal.segments, servicecidr.journal.state)
 # --------------------------------------------------------------------------------------
 
 

@@ -35,7 +35,7 @@ from servicecidr._core import AdmissionInput, CompiledPolicy
 from servicecidr.admission.matching import GVK, GVR, Criteria, Request, Selector
 from servicecidr.admission.messages import denial_error, validation_failure_annotation
 from servicecidr.api.kinds import KINDS, KindInfo
-from servicecidr.events.model import decode_object
+from servicecidr.journal.records import decode_object
 from servicecidr.store import object_key
 
 if TYPE_CHECKING:

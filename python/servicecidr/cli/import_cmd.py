@@ -152,7 +152,7 @@ def run(args: argparse.Namespace, io: _Streams) -> int:
         if args.mode == "what-if":
             rng = args.service_cluster_ip_range or _recorded_range(args)
             if rng is None and _has_state(path):
-                from servicecidr.persist import read_meta
+                from servicecidr.journal.state import read_meta
 
                 rng = ",".join(read_meta(path).get("service_cluster_ip_range") or ()) or None
             report = import_what_if(
@@ -211,7 +211,7 @@ def _open(path: Path, args: argparse.Namespace) -> tuple[Any, str]:
     if args.in_memory:
         rng = rng or _recorded_range(args)
         if rng is None and _has_state(path):
-            from servicecidr.persist import read_meta
+            from servicecidr.journal.state import read_meta
 
             rng = ",".join(read_meta(path).get("service_cluster_ip_range") or ()) or None
         c = Cluster(rng or DEFAULT_RANGE, seed=args.seed, clock=SimulatedClock(SIMULATION_EPOCH))

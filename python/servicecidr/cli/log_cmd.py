@@ -27,8 +27,8 @@ from servicecidr.cli.progress import Progress
 from servicecidr.cli.state import ENV_VAR, add_state_flag, resolve_state_dir
 from servicecidr.clock import format_micro_time
 from servicecidr.errors import ServiceCIDRError
-from servicecidr.events.log import StateError, TornTailError, list_segments, scan_segment
-from servicecidr.events.model import OP_PUT, Event, decode_object
+from servicecidr.journal.segments import StateError, TornTailError, list_segments, scan_segment
+from servicecidr.journal.records import OP_PUT, Event, decode_object
 
 __all__ = ["add_parser", "run"]
 
@@ -109,8 +109,8 @@ def run(args: argparse.Namespace, io: _Streams) -> int:
 
 
 def _verify(path: Path, args: argparse.Namespace, io: _Streams) -> int:
-    from servicecidr.events.recovery import verify_state
-    from servicecidr.persist import lock_state, unlock_state
+    from servicecidr.journal.recovery import verify_state
+    from servicecidr.journal.state import lock_state, unlock_state
 
     fd = lock_state(path, shared=True)
     bar = Progress(io.err, delay=1.0)
@@ -154,8 +154,8 @@ def _verify(path: Path, args: argparse.Namespace, io: _Streams) -> int:
 
 
 def _repair(path: Path, args: argparse.Namespace, io: _Streams) -> int:
-    from servicecidr.events.recovery import repair_torn_tail, verify_state
-    from servicecidr.persist import lock_state, unlock_state
+    from servicecidr.journal.recovery import repair_torn_tail, verify_state
+    from servicecidr.journal.state import lock_state, unlock_state
 
     fd = lock_state(path, shared=False)
     try:
@@ -188,7 +188,7 @@ def _repair(path: Path, args: argparse.Namespace, io: _Streams) -> int:
 
 def _snapshot(path: Path, args: argparse.Namespace, io: _Streams) -> int:
     from servicecidr.cluster import Cluster
-    from servicecidr.persist import open_cluster
+    from servicecidr.journal.state import open_cluster
 
     bar = Progress(io.err, delay=1.0)
     bar.start(0, "replaying")
@@ -207,7 +207,7 @@ def _snapshot(path: Path, args: argparse.Namespace, io: _Streams) -> int:
 
 
 def _compact(path: Path, args: argparse.Namespace, io: _Streams) -> int:
-    from servicecidr.persist import compact_dir, lock_state, unlock_state
+    from servicecidr.journal.state import compact_dir, lock_state, unlock_state
 
     fd = lock_state(path, shared=False)
     try:
@@ -231,7 +231,7 @@ def _point(text: str | None) -> int | str | None:
 
 
 def _show(path: Path, args: argparse.Namespace, io: _Streams) -> int:
-    from servicecidr.persist import filter_events, lock_state, unlock_state
+    from servicecidr.journal.state import filter_events, lock_state, unlock_state
 
     fd = lock_state(path, shared=True)
     try:

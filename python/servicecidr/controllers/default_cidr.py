@@ -14,9 +14,9 @@ from typing import TYPE_CHECKING, Any
 
 from servicecidr.clock import format_time
 from servicecidr.controllers.conditions import get_condition, with_condition
-from servicecidr.controllers.events import record_event, warn_once
+from servicecidr.controllers.event_recorder import record_event, warn_once
 from servicecidr.errors import ApiError
-from servicecidr.events.model import decode_object
+from servicecidr.journal.records import decode_object
 from servicecidr.registry.simple import SIMPLE_KINDS
 
 if TYPE_CHECKING:

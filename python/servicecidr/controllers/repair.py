@@ -11,9 +11,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from servicecidr.clock import parse_time
-from servicecidr.controllers.events import record_event, warn_once
+from servicecidr.controllers.event_recorder import record_event, warn_once
 from servicecidr.controllers.netutil import cidr_contains_ip
-from servicecidr.events.model import decode_object
+from servicecidr.journal.records import decode_object
 from servicecidr.registry.service import canonical_ip, ip_address_object
 from servicecidr.registry.txn import Txn
 from servicecidr.store import object_key

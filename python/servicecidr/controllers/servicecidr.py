@@ -14,10 +14,10 @@ from typing import TYPE_CHECKING, Any
 
 from servicecidr.clock import format_time, parse_time
 from servicecidr.controllers.conditions import get_condition, with_condition
-from servicecidr.controllers.events import warn_once
+from servicecidr.controllers.event_recorder import warn_once
 from servicecidr.controllers.netutil import cidr_contains_cidr, cidr_contains_ip, family_of_cidr
 from servicecidr.errors import ApiError
-from servicecidr.events.model import decode_object
+from servicecidr.journal.records import decode_object
 from servicecidr.registry.simple import SIMPLE_KINDS
 
 if TYPE_CHECKING:

@@ -35,7 +35,7 @@ from collections.abc import Callable, Iterable, Sequence
 from contextlib import nullcontext
 
 from servicecidr.cluster import Cluster
-from servicecidr.importers.model import UNUSABLE, ImportAborted, Record, Skip
+from servicecidr.importers.inputs import UNUSABLE, ImportAborted, Record, Skip
 from servicecidr.importers.observed import IPADDRESS_MODES, ObservedImporter
 from servicecidr.importers.pipeline import FORMATS, ReadStats, read_records
 from servicecidr.importers.report import ImportReport, state_summary

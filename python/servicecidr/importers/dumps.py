@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from servicecidr.api.kinds import KINDS
-from servicecidr.importers.model import Record, Skip
+from servicecidr.importers.inputs import Record, Skip
 
 __all__ = ["dump_records", "object_kind", "watch_records"]
 

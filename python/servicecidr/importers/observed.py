@@ -48,7 +48,7 @@ from servicecidr.api.kinds import KINDS
 from servicecidr.clock import format_time
 from servicecidr.controllers.servicecidr import orphaned_ips
 from servicecidr.errors import ApiError, InvalidInputError
-from servicecidr.events.model import (
+from servicecidr.journal.records import (
     OP_DELETE,
     OP_PUT,
     Event,
@@ -56,8 +56,8 @@ from servicecidr.events.model import (
     decode_object,
     encode_object,
 )
-from servicecidr.importers.auditlog import event_record
-from servicecidr.importers.model import Record, Skip
+from servicecidr.importers.auditreader import event_record
+from servicecidr.importers.inputs import Record, Skip
 from servicecidr.importers.report import ImportReport
 from servicecidr.registry.service import canonical_ip, ip_address_object
 from servicecidr.registry.txn import Txn
@@ -272,7 +272,7 @@ class ObservedImporter:
         self._put(rec, key, ns, name, obj)
 
     def _apply_fast(self, rec: Record, f: tuple[Any, ...]) -> bool:
-        """A record the Rust reader prepared (see :mod:`.fastaudit`): a put of an object
+        """A record the Rust reader prepared (see :mod:`.auditreader_rust`): a put of an object
         the state does not hold, or a delete of one it does — what :meth:`apply` does
         then, without the parsed bodies. False (nothing done) for any other case."""
         kind = rec.kind

@@ -26,10 +26,10 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
-from servicecidr.importers.auditlog import event_record, event_records
+from servicecidr.importers.auditreader import event_record, event_records
 from servicecidr.importers.dumps import dump_records, watch_records
-from servicecidr.importers.fastaudit import audit_file_records
-from servicecidr.importers.model import Record, Skip
+from servicecidr.importers.auditreader_rust import audit_file_records
+from servicecidr.importers.inputs import Record, Skip
 from servicecidr.importers.sources import (
     Input,
     Position,

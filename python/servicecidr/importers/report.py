@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from servicecidr.clock import format_micro_time
-from servicecidr.events.model import decode_object
-from servicecidr.importers.model import IGNORED, REASONS, SKIPPED, UNUSABLE, Record, Skip
+from servicecidr.journal.records import decode_object
+from servicecidr.importers.inputs import IGNORED, REASONS, SKIPPED, UNUSABLE, Record, Skip
 
 if TYPE_CHECKING:
     from servicecidr.cluster import Cluster

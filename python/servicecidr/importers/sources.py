@@ -31,7 +31,7 @@ from typing import IO, Any
 
 import yaml
 
-from servicecidr.importers.model import ImportAborted, Skip
+from servicecidr.importers.inputs import ImportAborted, Skip
 
 __all__ = [
     "BLANK",

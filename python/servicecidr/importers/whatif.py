@@ -31,7 +31,7 @@ from servicecidr.api.kinds import KINDS
 from servicecidr.clock import SimulatedClock, format_micro_time
 from servicecidr.cluster import Cluster
 from servicecidr.errors import ApiError, ServiceCIDRError
-from servicecidr.importers.model import Record, Skip
+from servicecidr.importers.inputs import Record, Skip
 from servicecidr.importers.report import ImportReport, state_summary
 from servicecidr.store import object_key
 

@@ -13,7 +13,7 @@ from servicecidr.errors import (
     ConflictError,
     NotFoundError,
 )
-from servicecidr.events.model import decode_object
+from servicecidr.journal.records import decode_object
 from servicecidr.registry.txn import Txn
 from servicecidr.store import object_key
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from servicecidr.events.model import OP_DELETE, OP_PUT, Write, encode_object
+from servicecidr.journal.records import OP_DELETE, OP_PUT, Write, encode_object
 
 __all__ = ["Txn"]
 

@@ -24,7 +24,7 @@ from servicecidr.sim.engine import (
     percentile,
     run,
 )
-from servicecidr.sim.model import (
+from servicecidr.sim.workload import (
     Burst,
     Lifetime,
     Model,

@@ -1,4 +1,4 @@
-"""The discrete-event loop that runs a :class:`~servicecidr.sim.model.Model` against a Cluster.
+"""The discrete-event loop that runs a :class:`~servicecidr.sim.workload.Model` against a Cluster.
 
 Everything a run decides comes from random generators this object owns (one per stream
 and burst, seeded from the run's seed and the stream's name, so adding a stream does not
@@ -31,7 +31,7 @@ from servicecidr._core import parse_cidr
 from servicecidr.clock import SIMULATION_EPOCH, SimulatedClock, format_time
 from servicecidr.cluster import Cluster
 from servicecidr.errors import ApiError, InvalidInputError
-from servicecidr.sim.model import Lifetime, Model
+from servicecidr.sim.workload import Lifetime, Model
 
 __all__ = [
     "CidrStats",

@@ -23,7 +23,7 @@ from typing import Any
 
 from servicecidr.clock import format_time
 from servicecidr.sim.engine import SimResult
-from servicecidr.sim.model import format_duration, model_to_yaml
+from servicecidr.sim.workload import format_duration, model_to_yaml
 
 __all__ = [
     "DETERMINISTIC_FILES",

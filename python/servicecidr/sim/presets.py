@@ -7,7 +7,7 @@ for a ``--model FILE`` of your own.
 from __future__ import annotations
 
 from servicecidr.errors import InvalidInputError
-from servicecidr.sim.model import Burst, Lifetime, Model, Operator, Stream
+from servicecidr.sim.workload import Burst, Lifetime, Model, Operator, Stream
 
 __all__ = ["PRESETS", "preset", "preset_names"]
 

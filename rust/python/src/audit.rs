@@ -1,4 +1,4 @@
-//! `AuditLineReader`: the Python face of servicecidr-audit's worker thread.
+//! `AuditLineReader`: the Python face of servicecidr-auditreader's worker thread.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -9,7 +9,7 @@ use std::thread::JoinHandle;
 use pyo3::exceptions::PyOSError;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyList, PyString, PyTuple};
-use servicecidr_audit::{open, work, Batch, Item, ItemRef, PayloadRef};
+use servicecidr_auditreader::{open, work, Batch, Item, ItemRef, PayloadRef};
 
 /// Reads one JSON-lines audit log file (plain or gzip) on a worker thread.
 #[pyclass(module = "servicecidr._core", name = "AuditLineReader")]

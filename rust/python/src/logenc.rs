@@ -7,9 +7,9 @@ use pyo3::exceptions::PyTypeError;
 use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyBytes, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple};
-use servicecidr_audit::msgpack as mp;
+use servicecidr_auditreader::msgpack as mp;
 
-/// The event layout `events/model.py` writes.
+/// The event layout `journal/records.py` writes.
 const SCHEMA_VERSION: u64 = 1;
 
 fn too_long() -> PyErr {

@@ -21,7 +21,7 @@ use servicecidr_core::Ip;
 use crate::msgpack::Reader;
 use crate::CidrAllocator;
 
-/// The event record layout this fast path reads (events/model.py SCHEMA_VERSION).
+/// The event record layout this fast path reads (journal/records.py SCHEMA_VERSION).
 const SCHEMA_VERSION: u64 = 1;
 const RECORD_HEADER: usize = 8;
 const MAX_RECORD: usize = 1 << 30;

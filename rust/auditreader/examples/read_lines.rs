@@ -1,14 +1,14 @@
 //! Time the audit line reader on one file, single-threaded (the worker's share of an
-//! import): `cargo run --release -p servicecidr-audit --example read_lines -- FILE`.
+//! import): `cargo run --release -p servicecidr-auditreader --example read_lines -- FILE`.
 use std::io::BufRead;
 use std::time::Instant;
 
-use servicecidr_audit::{Item, LineParser};
+use servicecidr_auditreader::{Item, LineParser};
 
 fn main() {
     let path = std::env::args().nth(1).expect("usage: read_lines FILE");
     let done = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
-    let mut input = servicecidr_audit::open(&path, done).expect("open");
+    let mut input = servicecidr_auditreader::open(&path, done).expect("open");
     let mut lines = Vec::new();
     let mut buf = Vec::new();
     while input.read_until(b'\n', &mut buf).expect("read") > 0 {

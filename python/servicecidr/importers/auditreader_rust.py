@@ -24,8 +24,8 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from servicecidr._core import AuditLineReader
-from servicecidr.importers.auditlog import event_records
-from servicecidr.importers.model import Record, Skip
+from servicecidr.importers.auditreader import event_records
+from servicecidr.importers.inputs import Record, Skip
 from servicecidr.importers.sources import (
     BLANK,
     STREAM,

@@ -38,14 +38,14 @@ from servicecidr._core import read_snapshot_body
 from servicecidr.api.kinds import KINDS
 from servicecidr.controllers.conditions import ready_state
 from servicecidr.errors import SnapshotError
-from servicecidr.events.log import (
+from servicecidr.journal.segments import (
     FORMAT_VERSION,
     atomic_write,
     crc32c,
     crc32c_extend,
     map_readonly,
 )
-from servicecidr.events.model import decode_object
+from servicecidr.journal.records import decode_object
 
 if TYPE_CHECKING:
     from servicecidr.cluster import Cluster

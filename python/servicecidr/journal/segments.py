@@ -49,7 +49,7 @@ from servicecidr.errors import (
     StateLockedError,
     TornTailError,
 )
-from servicecidr.events.model import SCHEMA_VERSION, Event, Write, encode_event
+from servicecidr.journal.records import SCHEMA_VERSION, Event, Write, encode_event
 
 __all__ = [
     "FORMAT_VERSION",
@@ -168,7 +168,7 @@ def segment_name(first_seq: int) -> str:
 #: next version (the record is the decoded msgpack array, schema version first). Reading
 #: applies them in a chain until the record is at SCHEMA_VERSION. Version 1 is the first
 #: and the current one, so the table is empty; a change to the event layout bumps
-#: SCHEMA_VERSION in events/model.py and adds ``UPCASTS[old] = function`` here.
+#: SCHEMA_VERSION in journal/records.py and adds ``UPCASTS[old] = function`` here.
 UPCASTS: dict[int, Callable[[list[Any]], list[Any]]] = {}
 
 _unpackb = msgpack.unpackb
@@ -199,7 +199,7 @@ def _upcast(rec: Any) -> list[Any]:
 def decode_payload(payload: bytes) -> Event:
     """Decode (and upcast) one record payload into an :class:`Event`.
 
-    The same result as :func:`~servicecidr.events.model.decode_event`, built for replay
+    The same result as :func:`~servicecidr.journal.records.decode_event`, built for replay
     speed: the CRC has vouched for the bytes, so the common case (a current-version
     record) goes straight to the constructors; anything odd takes the checked path.
     """

@@ -1,5 +1,5 @@
 """Events: the recorded outcomes the engine replays."""
 
-from servicecidr.events.model import Event, Write, decode_event, encode_event
+from servicecidr.journal.records import Event, Write, decode_event, encode_event
 
 __all__ = ["Event", "Write", "decode_event", "encode_event"]

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from servicecidr._core import replay_records
-from servicecidr.events.log import (
+from servicecidr.journal.segments import (
     Buf,
     LogCorruptError,
     SegmentInfo,
@@ -34,8 +34,8 @@ from servicecidr.events.log import (
     scan_segment,
     torn_message,
 )
-from servicecidr.events.model import Event
-from servicecidr.events.snapshot import SnapshotError, list_snapshots, read_snapshot
+from servicecidr.journal.records import Event
+from servicecidr.journal.snapshots import SnapshotError, list_snapshots, read_snapshot
 
 if TYPE_CHECKING:
     from servicecidr.cluster import Cluster

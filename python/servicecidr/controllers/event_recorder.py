@@ -11,7 +11,7 @@ import hashlib
 from typing import TYPE_CHECKING, Any
 
 from servicecidr.clock import format_micro_time
-from servicecidr.events.model import decode_object
+from servicecidr.journal.records import decode_object
 from servicecidr.registry.txn import Txn
 from servicecidr.store import object_key
 

@@ -102,7 +102,7 @@ class Record:
     response: Any = None
     received: float | None = None
     raw: bool = False
-    #: from the Rust reader (:mod:`.fastaudit`): what applying needs, decided already —
+    #: from the Rust reader (:mod:`.auditreader_rust`): what applying needs, decided already —
     #: ``(0, rv, blob, cluster_ips, parent, managed)`` for a put of the normalised,
     #: encoded object, ``(1, rv or None)`` for a delete — and the line it came from, for
     #: the cases the importer still wants the parsed event (``request``/``response``

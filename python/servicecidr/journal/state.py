@@ -4,8 +4,8 @@ A state directory holds::
 
     meta                 JSON: format version, flags, clock kind and time, created-at
     lock                 flock()ed: exclusively by the writer, shared by readers
-    log/<seq>.log        append-only event log segments (events/log.py)
-    snapshots/<seq>.snap whole-state snapshots (events/snapshot.py)
+    log/<seq>.log        append-only event log segments (journal/segments.py)
+    snapshots/<seq>.snap whole-state snapshots (journal/snapshots.py)
 
 :meth:`Cluster.open` (implemented by :func:`open_cluster`) loads the newest valid snapshot,
 replays the log after it, and, for a writer, appends every event committed afterwards
@@ -47,7 +47,7 @@ from typing import TYPE_CHECKING, Any
 
 from servicecidr.clock import Clock, SimulatedClock, WallClock, format_micro_time, parse_time
 from servicecidr.errors import InvalidInputError
-from servicecidr.events.log import (
+from servicecidr.journal.segments import (
     DURABILITY_MODES,
     LogWriter,
     ReadOnlyError,
@@ -60,9 +60,9 @@ from servicecidr.events.log import (
     list_segments,
     torn_message,
 )
-from servicecidr.events.model import OP_PUT, Event
-from servicecidr.events.recovery import iter_log, repair_torn_tail, replay_log
-from servicecidr.events.snapshot import (
+from servicecidr.journal.records import OP_PUT, Event
+from servicecidr.journal.recovery import iter_log, repair_torn_tail, replay_log
+from servicecidr.journal.snapshots import (
     list_snapshots,
     load_snapshot,
     read_snapshot,
@@ -678,7 +678,7 @@ def _open_locked(
         _write_meta(state_dir, meta)
     if audit_log is not None:
         # Attached after the replay, so history is not audited again as new writes.
-        from servicecidr.audit import AuditWriter
+        from servicecidr.auditwriter import AuditWriter
 
         AuditWriter(c, audit_log)
     try:

@@ -53,7 +53,7 @@ from typing import TYPE_CHECKING, Any
 from servicecidr.api.kinds import KINDS, KindInfo, kind_info
 from servicecidr.clock import format_micro_time
 from servicecidr.errors import ApiError, ServiceCIDRError
-from servicecidr.events.model import OP_PUT, Event, Write, decode_object
+from servicecidr.journal.records import OP_PUT, Event, Write, decode_object
 
 if TYPE_CHECKING:
     from servicecidr.cluster import Cluster

@@ -29,8 +29,8 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
-from servicecidr.audit import ACTOR_ANNOTATION, RAW_WRITE_ANNOTATION
-from servicecidr.importers.model import Record, Skip
+from servicecidr.auditwriter import ACTOR_ANNOTATION, RAW_WRITE_ANNOTATION
+from servicecidr.importers.inputs import Record, Skip
 
 __all__ = [
     "RESOURCES",

@@ -1,7 +1,7 @@
 //! Writing msgpack exactly as msgpack-python's `packb(..., use_bin_type=True)` does: the
 //! smallest encoding of each integer, doubles for floats, `str` and `bin` kept apart.
 //! Shared by the reader (encoded objects) and the extension's log encoder, whose bytes
-//! must equal what `events/model.py` writes.
+//! must equal what `journal/records.py` writes.
 
 pub fn nil(out: &mut Vec<u8>) {
     out.push(0xc0);
