@@ -42,13 +42,13 @@ if mode == "memory":
 else:
     c = Cluster.open(args["dir"], service_cluster_ip_range=RANGE, seed=1,
                      clock=SimulatedClock(), durability=mode)
-start_seq = c._seq
+start_seq = c.seq
 t = time.perf_counter()
 for i in range(n):
     c.create(svc(f"s{i}"))
     c.delete("Service", f"s{i}")
 dt = time.perf_counter() - t
-events = c._seq - start_seq
+events = c.seq - start_seq
 c.close()
 print(json.dumps({"us_per_event": dt / events * 1e6}))
 """
@@ -61,7 +61,7 @@ with Cluster.open(args["dir"], service_cluster_ip_range=RANGE, seed=1,
     if args["snapshot"]:
         c.snapshot()
     digest = c.digest() if args["n"] <= 300000 else ""
-print(json.dumps({"seq": c._seq, "digest": digest}))
+print(json.dumps({"seq": c.seq, "digest": digest}))
 """
 
 OPEN = r"""
@@ -69,7 +69,7 @@ t = time.perf_counter()
 c = Cluster.open(args["dir"], read_only=True)
 dt = time.perf_counter() - t
 ok = (not args["digest"]) or c.digest() == args["digest"]
-print(json.dumps({"seconds": dt, "events_per_s": c._seq / dt, "ok": ok,
+print(json.dumps({"seconds": dt, "events_per_s": c.seq / dt, "ok": ok,
                   "services": c.count("Service")}))
 """
 

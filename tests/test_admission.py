@@ -15,7 +15,7 @@ import yaml
 from servicecidr import Cluster, SimulatedClock
 from servicecidr.admission.messages import RequestEntityTooLargeError
 from servicecidr.errors import ApiError, ForbiddenError, InvalidError
-from servicecidr.journal.records import decode_event, encode_event
+from servicecidr.journal.records import decode_entry, encode_entry
 
 # The expression of the seed's first policy (one line in the document).
 SEED_EXPRESSION = (
@@ -231,7 +231,7 @@ def test_audit_action_keeps_the_annotation_with_the_event() -> None:
             "validationActions": ["Audit"],
         }
     ]
-    assert decode_event(encode_event(ev)).extra == ev.extra  # kept in the log too
+    assert decode_entry(encode_entry(ev)).extra == ev.extra  # kept in the log too
     # A dry run records nothing, and the next write does not inherit anything.
     c.create(servicecidr("outside2", "172.21.0.0/16"), dry_run=True)
     c.create(servicecidr("inside", "10.96.1.0/24"))
@@ -664,7 +664,9 @@ def test_request_and_old_object_on_update_and_delete() -> None:
     c.create(service("keep"))
     c.create(service("go"))
     c.delete("Service", "go")
-    with pytest.raises(InvalidError, match=r"denied request: DELETE keep by user \(services\)"):
+    with pytest.raises(
+        InvalidError, match=r"denied request: DELETE keep by kubernetes-admin \(services\)"
+    ):
         c.delete("Service", "keep")
     svc = c.get("Service", "keep")
     svc["spec"]["ports"][0]["port"] = 81

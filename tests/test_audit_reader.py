@@ -17,7 +17,6 @@ from hypothesis import strategies as st
 from conftest import SHARED
 from servicecidr import Cluster, SimulatedClock
 from servicecidr._core import AuditLineReader
-from servicecidr.journal.records import decode_object, encode_object
 from servicecidr.importers import import_observed, pipeline
 from servicecidr.importers.auditreader import event_record
 from servicecidr.importers.auditreader_rust import audit_file_records
@@ -26,7 +25,7 @@ from servicecidr.importers.observed import ObservedImporter, _cluster_ips, _pare
 from servicecidr.importers.pipeline import ReadStats, read_records
 from servicecidr.importers.report import ImportReport
 from servicecidr.importers.sources import Input, Position
-from servicecidr.store import object_key
+from servicecidr.store import decode_object, encode_object, object_key
 
 AUDIT = SHARED / "data" / "audit"
 FILES = (

@@ -14,8 +14,8 @@ from conftest import CONFORMANCE
 from servicecidr import Cluster, SimulatedClock
 from servicecidr.auditwriter import AuditWriter
 from servicecidr.clock import SIMULATION_EPOCH, Clock
-from servicecidr.journal.records import Event
 from servicecidr.importers import import_observed
+from servicecidr.journal.records import Entry
 
 
 class _Audited(Cluster):
@@ -31,7 +31,7 @@ class _Audited(Cluster):
     @classmethod
     def replay(
         cls,
-        events: Iterable[Event],
+        events: Iterable[Entry],
         service_cluster_ip_range: str | Iterable[str] | None = None,
         seed: int | None = None,
         clock: Clock | None = None,

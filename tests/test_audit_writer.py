@@ -94,8 +94,10 @@ def test_user_calls_and_nested_allocator_writes(tmp_path: Path) -> None:
         ("delete", "services", "web", "kubernetes-admin", 200),
     ]
     # a deleted object comes back with the revision of its deletion
-    assert int(evs[1]["responseObject"]["metadata"]["resourceVersion"]) == c._store.revision - 1
-    assert int(evs[0]["responseObject"]["metadata"]["resourceVersion"]) == c._store.revision
+    assert (
+        int(evs[1]["responseObject"]["metadata"]["resourceVersion"]) == c.engine.store.revision - 1
+    )
+    assert int(evs[0]["responseObject"]["metadata"]["resourceVersion"]) == c.engine.store.revision
 
 
 def test_failed_and_dry_run_calls_are_audited(tmp_path: Path) -> None:
@@ -112,7 +114,7 @@ def test_failed_and_dry_run_calls_are_audited(tmp_path: Path) -> None:
     assert evs[0]["responseStatus"]["status"] == "Failure"
     assert "responseObject" not in evs[0]
     assert evs[1]["requestURI"].endswith("?dryRun=All")
-    assert not c._store.contains("Service", "default/dry")
+    assert not c.engine.store.contains("Service", "default/dry")
 
 
 def test_controllers_write_with_their_identities(tmp_path: Path) -> None:
@@ -188,7 +190,7 @@ def test_servicecidr_terminating_then_removed(tmp_path: Path) -> None:
     last = evs[-1]
     assert _summary(last)[:2] == ("patch", "servicecidrs")
     assert "finalizers" not in last["responseObject"]["metadata"]
-    assert not c._store.contains("ServiceCIDR", "extra")
+    assert not c.engine.store.contains("ServiceCIDR", "extra")
 
 
 def test_gzip_and_reopen_appends_with_new_ids(tmp_path: Path) -> None:

@@ -235,7 +235,7 @@ def test_yaml_multi_document_and_gzip_and_folder_of_rotated_files(tmp_path: Path
     r = import_observed(c, "audit", [logs])
     assert (r.files, r.read, r.used, dict(r.skipped)) == (3, 6, 6, {})
     assert [s["metadata"]["name"] for s in c.list("Service", "default")] == ["kubernetes", "two"]
-    assert not c._store.contains("IPAddress", "10.96.0.20")
+    assert not c.engine.store.contains("IPAddress", "10.96.0.20")
     assert r.divergence_counts == {}
     assert r.ignored_files == [str(logs / "README.md")]
 
@@ -342,7 +342,7 @@ def test_until(tmp_path: Path) -> None:
     r = import_observed(c, "audit", [p], until=1740823202.0)
     assert r.used == 2
     assert r.stopped_at == f"{p}:3"
-    assert not c._store.contains("Service", "default/b")
+    assert not c.engine.store.contains("Service", "default/b")
 
 
 def test_dump_list_typed_list_and_multidoc_yaml(tmp_path: Path) -> None:
@@ -431,8 +431,8 @@ def test_watch_stream_pretty_printed_and_json_lines(tmp_path: Path) -> None:
         assert (r.read, r.used) == (6, 4), p
         assert dict(r.skipped) == {"bookmark": 1, "watch-error": 1}
         assert c.get("Service", "a")["metadata"]["labels"] == {"x": "y"}
-        assert not c._store.contains("Service", "default/b")
-        assert not c._store.contains("IPAddress", "10.96.0.61")  # derived, released
+        assert not c.engine.store.contains("Service", "default/b")
+        assert not c.engine.store.contains("IPAddress", "10.96.0.61")  # derived, released
         assert c.get("IPAddress", "10.96.0.60")["spec"]["parentRef"]["name"] == "a"
         assert "410" in r.examples["watch-error"][0]["detail"]
 

@@ -51,7 +51,7 @@ def test_adopts_uid_timestamps_and_resource_versions(tmp_path: Path) -> None:
     assert svc["metadata"]["uid"] == "uid-web"
     assert svc["metadata"]["resourceVersion"] == "1001"
     assert svc["metadata"]["creationTimestamp"] == "2025-03-01T10:00:00Z"
-    assert c._store.revision == 1001
+    assert c.engine.store.revision == 1001
     evs = [e for e in c.events() if e.verb == "import"]
     assert [(e.kind, e.actor, e.ts) for e in evs] == [
         ("IPAddress", "system:apiserver", 1740823201.0),
@@ -122,7 +122,7 @@ def test_servicecidr_removed_with_orphaned_ips(tmp_path: Path) -> None:
         event("patch", gone, resource="servicecidrs", code=200, t=T3, user="kcm"),
     ]
     c, r = _run(tmp_path, *evs)
-    assert not c._store.contains("ServiceCIDR", "extra")
+    assert not c.engine.store.contains("ServiceCIDR", "extra")
     assert _checks(r) == {"servicecidr-orphaned-ips": 1}
     assert "10.97.0.5" in r.divergences[0].message
 
@@ -146,7 +146,7 @@ def test_service_without_ipaddress_when_ipaddresses_are_recorded(tmp_path: Path)
     ]
     c, r = _run(tmp_path, *evs)
     assert _checks(r) == {"service-without-ipaddress": 1}
-    assert not c._store.contains("IPAddress", "10.96.0.51")
+    assert not c.engine.store.contains("IPAddress", "10.96.0.51")
 
 
 def test_ipaddress_deleted_under_a_live_service(tmp_path: Path) -> None:
@@ -178,7 +178,7 @@ def test_ipaddress_never_released(tmp_path: Path) -> None:
     ]
     c, r = _run(tmp_path, *evs)
     assert _checks(r) == {"ipaddress-not-released": 1}
-    assert c._store.contains("IPAddress", "10.96.0.50")
+    assert c.engine.store.contains("IPAddress", "10.96.0.50")
 
 
 def test_audit_log_without_ipaddress_writes_derives_them_at_the_end(tmp_path: Path) -> None:
@@ -190,7 +190,7 @@ def test_audit_log_without_ipaddress_writes_derives_them_at_the_end(tmp_path: Pa
     c, r = _run(tmp_path, *evs)
     assert _checks(r) == {}
     assert c.get("IPAddress", "10.96.0.50")["spec"]["parentRef"]["name"] == "a"
-    assert not c._store.contains("IPAddress", "10.96.0.51")
+    assert not c.engine.store.contains("IPAddress", "10.96.0.51")
     assert r.notes["audit log without IPAddress writes: IPAddresses derived at the end"] == 1
     _, r2 = _run(tmp_path, *evs, ipaddresses="recorded")
     assert _checks(r2) == {"service-without-ipaddress": 1}
@@ -254,8 +254,8 @@ def test_finalizers_delete_then_update_removes(tmp_path: Path) -> None:
     ]
     c, r = _run(tmp_path, *evs)
     assert _checks(r) == {}
-    assert not c._store.contains("Service", "default/lb")
-    assert c._store.revision == 25
+    assert not c.engine.store.contains("Service", "default/lb")
+    assert c.engine.store.revision == 25
 
 
 def test_deletecollection_with_a_list(tmp_path: Path) -> None:
@@ -267,7 +267,7 @@ def test_deletecollection_with_a_list(tmp_path: Path) -> None:
     ]
     c, r = _run(tmp_path, *evs)
     assert (r.read, r.used) == (4, 4)
-    assert not c._store.contains("Service", "default/a")
+    assert not c.engine.store.contains("Service", "default/a")
     assert _checks(r) == {}
 
 
@@ -289,7 +289,7 @@ def test_dump_seeds_a_log_that_starts_mid_life(tmp_path: Path) -> None:
     assert _checks(r) == {}
     assert r.read == 5 and r.used == 5
     assert c.get("IPAddress", "10.96.0.9")["spec"]["parentRef"]["name"] == "new"
-    assert not c._store.contains("Service", "default/old")
+    assert not c.engine.store.contains("Service", "default/old")
 
 
 def test_history_lands_in_the_durable_log_and_time_travels(tmp_path: Path) -> None:

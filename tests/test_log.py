@@ -6,6 +6,8 @@ import io
 import os
 import shutil
 import struct
+import subprocess
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -14,20 +16,19 @@ import pytest
 
 from servicecidr import Cluster, SimulatedClock
 from servicecidr.clock import SIMULATION_EPOCH, format_time
+from servicecidr.journal import records
 from servicecidr.journal import segments as logmod
+from servicecidr.journal.records import SCHEMA_VERSION, decode_entry, encode_entry
 from servicecidr.journal.segments import (
     HEADER_SIZE,
-    UPCASTS,
     LogCorruptError,
     ReadOnlyError,
     StateError,
     StateLockedError,
     TornTailError,
     crc32c,
-    decode_payload,
     list_segments,
 )
-from servicecidr.journal.records import SCHEMA_VERSION, decode_event, encode_event
 from servicecidr.journal.snapshots import list_snapshots
 from servicecidr.journal.state import read_meta
 
@@ -111,11 +112,11 @@ def test_reopen_reaches_the_live_state_and_events(tmp_path: Path) -> None:
             c.create(svc(f"s{i}"))
         c.delete("Service", "s2")
         live = c.digest()
-        live_events = [encode_event(e) for e in c.events()]
+        live_events = [encode_entry(e) for e in c.events()]
     assert sorted(os.listdir(d)) == ["lock", "log", "meta", "snapshots"]
     with Cluster.open(d) as c2:
         assert c2.digest() == live
-        assert [encode_event(e) for e in c2.events()] == live_events
+        assert [encode_entry(e) for e in c2.events()] == live_events
         assert c2.service_cluster_ip_range == (RANGE,)
         assert c2.seed == 3
     assert replayed_digest(d) == live
@@ -141,15 +142,23 @@ def test_reopening_continues_the_random_stream_instead_of_repeating_it(tmp_path:
     assert first != second
 
 
-def test_decode_payload_equals_decode_event(tmp_path: Path) -> None:
+def test_the_codec_and_the_checked_python_reader_agree(tmp_path: Path) -> None:
+    import msgpack
+
     c = Cluster(RANGE, seed=1, clock=SimulatedClock())
     for i in range(5):
         c.create(svc(f"s{i}"))
     c.delete("Service", "s0")
     c.reconcile()
     for ev in c.events():
-        p = encode_event(ev)
-        assert decode_payload(p) == decode_event(p) == ev
+        p = encode_entry(ev)
+        # msgpack-python's packing of the same array is the codec's record, byte for byte
+        rec = [
+            SCHEMA_VERSION, ev.seq, ev.ts, ev.verb, ev.actor, ev.kind, ev.namespace,
+            ev.name, [[w.op, w.kind, w.key, w.rv, w.blob] for w in ev.writes], ev.extra,
+        ]  # fmt: skip
+        assert p == msgpack.packb(rec, use_bin_type=True)
+        assert decode_entry(p) == records.decode_checked(p) == ev
 
 
 def test_an_older_schema_version_is_upcast_and_a_newer_one_refused(
@@ -159,18 +168,18 @@ def test_an_older_schema_version_is_upcast_and_a_newer_one_refused(
 
     c = Cluster(RANGE, seed=1, clock=SimulatedClock())
     ev = c.events()[0]
-    rec = msgpack.unpackb(encode_event(ev), raw=False)
+    rec = msgpack.unpackb(encode_entry(ev), raw=False)
     # a pretend schema 0 that kept actor and verb in the other order
     old = [SCHEMA_VERSION - 1, rec[1], rec[2], rec[4], rec[3], *rec[5:]]
 
     def up(r: list[Any]) -> list[Any]:
         return [r[0] + 1, r[1], r[2], r[4], r[3], *r[5:]]
 
-    monkeypatch.setitem(UPCASTS, SCHEMA_VERSION - 1, up)
-    assert decode_payload(msgpack.packb(old, use_bin_type=True)) == ev
+    monkeypatch.setitem(records.UPCASTS, SCHEMA_VERSION - 1, up)
+    assert decode_entry(msgpack.packb(old, use_bin_type=True)) == ev
     newer = [SCHEMA_VERSION + 1, *rec[1:]]
     with pytest.raises(Exception, match="newer than this servicecidr"):
-        decode_payload(msgpack.packb(newer, use_bin_type=True))
+        decode_entry(msgpack.packb(newer, use_bin_type=True))
 
 
 # ------------------------------------------------------------------------------ recovery
@@ -197,7 +206,7 @@ def test_a_torn_tail_at_every_byte_is_refused_then_repaired(tmp_path: Path) -> N
         with pytest.warns(RuntimeWarning, match="torn record"):
             c = Cluster.open(d, repair=True)
         with c:
-            assert c._seq == len(record_offsets(seg)) - 1  # the torn record is gone
+            assert c.seq == len(record_offsets(seg)) - 1  # the torn record is gone
             expected = replayed_digest_inline(c)
             assert c.digest() == expected
         torn = seg_d.with_name(f"{seg_d.name}.torn-{last}")
@@ -384,17 +393,21 @@ def test_a_simulated_clock_continues_where_the_history_left_it(tmp_path: Path) -
         c.reconcile(advance="1h")  # time passes without events
         end = c.clock.now()
     assert read_meta(d)["clock"] == {"kind": "simulated", "time": end}
-    with Cluster.open(d) as c:
-        assert c.clock.simulated and c.clock.now() == end
-        c.clock.advance(5)
-        c.create(svc("b"))
-        died_at = c.clock.now()
-        c._persist.writer.close()  # a crash: no close(), so the meta time is stale
-        c._persist.closed = True
-        c._persist.finalizer.detach()
-        from servicecidr.journal.state import unlock_state
-
-        unlock_state(c._persist.lock_fd)
+    # a crash: the process dies without close(), so the meta time is stale
+    crash = (
+        "import os, sys\n"
+        "from servicecidr import Cluster\n"
+        "c = Cluster.open(sys.argv[1])\n"
+        "c.clock.advance(5)\n"
+        "c.create({'apiVersion': 'v1', 'kind': 'Service', 'metadata': {'name': 'b'},\n"
+        "          'spec': {'ports': [{'port': 80}]}})\n"
+        "print(c.clock.now(), flush=True)\n"
+        "os._exit(0)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", crash, str(d)], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    died_at = float(out.stdout)
+    assert died_at == end + 5
     with Cluster.open(d) as c:
         assert c.clock.now() == died_at
     with Cluster.open(d, clock=SimulatedClock()) as c:  # a caller's clock is moved forward
@@ -426,12 +439,12 @@ def test_group_commit_syncs_within_its_window(tmp_path: Path) -> None:
 
     d = tmp_path / "st"
     with Cluster.open(d, service_cluster_ip_range=RANGE, durability="group", group_ms=5) as c:
-        w = c._persist.writer
+        w = c.engine.recorder.writer
         c.create(svc("a"))
-        deadline = time.monotonic() + 2
-        while w._pending and time.monotonic() < deadline:
+        deadline = time.monotonic() + 60
+        while w.pending and time.monotonic() < deadline:
             time.sleep(0.005)
-        assert w._pending == 0
+        assert w.pending == 0
 
 
 def test_an_unknown_durability_is_refused(tmp_path: Path) -> None:
@@ -448,7 +461,7 @@ def test_snapshot_then_tail_reaches_the_live_state(tmp_path: Path) -> None:
         for i in range(5):
             c.create(svc(f"s{i}"))
         path = c.snapshot()
-        assert Path(path).name == f"{c._seq:016d}.snap"
+        assert Path(path).name == f"{c.seq:016d}.snap"
         c.delete("Service", "s0")
         c.create(scidr("extra", "10.1.0.0/24"))
         c.reconcile()
@@ -511,7 +524,7 @@ def test_compact_drops_covered_segments_and_older_snapshots(tmp_path: Path) -> N
     assert len(list_snapshots(d / "snapshots")) == 1
     with Cluster.open(d) as c:
         assert c.digest() == live
-        assert [e.seq for e in c.events()] == [c._seq]  # only the tail is left
+        assert [e.seq for e in c.events()] == [c.seq]  # only the tail is left
     with pytest.raises(StateError, match="no valid snapshot covers"):
         Cluster.open(d, as_of=2)
 
@@ -539,14 +552,14 @@ def test_as_of_a_sequence_number_or_a_time(tmp_path: Path) -> None:
         for i in range(6):
             c.clock.advance(10)
             c.create(svc(f"s{i}"))
-            digests[c._seq], times[c._seq] = c.digest(), c.clock.now()
+            digests[c.seq], times[c.seq] = c.digest(), c.clock.now()
             if i == 2:
                 c.snapshot()
-        last = c._seq
+        last = c.seq
     for seq, digest in digests.items():
         with Cluster.open(d, as_of=seq) as c:
             assert c.digest() == digest
-            assert c._seq == seq
+            assert c.seq == seq
             assert [e.seq for e in c.events()][-1] == seq
             with pytest.raises(ReadOnlyError, match="as of"):
                 c.create(svc("nope"))
@@ -580,7 +593,7 @@ def test_iter_events_filters(tmp_path: Path) -> None:
         assert [e.seq for e in c.iter_events(since=format_time(t0 + 20))] == [7]
         mem = Cluster.replay(c.events(), RANGE, seed=2)
         assert [e.seq for e in mem.iter_events(name="web")] == [4, 5, 7]
-        assert len(c._events) == 7
+        assert len(c.events()) == 7
 
 
 # ------------------------------------------------------------------------------ command line

@@ -1,21 +1,22 @@
 """Batched log writes (an import is one call): the records are the ones one-by-one
 appends write, byte for byte, rotation still happens, readers see batched events, and
-the Rust encoder equals ``frame(encode_event(ev))``."""
+the Rust encoder equals ``frame(encode_entry(ev))``."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
 
+import msgpack
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from servicecidr import Cluster, SimulatedClock
-from servicecidr._core import encode_log_records, frame_import_event
-from servicecidr.journal.segments import frame
-from servicecidr.journal.records import OP_DELETE, OP_PUT, Event, Write, encode_event
+from servicecidr._core import frame_entries
+from servicecidr.journal.records import OP_DELETE, OP_PUT, Entry, Write, encode_entry
 from servicecidr.journal.recovery import iter_log
+from servicecidr.journal.segments import frame
 
 
 def svc(name: str) -> dict[str, Any]:
@@ -40,8 +41,7 @@ def run(path: Path, *, batch: bool, n: int = 60, segment_bytes: int = 64 << 20) 
         durability="none",
         segment_bytes=segment_bytes,
     )
-    assert c._persist is not None
-    ctx = c._persist.batch(c) if batch else None
+    ctx = c.bulk() if batch else None
     if ctx is not None:
         ctx.__enter__()
     for i in range(n):
@@ -64,8 +64,8 @@ def test_a_batch_writes_the_same_bytes(tmp_path: Path, segment_bytes: int) -> No
         assert segments(tmp_path / "one") == segments(tmp_path / "many")
     else:  # rotation points follow estimates in a batch; the records are the same
         events = [e for e in iter_log(tmp_path / "one" / "log")]
-        assert [encode_event(e) for e in iter_log(tmp_path / "many" / "log")] == [
-            encode_event(e) for e in events
+        assert [encode_entry(e) for e in iter_log(tmp_path / "many" / "log")] == [
+            encode_entry(e) for e in events
         ]
         assert len(segments(tmp_path / "many")) > 1
     assert Cluster.open(tmp_path / "many", read_only=True).digest() == many
@@ -79,10 +79,9 @@ def test_readers_see_the_batched_events(tmp_path: Path) -> None:
         clock=SimulatedClock(),
         durability="fsync",
     )
-    assert c._persist is not None
-    with c._persist.batch(c):
+    with c.bulk():
         c.create(svc("a"))
-        seq = c._seq
+        seq = c.seq
         assert [e.seq for e in c.events()][-1] == seq
     c.close()
 
@@ -146,62 +145,34 @@ json_like = st.recursive(
     )
 )
 @settings(max_examples=150, deadline=None)
-def test_the_rust_encoder_equals_the_python_one(events: list[Any]) -> None:
+def test_the_batch_encoder_equals_msgpack_python(events: list[Any]) -> None:
     evs = [
-        Event(seq, ts, "import", "user", "Service", ns, name, [Write(*w) for w in writes], extra)
+        Entry(seq, ts, "import", "user", "Service", ns, name, [Write(*w) for w in writes], extra)
         for seq, ts, name, ns, writes, extra in events
     ]
-    assert encode_log_records(evs) == b"".join(frame(encode_event(e)) for e in evs)
+    by_msgpack_python = [
+        frame(
+            msgpack.packb(
+                [1, e.seq, e.ts, e.verb, e.actor, e.kind, e.namespace, e.name,
+                 [[w.op, w.kind, w.key, w.rv, w.blob] for w in e.writes], e.extra],
+                use_bin_type=True,
+            )
+        )
+        for e in evs
+    ]  # fmt: skip
+    assert frame_entries(evs) == b"".join(by_msgpack_python)
+    assert frame_entries(evs) == b"".join(frame(encode_entry(e)) for e in evs)
 
 
-def test_the_rust_encoder_refuses_what_it_does_not_know() -> None:
-    ev = Event(1, 0.0, "v", "a", "Service", None, "n", [], {"x": {1, 2}})
+def test_the_batch_encoder_refuses_what_it_does_not_know() -> None:
+    ev = Entry(1, 0.0, "v", "a", "Service", None, "n", [], {"x": {1, 2}})
     with pytest.raises(TypeError):
-        encode_log_records([ev])
-
-
-@given(
-    st.integers(1, 2**40),
-    st.floats(0, 2e9),
-    st.text(max_size=40),
-    st.sampled_from(["Service", "IPAddress"]),
-    st.one_of(st.none(), st.text(max_size=20)),
-    st.text(max_size=300),
-    st.sampled_from([OP_PUT, OP_DELETE]),
-    st.integers(0, 2**40),
-    st.one_of(st.none(), st.binary(max_size=70000)),
-    st.sampled_from(["create", "update", "patch", "delete"]),
-    st.text(max_size=80),
-    st.text(max_size=40),
-)
-@settings(max_examples=150, deadline=None)
-def test_an_import_record_framed_in_rust_equals_the_python_one(
-    seq: int,
-    ts: float,
-    actor: str,
-    kind: str,
-    ns: str | None,
-    name: str,
-    op: int,
-    rv: int,
-    blob: bytes | None,
-    verb: str,
-    at: str,
-    audit_id: str,
-) -> None:
-    key = f"{ns}/{name}" if ns else name
-    extra: dict[str, Any] = {"import": verb, "at": at}
-    if audit_id:
-        extra["auditID"] = audit_id
-    ev = Event(seq, ts, "import", actor, kind, ns, name, [Write(op, kind, key, rv, blob)], extra)
-    got = frame_import_event(seq, ts, actor, kind, ns, name, op, key, rv, blob, verb, at, audit_id)
-    assert got == frame(encode_event(ev))
-    assert encode_log_records([got, ev]) == got + frame(encode_event(ev))
+        frame_entries([ev])
 
 
 def test_an_imported_history_reads_back_as_the_in_memory_one(tmp_path: Path) -> None:
-    """The import's records framed in Rust (no Event built) read back as the very events
-    an in-memory import records."""
+    """The import's records, written in batches, read back as the very entries an
+    in-memory import records."""
     from servicecidr.importers import import_observed
 
     log = tmp_path / "audit.log"
@@ -224,7 +195,7 @@ def test_an_imported_history_reads_back_as_the_in_memory_one(tmp_path: Path) -> 
     assert disk.digest() == mem.digest()
     disk.close()
     back = list(Cluster.open(tmp_path / "s", read_only=True).events())
-    assert [encode_event(e) for e in back] == [encode_event(e) for e in mem.events()]
+    assert [encode_entry(e) for e in back] == [encode_entry(e) for e in mem.events()]
 
 
 def test_a_failed_batch_write_stops_further_writes(
@@ -245,9 +216,8 @@ def test_a_failed_batch_write_stops_further_writes(
         clock=SimulatedClock(),
         durability="fsync",
     )
-    assert c._persist is not None
-    on_disk = c._seq
-    with c._persist.batch(c):
+    on_disk = c.seq
+    with c.bulk():
         c.create(svc("a"))
         c.create(svc("b"))
 
@@ -261,4 +231,4 @@ def test_a_failed_batch_write_stops_further_writes(
         with pytest.raises(ReadOnlyError, match="writing the log failed"):
             c.create(svc("c"))
     c.close()
-    assert Cluster.open(tmp_path / "s", read_only=True)._seq == on_disk
+    assert Cluster.open(tmp_path / "s", read_only=True).seq == on_disk

@@ -30,7 +30,7 @@ def test_the_v1_fixture_opens_read_only_with_its_digest_and_contents() -> None:
     assert [s.seq for s in list_snapshots(FIXTURE / "snapshots")] == [13]
     with Cluster.open(FIXTURE, read_only=True) as c:
         assert c.digest() == DIGEST
-        assert c._seq == 16
+        assert c.seq == 16
         assert c.service_cluster_ip_range == ("10.96.0.0/28",) and c.seed == 42
         assert c.clock.simulated and c.clock.now() == 1735689600.0 + 131
         ips = {
@@ -80,4 +80,4 @@ def test_the_v1_fixture_can_be_written_to(tmp_path: Path) -> None:
         live = c.digest()
     with Cluster.open(d, read_only=True) as c:
         assert c.digest() == live
-        assert c._seq == 17
+        assert c.seq == 17

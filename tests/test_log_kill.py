@@ -56,7 +56,7 @@ def _child(state: Path, round_no: int, w: int) -> None:
                 mine.append(name)
                 verb = "create"
             c.clock.advance(0.5)
-            os.write(w, f"{c._seq} {verb} {name}\n".encode())
+            os.write(w, f"{c.seq} {verb} {name}\n".encode())
     except BaseException as e:  # report, never fall back into pytest
         os.write(w, f"error {type(e).__name__}: {e}\n".encode())
         os._exit(1)

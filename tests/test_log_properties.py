@@ -89,11 +89,11 @@ def test_live_log_replay_and_snapshot_plus_tail_agree(
                     with contextlib.suppress(ServiceCIDRError):  # refusals record nothing
                         _run(c, cmd)
             live = c.digest()
-            live_seq = c._seq
+            live_seq = c.seq
         finally:
             c.close()
         with Cluster.open(d, read_only=True) as opened:
-            assert opened._seq == live_seq
+            assert opened.seq == live_seq
             assert opened.digest() == live, "snapshot + tail"
             events = list(opened.iter_events())
         assert [e.seq for e in events] == list(range(1, live_seq + 1))

@@ -1,6 +1,6 @@
-"""The replay fast path (``_core.replay_records``) reaches exactly the state the Python
-reader and ``Cluster._apply`` reach, hands back what it does not handle, and stops where
-it must. Also the snapshot body reader and the CRC32C binding it relies on."""
+"""Replay in Rust (``_core.replay_into``) reaches exactly the state the Python reader and
+the engine's apply reach, hands back what it does not take, and stops where it must. Also
+the snapshot loader and the CRC32C binding it relies on."""
 
 from __future__ import annotations
 
@@ -15,9 +15,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from servicecidr import Cluster, SimulatedClock
-from servicecidr._core import crc32c, read_snapshot_body
-from servicecidr.journal import segments as logmod
+from servicecidr._core import Store, crc32c, load_snapshot_store, replay_into
+from servicecidr.api.kinds import KINDS
 from servicecidr.journal import recovery
+from servicecidr.journal import segments as logmod
 from servicecidr.journal.snapshots import SnapshotError, list_snapshots, read_snapshot
 from test_log import scidr, svc
 
@@ -90,17 +91,17 @@ def opened(path: Path, *, fast: bool, **kw: Any) -> Cluster:
 
 
 def node_ports(c: Cluster) -> dict[str, tuple[int, ...]]:
-    return dict(c._nodeports._by_service)
+    return c.engine.nodeports.holders()
 
 
 @pytest.mark.parametrize("snapshot_at", [None, 60])
 def test_both_readers_reach_the_live_state(tmp_path: Path, snapshot_at: int | None) -> None:
     c = busy_history(tmp_path / "s", snapshot_at=snapshot_at)
-    digest, ports, seq = c.digest(), node_ports(c), c._seq
+    digest, ports, seq = c.digest(), node_ports(c), c.seq
     c.close()
     for fast in (True, False):
         r = opened(tmp_path / "s", fast=fast)
-        assert (r.digest(), node_ports(r), r._seq) == (digest, ports, seq), fast
+        assert (r.digest(), node_ports(r), r.seq) == (digest, ports, seq), fast
         r.close()
 
 
@@ -133,27 +134,27 @@ def test_as_of_stops_at_the_same_point(tmp_path: Path, fast: bool) -> None:
     for seq in (1, 7, len(events) // 2, len(events) - 1):
         want = Cluster.replay(events[:seq], ["10.0.0.0/24", "fd00::/120"], seed=3).digest()
         r = opened(tmp_path / "s", fast=fast, as_of=seq)
-        assert r._seq == seq
+        assert r.seq == seq
         assert r.digest() == want
         r.close()
     ts = events[len(events) // 3].ts
     n = sum(1 for e in events if e.ts <= ts)
     r = opened(tmp_path / "s", fast=fast, as_of=ts)
-    assert r._seq == n
+    assert r.seq == n
     r.close()
 
 
 def test_progress_is_reported_in_batches(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(recovery, "_BATCH_EVENTS", 16)
     c = busy_history(tmp_path / "s")
-    seq, digest = c._seq, c.digest()
+    seq, digest = c.seq, c.digest()
     c.close()
     seen: list[int] = []
     from servicecidr.journal.recovery import replay_log
 
     r = Cluster(("10.0.0.0/24", "fd00::/120"), 3, SimulatedClock(), _start=False)
-    res = replay_log(r, tmp_path / "s" / "log", start_seq=1, progress=seen.append)
-    assert res.applied == seq and r._seq == seq
+    res = replay_log(r.engine, tmp_path / "s" / "log", start_seq=1, progress=seen.append)
+    assert res.applied == seq and res.last_seq == seq
     assert r.digest() == digest
     assert seen and seen == sorted(seen) and seen[-1] <= seq
 
@@ -171,8 +172,9 @@ def test_damage_is_reported_by_the_python_reader(tmp_path: Path) -> None:
         Cluster.open(tmp_path / "s", read_only=True)
 
 
-def test_replay_records_hands_back_what_it_does_not_take(tmp_path: Path) -> None:
-    """Directly: a ServiceCIDR write is never taken; the offset stays before it."""
+def test_replay_returns_after_a_servicecidr_write(tmp_path: Path) -> None:
+    """Directly: after a record that writes a ServiceCIDR, the indexes must catch up
+    before the next record; replay_into stops right after it and names it."""
     c = Cluster.open(
         tmp_path / "s",
         service_cluster_ip_range="10.0.0.0/24",
@@ -183,13 +185,14 @@ def test_replay_records_hands_back_what_it_does_not_take(tmp_path: Path) -> None
     c.close()
     seg = sorted((tmp_path / "s" / "log").glob("*.log"))[0]
     data = seg.read_bytes()
-    r = Cluster(("10.0.0.0/24",), 1, SimulatedClock(), _start=False)
-    p = recovery.replay_records(
-        data, logmod.HEADER_SIZE, 1, 1, None, None, r._store._data, [], {}, 1000
-    )
-    # the first event is the default ServiceCIDR's create
-    assert (p.status, p.offset, p.records, p.applied) == (1, logmod.HEADER_SIZE, 0, 0)
-    assert r._store.count("ServiceCIDR") == 0
+    store = Store(list(KINDS))
+    p = replay_into(store, data, logmod.HEADER_SIZE, 1, 1, None, None, 1000)
+    # the first entry is the default ServiceCIDR's create
+    assert (p.status, p.records, p.applied, p.reshaped) == (4, 1, 1, ["kubernetes"])
+    assert store.count("ServiceCIDR") == 1
+    # a record out of sequence is left to the Python reader, before anything is applied
+    p2 = replay_into(store, data, p.offset, 99, 1, None, None, 1000)
+    assert (p2.status, p2.offset, p2.applied) == (1, p.offset, 0)
 
 
 @given(st.binary(max_size=3000), st.integers(0, 2**32 - 1))
@@ -199,7 +202,7 @@ def test_crc32c_equals_the_reference(data: bytes, start: int) -> None:
     assert crc32c(memoryview(data)[1:], crc32c(data[:1])) == crc32c(data)
 
 
-def test_snapshot_body_reader_equals_msgpack(tmp_path: Path) -> None:
+def test_snapshot_loader_equals_msgpack(tmp_path: Path) -> None:
     c = busy_history(tmp_path / "s")
     c.snapshot()
     info = list_snapshots(tmp_path / "s" / "snapshots")[-1]
@@ -207,10 +210,11 @@ def test_snapshot_body_reader_equals_msgpack(tmp_path: Path) -> None:
     raw = info.path.read_bytes()
     body_bytes = raw[36:-4]
     want = msgpack.unpackb(body_bytes, raw=False)
-    store, ranges = read_snapshot_body(body_bytes)
-    assert [(k, dict(zip(keys, blobs, strict=True))) for k, keys, blobs in want["store"]] == [
-        (k, d) for k, d in store
-    ]
+    store = Store(list(KINDS))
+    ranges, reshaped, _ports = load_snapshot_store(store, body_bytes)
+    for kind, keys, blobs in want["store"]:
+        assert store.items(kind) == sorted(zip(keys, blobs, strict=True))
+    assert sorted(reshaped) == sorted(store.keys("ServiceCIDR"))
     rest = {k: msgpack.unpackb(body_bytes[a:b], raw=False) for k, (a, b) in ranges.items()}
     assert rest == {k: v for k, v in want.items() if k != "store"}
 
@@ -227,7 +231,13 @@ def test_snapshot_body_reader_equals_msgpack(tmp_path: Path) -> None:
 )
 def test_a_malformed_snapshot_body_is_named(tmp_path: Path, body: Any) -> None:
     with pytest.raises(ValueError, match="at body byte"):
-        read_snapshot_body(msgpack.packb(body, use_bin_type=True))
+        load_snapshot_store(Store(list(KINDS)), msgpack.packb(body, use_bin_type=True))
+
+
+def test_a_stored_object_that_is_not_one_is_refused(tmp_path: Path) -> None:
+    body = {"store": [["Service", ["default/a"], [b"\x01"]]]}
+    with pytest.raises(ValueError, match="not a JSON object"):
+        load_snapshot_store(Store(list(KINDS)), msgpack.packb(body, use_bin_type=True))
 
 
 def test_a_malformed_store_in_a_valid_file_is_a_snapshot_error(tmp_path: Path) -> None:
@@ -258,8 +268,8 @@ def ipa(name: str) -> dict[str, Any]:
 
 
 def test_two_spellings_of_one_address_replay_alike(tmp_path: Path) -> None:
-    """Cluster.store takes any key: fd00::5 and FD00::5 share one bit. The fast path
-    marks only a new IPAddress, as _apply does."""
+    """Cluster.store takes any key: fd00::5 and FD00::5 share one bit. The store's apply
+    marks only a new IPAddress key, on both paths."""
     c = Cluster.open(
         tmp_path / "s",
         service_cluster_ip_range=["10.0.0.0/24", "fd00::/120"],
@@ -288,7 +298,7 @@ def test_a_record_msgpack_python_refuses_is_refused_by_both(tmp_path: Path, extr
     c = Cluster.open(
         tmp_path / "s", service_cluster_ip_range="10.0.0.0/24", seed=3, clock=SimulatedClock()
     )
-    seq = c._seq
+    seq = c.seq
     c.close()
     seg = sorted((tmp_path / "s" / "log").glob("*.log"))[-1]
     blob = msgpack.packb({"metadata": {"name": "10.0.0.9"}}, use_bin_type=True)
@@ -300,7 +310,7 @@ def test_a_record_msgpack_python_refuses_is_refused_by_both(tmp_path: Path, extr
     with open(seg, "ab") as f:
         f.write(logmod.frame(payload))
     for fast in (True, False):
-        with pytest.raises(logmod.LogCorruptError, match="not a valid event"):
+        with pytest.raises(logmod.LogCorruptError, match="not a valid entry"):
             opened(tmp_path / "s", fast=fast)
 
 

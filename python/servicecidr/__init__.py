@@ -13,6 +13,7 @@ from servicecidr.errors import (
     ApiError,
     BadRequestError,
     ConflictError,
+    ExpiredError,
     ForbiddenError,
     InternalError,
     InvalidError,
@@ -30,7 +31,10 @@ from servicecidr.errors import (
     StateLockedError,
     TornTailError,
 )
-from servicecidr.journal.records import Event
+from servicecidr.journal.records import Entry, Write
+
+#: The name journal entries had before 0.2 (they are not Kubernetes Event objects).
+Event = Entry
 
 __all__ = [
     "AllocationError",
@@ -41,7 +45,9 @@ __all__ = [
     "CidrAllocator",
     "Cluster",
     "ConflictError",
+    "Entry",
     "Event",
+    "ExpiredError",
     "ForbiddenError",
     "InternalError",
     "InvalidError",
@@ -60,6 +66,7 @@ __all__ = [
     "StateLockedError",
     "TornTailError",
     "WallClock",
+    "Write",
 ]
 
 __version__ = "0.1.0"

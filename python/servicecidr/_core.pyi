@@ -24,14 +24,17 @@ __all__ = [
     "CidrAllocator",
     "CompiledPolicy",
     "ReplayProgress",
+    "Store",
     "cel_eval",
     "crc32c",
-    "encode_log_records",
-    "frame_import_event",
+    "decode_record",
+    "encode_record",
+    "frame_entries",
+    "load_snapshot_store",
     "parse_cidr",
     "parse_ip",
-    "read_snapshot_body",
-    "replay_records",
+    "record_schema_version",
+    "replay_into",
 ]
 
 _IPFamily = Literal["IPv4", "IPv6"]
@@ -205,9 +208,58 @@ def cel_eval(expression: str) -> str:
 def crc32c(data: bytes | memoryview | mmap.mmap, crc: int = 0) -> int:
     """CRC32C (Castagnoli) of a bytes-like object, continuing from ``crc``."""
 
+_Write = tuple[int, str, str, int, bytes | None] | Any
+
+@final
+class Store:
+    """Objects by kind and key (in key order), the revision, the change feed, and the one
+    apply (``servicecidr-store``); see :mod:`servicecidr.store`."""
+
+    def __new__(cls, kinds: list[str], *, feed_capacity: int = 100_000) -> Store: ...
+    @property
+    def revision(self) -> int:
+        """The largest resourceVersion written so far."""
+    @property
+    def oldest_revision(self) -> int:
+        """The oldest revision ``changes_since`` can answer from."""
+    def kinds(self) -> list[str]:
+        """The kinds this store holds."""
+    def get(self, kind: str, key: str) -> bytes | None:
+        """The stored object, or None."""
+    def contains(self, kind: str, key: str) -> bool:
+        """Whether an object is stored under the key."""
+    def count(self, kind: str) -> int:
+        """How many objects of a kind are stored."""
+    def keys(
+        self, kind: str, prefix: str = "", after: str | None = None, limit: int | None = None
+    ) -> list[str]:
+        """Keys of a kind in key order, starting with ``prefix``, after ``after``."""
+    def items(
+        self, kind: str, prefix: str = "", after: str | None = None, limit: int | None = None
+    ) -> list[tuple[str, bytes]]:
+        """(key, object) pairs of a kind in key order, as ``keys`` selects them."""
+    def apply(self, writes: Iterable[_Write]) -> tuple[list[str], list[str]] | None:
+        """Apply writes (``Write`` objects or ``(op, kind, key, rv, blob)`` tuples): the
+        one apply. None, or (ServiceCIDR keys, Service keys with node ports) written.
+        InvalidInputError (nothing applied) for malformed writes."""
+    def changes_since(
+        self, rv: int, limit: int | None = None
+    ) -> list[tuple[int, str, str, str, bytes]]:
+        """``(rv, ADDED|MODIFIED|DELETED, kind, key, object)`` after ``rv``;
+        ExpiredError when the feed no longer reaches back to it."""
+    def attach_allocator(self, alloc: CidrAllocator, *, mark_existing: bool = True) -> None:
+        """Keep ``alloc`` marked from the IPAddress keys (marking the stored ones first)."""
+    def detach_allocator(self, alloc: CidrAllocator) -> None:
+        """Stop marking ``alloc``."""
+    def truncate_feed(self) -> None:
+        """Forget the change feed (after loading a snapshot)."""
+    def raise_revision(self, rv: int) -> None:
+        """Raise the revision to at least ``rv``."""
+    def __len__(self) -> int: ...
+
 @final
 class ReplayProgress:
-    """What one :func:`replay_records` call did."""
+    """What one :func:`replay_into` call did."""
 
     @property
     def offset(self) -> int:
@@ -231,34 +283,74 @@ class ReplayProgress:
     def max_ts(self) -> float:
         """Largest timestamp applied (NaN when none was)."""
     @property
-    def revision(self) -> int:
-        """Highest resourceVersion written (0 when none was)."""
-    @property
     def status(self) -> int:
         """0 end of data; 1 the record at ``offset`` needs the Python reader; 2 the stop
-        point was reached (the record before ``offset``, read, not applied); 3
-        ``max_events`` applied."""
+        point was reached; 3 ``max_events`` applied; 4 a ServiceCIDR was written (sync
+        the indexes, then call again)."""
+    @property
+    def reshaped(self) -> list[str]:
+        """ServiceCIDR keys written by the records applied."""
+    @property
+    def node_ports(self) -> list[str]:
+        """Service keys whose node ports may have changed."""
 
-def replay_records(
-    data: bytes | mmap.mmap,
+def replay_into(
+    store: Store,
+    data: bytes | mmap.mmap | memoryview,
     offset: int,
     expect_seq: int,
     start_seq: int,
     stop_seq: int | None,
     stop_ts: float | None,
-    buckets: dict[str, dict[str, bytes]],
-    allocators: list[CidrAllocator],
-    node_port_services: dict[str, tuple[int, ...]],
     max_events: int,
 ) -> ReplayProgress:
-    """Apply the log records of a segment from ``offset``: the replay fast path (see
-    events/recovery.py). Stops before any record it does not handle."""
+    """Apply the log records of a segment from ``offset`` to ``store`` through the one
+    apply (see journal/recovery.py). Stops before any record it does not take."""
 
-def read_snapshot_body(
-    body: bytes | memoryview | mmap.mmap,
-) -> tuple[list[tuple[str, dict[str, bytes]]], dict[str, tuple[int, int]]]:
-    """Read a snapshot body: the store as ``[(kind, {key: blob})]`` and, for every other
-    top-level key, the ``(start, end)`` of its value. ValueError names a malformed part."""
+def load_snapshot_store(
+    store: Store, body: bytes | memoryview | mmap.mmap
+) -> tuple[dict[str, tuple[int, int]], list[str], list[str]]:
+    """Load a snapshot body's objects into ``store``; returns the ``(start, end)`` of every
+    other top-level value, and the ServiceCIDR and node-port Service keys loaded.
+    ValueError names a malformed part."""
+
+def encode_record(
+    seq: int,
+    ts: float,
+    verb: str,
+    actor: str,
+    kind: str,
+    namespace: str | None,
+    name: str,
+    writes: Iterable[_Write],
+    extra: bytes | None,
+) -> bytes:
+    """The framed log record of an entry given by its parts (``extra`` as msgpack)."""
+
+def frame_entries(entries: list[Any]) -> bytes:
+    """The framed records of journal entries (``bytes`` items are framed already),
+    concatenated. TypeError when an ``extra`` holds a value it does not pack."""
+
+def decode_record(
+    payload: bytes | memoryview | mmap.mmap,
+) -> (
+    tuple[
+        int,
+        float,
+        str,
+        str,
+        str,
+        str | None,
+        str,
+        list[tuple[int, str, str, int, bytes | None]],
+        bytes | None,
+    ]
+    | None
+):  # noqa: E501
+    """A current-schema record's parts, or None for anything else."""
+
+def record_schema_version() -> int:
+    """The schema version of the records ``encode_record`` writes."""
 
 @final
 class AuditLineReader:
@@ -275,26 +367,3 @@ class AuditLineReader:
         """Bytes of the file read so far (compressed bytes for gzip)."""
     def close(self) -> None:
         """Stop the worker and let go of the file."""
-
-def encode_log_records(events: list[Any]) -> bytes:
-    """The framed log records (length, CRC32C, msgpack payload) of a list of
-    ``servicecidr.journal.records.Event``, concatenated: exactly ``frame(encode_event(ev))``
-    for each. TypeError when an event holds a value it does not encode."""
-
-def frame_import_event(
-    seq: int,
-    ts: float,
-    actor: str,
-    kind: str,
-    namespace: str | None,
-    name: str,
-    op: int,
-    key: str,
-    rv: int,
-    blob: bytes | None,
-    verb: str,
-    at: str,
-    audit_id: str,
-) -> bytes:
-    """The framed log record of an observed import's one-write event (see
-    ``ObservedImporter._commit_fast``): ``frame(encode_event(...))`` without the Event."""

@@ -51,9 +51,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from servicecidr.api.kinds import KINDS, KindInfo, kind_info
+from servicecidr.api.users import Identity, identity_of
 from servicecidr.clock import format_micro_time
 from servicecidr.errors import ApiError, ServiceCIDRError
-from servicecidr.journal.records import OP_PUT, Event, Write, decode_object
+from servicecidr.journal.records import OP_PUT, Entry, Write
+from servicecidr.store import decode_object
 
 if TYPE_CHECKING:
     from servicecidr.cluster import Cluster
@@ -62,41 +64,12 @@ __all__ = [
     "ACTOR_ANNOTATION",
     "RAW_WRITE_ANNOTATION",
     "AuditWriter",
-    "identity_of",
     "request_uri",
 ]
 
 ACTOR_ANNOTATION = "servicecidr.io/actor"
 RAW_WRITE_ANNOTATION = "servicecidr.io/raw-storage-write"
-K8S_VERSION = "v1.33.0"
-
-_APISERVER = (
-    "system:apiserver",
-    ["system:authenticated", "system:masters"],
-    f"kube-apiserver/{K8S_VERSION} (linux/amd64) kubernetes/servicecidr",
-)
-_KCM_SA = "system:serviceaccount:kube-system:service-cidr-controller"
-_IDENTITIES: dict[str, tuple[str, list[str], str]] = {
-    "user": (
-        "kubernetes-admin",
-        ["kubeadm:cluster-admins", "system:authenticated"],
-        f"kubectl/{K8S_VERSION} (linux/amd64) kubernetes/servicecidr",
-    ),
-    "kube-apiserver": _APISERVER,
-    "kubernetes-service-cidr-controller": _APISERVER,
-    "ipallocator-repair-controller": _APISERVER,
-    "ipallocator": _APISERVER,
-    "service-cidr-controller": (
-        _KCM_SA,
-        ["system:serviceaccounts", "system:serviceaccounts:kube-system", "system:authenticated"],
-        f"kube-controller-manager/{K8S_VERSION} (linux/amd64) kubernetes/servicecidr/{_KCM_SA}",
-    ),
-}
-_STORAGE = (
-    "system:servicecidr:storage",
-    ["system:authenticated"],
-    "servicecidr-store",
-)
+_STORAGE = Identity("system:servicecidr:storage", ["system:authenticated"], "servicecidr-store")
 _STATUS_MANAGERS = {
     "service-cidr-controller": "service-cidr-controller",
     "kubernetes-service-cidr-controller": "kubernetes-service-cidr-controller",
@@ -112,14 +85,6 @@ _SYSTEM_META = (
     "deletionGracePeriodSeconds",
 )
 _DELETE_OPTIONS = {"kind": "DeleteOptions", "apiVersion": "meta.k8s.io/v1"}
-
-
-def identity_of(actor: str) -> tuple[str, list[str], str]:
-    """(username, groups, userAgent) under which an engine actor's calls are audited."""
-    ident = _IDENTITIES.get(actor)
-    if ident is not None:
-        return ident
-    return (actor, ["system:authenticated"], f"servicecidr/{K8S_VERSION}")
 
 
 def request_uri(
@@ -193,7 +158,7 @@ class AuditWriter:
         self._fh = fh
         self._finalizer = weakref.finalize(self, fh.close)
         salt = hashlib.blake2b(
-            f"audit/{cluster.seed}/{cluster._seq}/{size}".encode(), digest_size=10
+            f"audit/{cluster.seed}/{cluster.seq}/{size}".encode(), digest_size=10
         ).hexdigest()
         self._id_prefix = f"{salt[:8]}-{salt[8:12]}-4{salt[13:16]}-a{salt[17:20]}-"
         self._count = 0
@@ -204,7 +169,7 @@ class AuditWriter:
         for kind in KINDS:
             self._known[kind] = {
                 k: str(decode_object(b).get("metadata", {}).get("resourceVersion", ""))
-                for k, b in cluster._store.items(kind)
+                for k, b in cluster.engine.store.items(kind)
             }
         self._req: _Request | None = None
         cluster.add_sink(self._on_event)
@@ -216,7 +181,7 @@ class AuditWriter:
     @staticmethod
     def of(cluster: Cluster) -> AuditWriter | None:
         """The writer attached to a Cluster, if any."""
-        for sink in cluster._sinks:
+        for sink in cluster.engine.sinks:
             owner = getattr(sink, "__self__", None)
             if isinstance(owner, AuditWriter):
                 return owner
@@ -281,7 +246,7 @@ class AuditWriter:
                     exists = (
                         kind is not None
                         and bool(name)
-                        and c._store.contains(
+                        and c.engine.store.contains(
                             kind, f"{ns}/{name}" if KINDS[kind].namespaced else name
                         )
                     )
@@ -320,7 +285,7 @@ class AuditWriter:
             self._fh.flush()
         self.events_written += len(lines)
 
-    def _on_event(self, ev: Event) -> None:
+    def _on_event(self, ev: Entry) -> None:
         req = self._req
         main = -1
         if req is not None:
@@ -367,7 +332,7 @@ class AuditWriter:
 
     def _main_line(
         self,
-        ev: Event,
+        ev: Entry,
         w: Write,
         prev: str | None,
         req: _Request,
@@ -415,7 +380,7 @@ class AuditWriter:
             annotations=annotations,
         )
 
-    def _write_line(self, ev: Event, w: Write, prev: str | None, ts: str, loopback: bool) -> bytes:
+    def _write_line(self, ev: Entry, w: Write, prev: str | None, ts: str, loopback: bool) -> bytes:
         info = KINDS[w.kind]
         ns, _, name = w.key.rpartition("/")
         resp = self._response(w)
@@ -424,8 +389,8 @@ class AuditWriter:
         sub = ""
         query = ""
         if loopback:
-            ident = _APISERVER
             actor = "ipallocator" if w.kind == "IPAddress" else actor
+            ident = identity_of("kube-apiserver")
         elif ev.verb == "store":
             ident = _STORAGE
             annotations[RAW_WRITE_ANNOTATION] = "true"
@@ -518,7 +483,7 @@ class AuditWriter:
             }
         else:
             status = {"metadata": {}, "code": 201 if verb == "create" else 200}
-        actor = self._c._actor
+        actor = "user"  # the facade's verbs are the user's requests
         ident = _STORAGE if req.raw else identity_of(actor)
         ts = format_micro_time(self._c.clock.now())
         if info is None:

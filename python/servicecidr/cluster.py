@@ -1,9 +1,12 @@
 """The facade: a Kubernetes control plane's Service-IP machinery as one Python object.
 
-Every mutating call *decides* (validation, admission, random allocation), records one
-:class:`~servicecidr.journal.records.Event` holding the writes it produced, and *applies* it.
-Applying is deterministic and cannot fail, so a fresh Cluster fed the same events reaches
-the same :meth:`Cluster.digest`.
+A :class:`Cluster` wraps the engine (:class:`servicecidr.apiserver.Engine`: the store,
+the allocators, admission, one commit), the controllers that run as its clients
+(:class:`servicecidr.controllers.ControllerManager`), and, when opened from a directory,
+the state on disk (:class:`servicecidr.journal.state.StateDir`). Every mutating call
+*decides* (validation, admission, random allocation), records one journal entry holding
+the writes it produced, and *applies* it. Applying is deterministic and cannot fail, so a
+fresh Cluster fed the same entries reaches the same :meth:`Cluster.digest`.
 
 Example::
 
@@ -17,46 +20,65 @@ Example::
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import hashlib
 import ipaddress
 import json
 import os
 import random
+import weakref
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from servicecidr.admission import ValidatingAdmissionPolicyPlugin
-from servicecidr.allocation.meta import MetaAllocator
-from servicecidr.allocation.nodeports import NodePortAllocator, service_ports
-from servicecidr.api import decode as api_decode
-from servicecidr.api.kinds import KINDS, KindInfo, kind_info
-from servicecidr.api.memo import ValidationMemo
+from servicecidr.api.kinds import KINDS
+from servicecidr.apiserver import AdmissionHook, Engine, need_name, resolve_kind
 from servicecidr.auditwriter import AuditWriter
-from servicecidr.clock import Clock, WallClock, format_time, parse_duration
-from servicecidr.controllers.conditions import ready_state
-from servicecidr.controllers.default_cidr import sync_default_service_cidr
-from servicecidr.controllers.netutil import cidr_contains_ip
-from servicecidr.controllers.repair import repair
-from servicecidr.controllers.servicecidr import sync_service_cidrs
-from servicecidr.errors import ApiError, BadRequestError, InvalidInputError, NotFoundError
-from servicecidr.journal.records import OP_PUT, Event, Write, decode_object
-from servicecidr.registry import generic
-from servicecidr.registry import service as service_registry
-from servicecidr.registry.simple import SIMPLE_KINDS, SimpleKind
-from servicecidr.registry.txn import Txn
-from servicecidr.store import ObjectStore, object_key
+from servicecidr.clock import Clock, SimulatedClock, WallClock
+from servicecidr.consistency import Problem, Reporter, check
+from servicecidr.controllers import ControllerManager
+from servicecidr.errors import InvalidInputError
+from servicecidr.journal.recorder import CountingRecorder, MemoryRecorder, Recorder
+from servicecidr.journal.records import Entry
+from servicecidr.journal.state import (
+    DURABILITY_MODES,
+    FileRecorder,
+    Loaded,
+    StateDir,
+    filter_entries,
+    parse_point,
+    reseed_stream,
+)
+from servicecidr.store import decode_object, object_key
 
-__all__ = ["Cluster"]
+__all__ = ["Cluster", "parse_service_cluster_ip_range"]
 
 Obj = dict[str, Any]
-AdmissionHook = Callable[..., list[str]]
-_NAME_CHARS = "bcdfghjklmnpqrstvwxz2456789"  # k8s.io/apimachinery/pkg/util/rand
-MAX_CONTROLLER_ROUNDS = 1000
 
 
-def _parse_range(value: str | Iterable[str] | None) -> tuple[str, ...]:
+@dataclass(frozen=True, slots=True)
+class _Opening:
+    """How :meth:`Cluster.open` asked for a state directory to be opened."""
+
+    state: StateDir
+    clock: Clock | None
+    durability: str
+    as_of: bool
+    stop_seq: int | None
+    stop_ts: float | None
+    repair: bool
+    group_ms: float
+    group_records: int
+    segment_bytes: int
+    audit_log: str | os.PathLike[str] | None
+    progress: Callable[[int], None] | None
+
+
+def parse_service_cluster_ip_range(value: str | Iterable[str] | None) -> tuple[str, ...]:
+    """kube-apiserver's ``--service-cluster-ip-range``: at most two CIDRs (one per family),
+    canonical, primary first."""
     if value is None:
         return ()
     parts = [p.strip() for p in value.split(",")] if isinstance(value, str) else list(value)
@@ -69,7 +91,7 @@ def _parse_range(value: str | Iterable[str] | None) -> tuple[str, ...]:
     for p in parts:
         try:
             net = ipaddress.ip_network(p, strict=True)
-        except ValueError as e:
+        except (ValueError, TypeError) as e:
             raise InvalidInputError(
                 f"--service-cluster-ip-range: {p!r} is not a valid CIDR ({e})"
             ) from e
@@ -85,14 +107,8 @@ def _parse_range(value: str | Iterable[str] | None) -> tuple[str, ...]:
     return tuple(out)
 
 
-def _parent_key(blob: bytes) -> str:
-    """Storage key of the Service an IPAddress blob points at ('' when none)."""
-    ref = (decode_object(blob).get("spec") or {}).get("parentRef") or {}
-    return f"{ref.get('namespace', '')}/{ref.get('name', '')}"
-
-
 class Cluster:
-    """An in-memory cluster: objects, allocators, controllers and the event history.
+    """A cluster: objects, allocators, controllers and the history of every change.
 
     Args:
         service_cluster_ip_range: kube-apiserver's ``--service-cluster-ip-range``: one CIDR,
@@ -102,7 +118,7 @@ class Cluster:
         seed: seed of every random choice (allocation, uids, generated names).
         clock: where timestamps come from; a wall clock by default.
         audit_log: also write every change as an audit.k8s.io/v1 Event to this file.
-        keep_events: keep the event history in memory (``events()``, ``replay``); large
+        keep_events: keep the history in memory (``events()``, ``replay``); large
             simulations that never replay may turn it off.
     """
 
@@ -115,8 +131,19 @@ class Cluster:
         audit_log: str | os.PathLike[str] | None = None,
         keep_events: bool = True,
         _start: bool = True,
+        _opening: _Opening | None = None,
     ) -> None:
-        self.service_cluster_ip_range: tuple[str, ...] = _parse_range(service_cluster_ip_range)
+        self._state: StateDir | None = None
+        self._finalizer: weakref.finalize[Any, Any] | None = None
+        if _opening is not None:
+            meta = _opening.state.meta
+            if service_cluster_ip_range is None:
+                service_cluster_ip_range = meta.get("service_cluster_ip_range") or ()
+            if seed is None:
+                seed = meta.get("seed")
+        self.service_cluster_ip_range: tuple[str, ...] = parse_service_cluster_ip_range(
+            service_cluster_ip_range
+        )
         if self.service_cluster_ip_range:
             fams = ["IPv6" if ":" in c else "IPv4" for c in self.service_cluster_ip_range]
             self.families: tuple[str, ...] = tuple(fams)
@@ -125,33 +152,28 @@ class Cluster:
         # Without a seed the run is not meant to repeat: pick one (it is kept with a state
         # directory, so a reopened state stays reproducible from then on).
         self.seed = int(seed) if seed is not None else random.SystemRandom().randrange(1 << 63)
-        self._rng = random.Random(self.seed)
-        self._clock: Clock = clock if clock is not None else WallClock()
-        self._store = ObjectStore()
-        self._meta = MetaAllocator(self.families, self.seed, lambda: self._store.keys("IPAddress"))
-        self._events: list[Event] = []
-        # Simulations that never replay can drop the history (it grows with every call).
-        self._keep_events = keep_events
-        self._seq = 0
-        self._actor = "user"
-        self._reported: set[tuple[Any, ...]] = set()
-        self._sinks: list[Callable[[Event], None]] = []
-        # ValidatingAdmissionPolicies are enforced by default, as in kube-apiserver.
-        self.admission: AdmissionHook | None = ValidatingAdmissionPolicyPlugin()
-        # (kind, namespace, name, extra) the admission hook left for the request's event.
-        self._admission_extra: tuple[str, str | None, str, dict[str, Any]] | None = None
-        self._persist: Any = None  # persist.PersistentState when opened from a directory
-        self._write_guard: Callable[[Txn], None] | None = None  # persist: refuses writes
-        self._memo = ValidationMemo()
-        # What the repair loop must look at next (it runs a full pass at start and after
-        # any ServiceCIDR change, then only on what changed, as its informers would).
-        self._repair_full = True
-        self._dirty_services: set[str] = set()
-        self._dirty_ips: set[str] = set()
-        self._repair_due: dict[str, float] = {}
-        self._nodeports = NodePortAllocator()
-        self._time_cache: tuple[int, str] = (-1, "")
-        if audit_log is not None:  # one audit.k8s.io Event per write (servicecidr/auditwriter.py)
+        recorder: Recorder = MemoryRecorder() if keep_events else CountingRecorder()
+
+        def make() -> Engine:
+            return Engine(
+                self.service_cluster_ip_range,
+                self.families,
+                self.seed,
+                clock if clock is not None else WallClock(),
+                recorder,
+            )
+
+        if _opening is None:
+            self._engine = make()
+        else:
+            self._engine, loaded = self._load(_opening, make)
+        self._controllers = ControllerManager(self._engine)
+        if _opening is not None:
+            self._attach(_opening, loaded, seed)
+            if not _opening.state.read_only:
+                self.start()
+            return
+        if audit_log is not None:  # one audit.k8s.io Event per write (auditwriter.py)
             AuditWriter(self, audit_log)
         if _start:
             self.start()
@@ -161,20 +183,20 @@ class Cluster:
     @classmethod
     def replay(
         cls,
-        events: Iterable[Event],
+        events: Iterable[Entry],
         service_cluster_ip_range: str | Iterable[str] | None = None,
         seed: int | None = None,
         clock: Clock | None = None,
         *,
         start: bool = False,
     ) -> Cluster:
-        """A Cluster rebuilt from events; with ``start=True`` the apiserver start logic runs
-        afterwards for the given flags (a restart)."""
+        """A Cluster rebuilt from journal entries; with ``start=True`` the apiserver start
+        logic runs afterwards for the given flags (a restart)."""
         c = cls(service_cluster_ip_range, seed, clock, _start=False)
-        for ev in events:
-            c._apply(ev)
-            c._events.append(ev)
-            c._seq = ev.seq
+        engine = c.engine
+        for entry in events:
+            engine.recorder.append(entry)
+            engine.apply(entry.writes)
         if start:
             c.start()
         return c
@@ -185,212 +207,63 @@ class Cluster:
         # A restarted apiserver does not resume its predecessor's random streams: draw new
         # ones from the seed and the length of the history, so reopening a state many
         # times neither repeats uids nor replays one allocation sequence.
-        self._rng = random.Random(f"{self.seed}/{self._seq}")
-        self._meta.reseed(self._rng)
-        with self._acting("kube-apiserver"):
-            sync_default_service_cidr(self)
-            self._ensure_kubernetes_service()
+        self._engine.reseed(str(self._engine.seq))
+        self._controllers.start()
 
-    def _ensure_kubernetes_service(self) -> bool:
-        """The apiserver's kubernetes-service controller: (re)create ``default/kubernetes``
-        on the first address of the primary range. Returns whether it wrote anything."""
-        if not self.service_cluster_ip_range:
-            return False
-        if self._store.contains("Service", object_key(True, "default", "kubernetes")):
-            return False
-        net = ipaddress.ip_network(self.service_cluster_ip_range[0])
-        first = str(net.network_address + 1)
-        svc = {
-            "apiVersion": "v1",
-            "kind": "Service",
-            "metadata": {
-                "name": "kubernetes",
-                "namespace": "default",
-                "labels": {"component": "apiserver", "provider": "kubernetes"},
-            },
-            "spec": {
-                "type": "ClusterIP",
-                "clusterIP": first,
-                "ipFamilyPolicy": "SingleStack",
-                "sessionAffinity": "None",
-                "ports": [{"name": "https", "port": 443, "protocol": "TCP", "targetPort": 6443}],
-            },
-        }
-        try:
-            service_registry.create(self, svc, "default", False)
-        except ApiError:
-            # e.g. no ready ServiceCIDR holds the address yet; the controller retries on its
-            # next sync, as kube-apiserver's does every 10 s.
-            return False
-        return True
+    # ------------------------------------------------------------------ parts
 
-    # ------------------------------------------------------------------ internals used by
-    # the registries and controllers
-
-    class _Acting:
-        def __init__(self, c: Cluster, actor: str) -> None:
-            self._c, self._actor, self._prev = c, actor, c._actor
-
-        def __enter__(self) -> None:
-            self._c._actor = self._actor
-
-        def __exit__(self, *exc: object) -> None:
-            self._c._actor = self._prev
-
-    def _acting(self, actor: str) -> Cluster._Acting:
-        return Cluster._Acting(self, actor)
-
-    def _new_uid(self) -> str:
-        # A version-4 UUID from the seeded stream (same as uuid.UUID(int=..., version=4)).
-        h = "%032x" % (
-            (self._rng.getrandbits(128) & ~(0xF000 << 64) & ~(0xC000 << 48))
-            | (0x4000 << 64)
-            | (0x8000 << 48)
-        )
-        return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
-
-    def _now_str(self) -> str:
-        second = int(self._clock.now())
-        if self._time_cache[0] != second:
-            self._time_cache = (second, format_time(second))
-        return self._time_cache[1]
-
-    def _generate_name(self, base: str) -> str:
-        base = base[: 63 - 5]
-        return base + "".join(self._rng.choice(_NAME_CHARS) for _ in range(5))
-
-    def _decode(self, obj: Any) -> tuple[Obj, list[str]]:
-        if not isinstance(obj, dict):
-            raise BadRequestError(
-                f"the request body must be an object (a mapping), not {type(obj).__name__}"
-            )
-        return api_decode.decode(obj)
-
-    def _admit(
-        self,
-        operation: str,
-        info: KindInfo,
-        obj: Obj | None,
-        old: Obj | None,
-        dry_run: bool,
-        subresource: str | None = None,
-    ) -> list[str]:
-        self._admission_extra = None
-        if self.admission is None:
-            return []
-        return self.admission(self, operation, info, obj, old, dry_run, subresource)
-
-    def _commit(
-        self,
-        verb: str,
-        actor: str | None,
-        kind: str,
-        namespace: str | None,
-        name: str,
-        txn: Txn,
-        extra: dict[str, Any] | None,
-    ) -> Event:
-        if self._write_guard is not None:  # read-only, as_of or closed (journal/state.py)
-            self._write_guard(txn)
-        pending = self._admission_extra
-        if pending is not None:  # audit annotations and warnings of this request
-            self._admission_extra = None
-            if pending[:3] == (kind, namespace, name):
-                extra = {**pending[3], **(extra or {})}
-        self._seq += 1
-        ev = Event(
-            self._seq,
-            self._clock.now(),
-            verb,
-            actor or self._actor,
-            kind,
-            namespace,
-            name,
-            txn.writes,
-            extra,
-        )
-        self._apply(ev)
-        if self._keep_events:
-            self._events.append(ev)
-        for sink in self._sinks:
-            sink(ev)
-        return ev
-
-    def _apply(self, ev: Event) -> None:
-        self._apply_writes(ev.writes)
-
-    def _apply_writes(self, writes: list[Write]) -> None:
-        store, meta = self._store, self._meta
-        # While a full repair pass is pending there is no need to remember what changed.
-        track = not self._repair_full
-        dirty_svcs, dirty_ips = self._dirty_services, self._dirty_ips
-        for w in writes:
-            kind = w.kind
-            if w.op == OP_PUT:
-                assert w.blob is not None
-                new = store.put(kind, w.key, w.blob, w.rv)
-                if kind == "IPAddress":
-                    if new:
-                        meta.mark(w.key)
-                    if track:
-                        dirty_ips.add(w.key)
-                        if not new:
-                            dirty_svcs.add(_parent_key(w.blob))
-                elif kind == "Service":
-                    if track:
-                        dirty_svcs.add(w.key)
-                    # Only Services that hold node ports need decoding here.
-                    if b"odePort" in w.blob or self._nodeports.tracks(w.key):
-                        spec = decode_object(w.blob).get("spec") or {}
-                        self._nodeports.sync_service(w.key, service_ports(spec))
-                elif kind == "ServiceCIDR":
-                    obj = decode_object(w.blob)
-                    # Which Service CIDRs exist decides ClusterIPOutOfRange for every
-                    # Service: re-check everything when that set changes, not on status or
-                    # finalizer writes.
-                    if meta.sync_service_cidr(
-                        w.key, (obj.get("spec") or {}).get("cidrs") or [], ready_state(obj)
-                    ):
-                        track = False
-                        self._repair_full = True
-            else:
-                old = store.delete(kind, w.key, w.rv)
-                if old is not None:
-                    if kind == "IPAddress":
-                        meta.unmark(w.key)
-                        if track:
-                            dirty_ips.add(w.key)
-                            dirty_svcs.add(_parent_key(old))
-                    elif kind == "Service":
-                        if track:
-                            dirty_svcs.add(w.key)
-                        if self._nodeports.tracks(w.key):
-                            self._nodeports.sync_service(w.key, ())
-                    elif kind == "ServiceCIDR":
-                        meta.sync_service_cidr(w.key, None, False)
-                        track = False
-                        self._repair_full = True
-
-    def _ips_within(self, cidr: str) -> list[str]:
-        alloc = self._meta.allocator_for(cidr)
-        if alloc is not None:
-            return list(alloc)
-        return [ip for ip in self._store.keys("IPAddress") if cidr_contains_ip(cidr, ip)]
-
-    # ------------------------------------------------------------------ public API
+    @property
+    def engine(self) -> Engine:
+        """The engine: store, allocators, admission, commit (for front doors and tools
+        that need more than the verbs, such as importers and the HTTP server)."""
+        return self._engine
 
     @property
     def clock(self) -> Clock:
         """The clock every timestamp comes from."""
-        return self._clock
+        return self._engine.clock
 
-    def add_sink(self, sink: Callable[[Event], None]) -> None:
-        """Call ``sink(event)`` after each event is applied (the durable log plugs in here)."""
-        self._sinks.append(sink)
+    @property
+    def admission(self) -> AdmissionHook | None:
+        """The admission hook (ValidatingAdmissionPolicies by default); None turns it off."""
+        return self._engine.admission
 
-    def events(self) -> list[Event]:
-        """Every event recorded so far, oldest first."""
-        return list(self._events)
+    @admission.setter
+    def admission(self, hook: AdmissionHook | None) -> None:
+        self._engine.admission = hook
+
+    @property
+    def seq(self) -> int:
+        """The sequence number of the last journal entry (0: none)."""
+        return self._engine.seq
+
+    @property
+    def revision(self) -> int:
+        """The store's revision: the largest resourceVersion written."""
+        return self._engine.store.revision
+
+    def add_sink(self, sink: Callable[[Entry], None]) -> None:
+        """Call ``sink(entry)`` after each journal entry is recorded and applied."""
+        self._engine.add_sink(sink)
+
+    def events(self) -> list[Entry]:
+        """Every journal entry recorded so far, oldest first (read from the log when
+        opened from a directory; empty with ``keep_events=False``)."""
+        return list(self._engine.recorder.read())
+
+    def changes_since(
+        self, revision: int, limit: int | None = None
+    ) -> list[tuple[int, str, str, str, Obj]]:
+        """The store's changes after ``revision``, oldest first: ``(resourceVersion,
+        ADDED|MODIFIED|DELETED, kind, key, object)`` (a deletion carries the last state).
+        ExpiredError (410) when the change feed no longer reaches back that far: list
+        again, as a Kubernetes watch does."""
+        return [
+            (rv, type_, kind, key, decode_object(blob))
+            for rv, type_, kind, key, blob in self._engine.store.changes_since(revision, limit)
+        ]
+
+    # ------------------------------------------------------------------ verbs
 
     def create(self, obj: Obj, dry_run: bool = False) -> Obj:
         """POST an object (a dict shaped as kubectl shows it); returns it as stored."""
@@ -398,10 +271,7 @@ class Cluster:
 
     def create_with_warnings(self, obj: Obj, dry_run: bool = False) -> tuple[Obj, list[str]]:
         """:meth:`create`, also returning the warnings the server sent."""
-        kind = self._kind_of(obj)
-        if kind == "Service":
-            return service_registry.create(self, obj, None, dry_run)
-        return self._simple(kind).create(self, obj, None, dry_run)
+        return self._engine.create(obj, dry_run=dry_run)
 
     def update(self, obj: Obj, dry_run: bool = False) -> Obj:
         """PUT an object (spec, labels, annotations, finalizers; status is kept)."""
@@ -409,11 +279,7 @@ class Cluster:
 
     def update_with_warnings(self, obj: Obj, dry_run: bool = False) -> tuple[Obj, list[str]]:
         """:meth:`update`, also returning warnings."""
-        kind = self._kind_of(obj)
-        self._need_name(obj, kind)
-        if kind == "Service":
-            return service_registry.update(self, obj, None, dry_run)
-        return self._simple(kind).update(self, obj, None, dry_run)
+        return self._engine.update(obj, dry_run=dry_run)
 
     def update_status(self, obj: Obj, dry_run: bool = False) -> Obj:
         """PUT to the status subresource."""
@@ -421,11 +287,7 @@ class Cluster:
 
     def update_status_with_warnings(self, obj: Obj, dry_run: bool = False) -> tuple[Obj, list[str]]:
         """:meth:`update_status`, also returning warnings."""
-        kind = self._kind_of(obj)
-        self._need_name(obj, kind)
-        if kind == "Service":
-            return service_registry.update_status(self, obj, None, dry_run)
-        return self._simple(kind).update_status(self, obj, None, dry_run)
+        return self._engine.update_status(obj, dry_run=dry_run)
 
     def apply(self, obj: Obj, dry_run: bool = False) -> Obj:
         """kubectl apply: create the object, or replace the spec (and the labels and
@@ -434,12 +296,13 @@ class Cluster:
 
     def apply_with_warnings(self, obj: Obj, dry_run: bool = False) -> tuple[Obj, list[str]]:
         """:meth:`apply`, also returning warnings."""
-        kind = self._kind_of(obj)
+        engine = self._engine
+        kind = engine.kind_of(obj)
         info = KINDS[kind]
-        self._need_name(obj, kind)
+        need_name(obj, kind)
         meta = obj.get("metadata") or {}
         ns = (meta.get("namespace") or "default") if info.namespaced else None
-        blob = self._store.get(kind, object_key(info.namespaced, ns, meta["name"]))
+        blob = engine.store.get(kind, object_key(info.namespaced, ns, meta["name"]))
         if blob is None:
             return self.create_with_warnings(obj, dry_run)
         current = decode_object(blob)
@@ -470,54 +333,24 @@ class Cluster:
         self, kind: str, name: str, namespace: str | None = None, dry_run: bool = False
     ) -> tuple[Obj, list[str]]:
         """:meth:`delete`, also returning warnings."""
-        kind = self._resolve(kind)
-        if kind == "Service":
-            return service_registry.delete(self, name, namespace, dry_run)
-        return self._simple(kind).delete(self, name, namespace, dry_run)
+        return self._engine.delete(kind, name, namespace, dry_run=dry_run)
 
     def get(self, kind: str, name: str, namespace: str | None = None) -> Obj:
         """Read one object; NotFoundError when absent."""
-        kind = self._resolve(kind)
-        info = KINDS[kind]
-        if not name:
-            raise BadRequestError(f"a name is required to get a {kind}")
-        ns = (namespace or "default") if info.namespaced else None
-        blob = self._store.get(kind, object_key(info.namespaced, ns, name))
-        if blob is None:
-            raise generic.not_found(info, name)
-        return decode_object(blob)
+        return self._engine.get(kind, name, namespace)
 
     def list(self, kind: str, namespace: str | None = None) -> list[Obj]:
         """Every object of a kind (in one namespace, or all), ordered by namespace and name."""
-        kind = self._resolve(kind)
-        info = KINDS[kind]
-        prefix = f"{namespace}/" if (namespace and info.namespaced) else ""
-        return [
-            decode_object(b) for k, b in sorted(self._store.items(kind)) if k.startswith(prefix)
-        ]
+        return self._engine.list(kind, namespace)
 
     def count(self, kind: str) -> int:
         """How many objects of a kind exist."""
-        return self._store.count(self._resolve(kind))
+        return self._engine.store.count(resolve_kind(kind))
 
     def store(self, obj: Obj) -> Obj:
         """Write an object straight to storage, as an etcd-level put: no validation, no
         admission, no allocation (to build the broken states repair and importers meet)."""
-        kind = self._kind_of(obj)
-        info = KINDS[kind]
-        new = copy.deepcopy(obj)
-        meta = new.setdefault("metadata", {})
-        if not isinstance(meta, dict) or not meta.get("name"):
-            raise BadRequestError("store: metadata.name is required")
-        if info.namespaced:
-            meta.setdefault("namespace", "default")
-        meta.setdefault("uid", self._new_uid())
-        meta.setdefault("creationTimestamp", self._now_str())
-        key = object_key(info.namespaced, meta.get("namespace"), meta["name"])
-        txn = Txn(self._store.revision)
-        txn.put(kind, key, new)
-        self._commit("store", None, kind, meta.get("namespace"), meta["name"], txn, None)
-        return new
+        return self._engine.put_raw(obj)
 
     def reconcile(self, advance: str | float | None = None) -> None:
         """Run the controllers until nothing changes.
@@ -527,64 +360,25 @@ class Cluster:
         time pass, running controllers on the way; ``"0s"`` runs them without moving time.
         On a wall clock only the present is reconciled.
         """
-        clock = self._clock
-        if advance is not None:
-            seconds = parse_duration(advance)
-            if seconds < 0:
-                raise InvalidInputError(f"reconcile: advance must not be negative ({advance})")
-            target: float | None = clock.now() + seconds
-            if not clock.simulated:
-                raise InvalidInputError("reconcile(advance=...) needs a simulated clock")
-        else:
-            target = None
-        for _ in range(MAX_CONTROLLER_ROUNDS):
-            deadline = self._run_controllers()
-            if not clock.simulated:
-                return
-            if target is None:
-                if deadline is None:
-                    return
-                clock.advance(max(0.0, deadline - clock.now()))
-                continue
-            if deadline is not None and deadline <= target:
-                clock.advance(max(0.0, deadline - clock.now()))
-                continue
-            clock.advance(max(0.0, target - clock.now()))
-            self._run_controllers()
-            return
-        raise RuntimeError("controllers did not settle; this is a bug in servicecidr")
+        self._controllers.reconcile(advance)
 
-    def _run_controllers(self) -> float | None:
-        deadline: float | None = None
-        for _ in range(MAX_CONTROLLER_ROUNDS):
-            changed = False
-            with self._acting("kube-apiserver"):
-                changed |= sync_default_service_cidr(self)
-                changed |= self._ensure_kubernetes_service()
-            with self._acting("service-cidr-controller"):
-                did, due = sync_service_cidrs(self)
-            changed |= did
-            with self._acting("ipallocator-repair-controller"):
-                did2, due2 = repair(self)
-            changed |= did2
-            deadline = min((d for d in (due, due2) if d is not None), default=None)
-            if not changed:
-                return deadline
-        raise RuntimeError("controllers did not settle; this is a bug in servicecidr")
+    # ------------------------------------------------------------------ reading
 
     def digest(self) -> str:
         """A hash of every object (as get returns it) and every allocator's state."""
         h = hashlib.sha256()
-        for kind in sorted(self._store.kinds()):
-            for key, blob in sorted(self._store.items(kind)):
+        store = self._engine.store
+        meta = self._engine.meta
+        for kind in sorted(store.kinds()):
+            for key, blob in store.items(kind):
                 h.update(f"{kind}\0{key}\0".encode())
                 h.update(
                     json.dumps(decode_object(blob), sort_keys=True, separators=(",", ":")).encode()
                 )
                 h.update(b"\n")
-        h.update(f"revision\0{self._store.revision}\n".encode())
-        for prefix, alloc in self._meta.allocators():
-            h.update(f"alloc\0{prefix}\0{self._meta.is_ready(prefix)}\0{alloc.used}\0".encode())
+        h.update(f"revision\0{store.revision}\n".encode())
+        for prefix, alloc in meta.allocators():
+            h.update(f"alloc\0{prefix}\0{meta.is_ready(prefix)}\0{alloc.used}\0".encode())
             for ip in alloc:
                 h.update(ip.encode())
                 h.update(b",")
@@ -593,52 +387,16 @@ class Cluster:
 
     def allocators(self) -> Iterator[tuple[str, bool, int, int]]:
         """(prefix, ready, used, size) for every allocating prefix."""
-        for prefix, alloc in self._meta.allocators():
-            yield prefix, self._meta.is_ready(prefix), alloc.used, alloc.size
+        meta = self._engine.meta
+        for prefix, alloc in meta.allocators():
+            yield prefix, meta.is_ready(prefix), alloc.used, alloc.size
 
-    # ------------------------------------------------------------------ helpers
-
-    def _resolve(self, kind: str) -> str:
-        if not isinstance(kind, str) or not kind:
-            raise BadRequestError("a kind is required")
-        return kind_info(kind).kind
-
-    def _kind_of(self, obj: Any) -> str:
-        if not isinstance(obj, dict):
-            raise BadRequestError(
-                f"an object must be a mapping with apiVersion, kind and metadata, not "
-                f"{type(obj).__name__}"
-            )
-        kind = obj.get("kind")
-        if not isinstance(kind, str) or not kind:
-            raise BadRequestError("Object 'Kind' is missing in the object")
-        if kind not in KINDS or kind == "Event":
-            raise BadRequestError(
-                f'no kind "{kind}" is registered; known kinds: '
-                f"{', '.join(k for k in KINDS if k != 'Event')}"
-            )
-        api_version = obj.get("apiVersion")
-        if api_version not in KINDS[kind].api_versions():
-            raise BadRequestError(
-                f'no kind "{kind}" is registered for version "{api_version}"; served: '
-                f"{', '.join(KINDS[kind].api_versions())}"
-            )
-        return kind
-
-    @staticmethod
-    def _need_name(obj: Obj, kind: str) -> None:
-        meta = obj.get("metadata")
-        if not isinstance(meta, dict) or not meta.get("name"):
-            raise BadRequestError(f"{kind}: metadata.name is required for this request")
-
-    def _simple(self, kind: str) -> SimpleKind:
-        strategy = SIMPLE_KINDS.get(kind)
-        if strategy is None:
-            raise NotFoundError(f"the server does not allow this method on {kind}")
-        return strategy
+    def check(self, progress: Reporter | None = None) -> tuple[list[Problem], dict[str, int]]:
+        """The consistency report of the state as stored (see
+        :mod:`servicecidr.consistency`): every problem found, and object counts."""
+        return check(self._engine, progress)
 
     # ------------------------------------------------------------------ durable state
-    # (journal/state.py implements these; a Cluster built with Cluster(...) stays in memory)
 
     @classmethod
     def open(
@@ -656,6 +414,7 @@ class Cluster:
         group_records: int = 512,
         segment_bytes: int = 64 << 20,
         audit_log: str | os.PathLike[str] | None = None,
+        progress: Callable[[int], None] | None = None,
     ) -> Cluster:
         """A Cluster kept in the state directory ``path`` (created when missing or empty).
 
@@ -664,13 +423,14 @@ class Cluster:
         replays the log after it, and, for a writer, runs the apiserver start logic for the
         flags. Flags not given are the stored ones; flags given that differ are stored, as
         for a kube-apiserver restarted with them. A simulated clock continues from the
-        stored time or the last event's, whichever is later.
+        stored time or the last entry's, whichever is later.
 
-        Every event committed afterwards is appended before the call returns, with
+        Every entry committed afterwards is appended before the call returns, with
         ``durability``: ``"fsync"`` (on disk before the call returns), ``"group"``
-        (fsync at most every ``group_ms`` ms or ``group_records`` events: a machine crash
+        (fsync at most every ``group_ms`` ms or ``group_records`` entries: a machine crash
         loses at most that window, a process crash nothing) or ``"none"`` (OS buffers
-        only: a machine crash may lose any of it). See journal/state.py and docs/FORMAT.md.
+        only: a machine crash may lose any of it). A write the log refuses (a full disk)
+        fails, and changes nothing. See journal/state.py and docs/FORMAT.md.
 
         ``as_of`` (a sequence number, or a time: float seconds, datetime, RFC 3339) opens
         the state as it was then, read-only. A torn record at the end of the log (a crash
@@ -681,29 +441,138 @@ class Cluster:
         ``audit_log`` appends every later write (the start logic's included) to that file
         as audit.k8s.io/v1 Events; a read-only or ``as_of`` open writes none.
         """
-        from servicecidr.journal.state import open_cluster
-
-        return open_cluster(
-            cls,
-            path,
-            service_cluster_ip_range=service_cluster_ip_range,
-            seed=seed,
-            clock=clock,
-            durability=durability,
-            read_only=read_only,
-            as_of=as_of,
-            repair=repair,
-            group_ms=group_ms,
-            group_records=group_records,
-            segment_bytes=segment_bytes,
-            audit_log=audit_log,
+        if durability not in DURABILITY_MODES:
+            raise InvalidInputError(
+                f"durability {durability!r}: use one of {', '.join(DURABILITY_MODES)}"
+            )
+        stop_seq: int | None = None
+        stop_ts: float | None = None
+        if as_of is not None:
+            read_only = True
+            stop_seq, stop_ts = parse_point(as_of)
+        if read_only and repair:
+            raise InvalidInputError(
+                "repair=True needs a writer: open without read_only/as_of, or run "
+                "'servicecidr log repair'"
+            )
+        range_ = (
+            parse_service_cluster_ip_range(service_cluster_ip_range)
+            if service_cluster_ip_range is not None
+            else None
         )
+        state = StateDir.open(
+            path,
+            read_only=read_only,
+            new_meta={
+                "service_cluster_ip_range": list(range_ or ()),
+                "seed": seed,
+                "clock": (
+                    {"kind": "simulated", "time": clock.now()}
+                    if clock is not None and clock.simulated
+                    else {"kind": "wall"}
+                ),
+            },
+        )
+        try:
+            return cls(
+                range_,
+                seed,
+                clock,
+                _opening=_Opening(
+                    state,
+                    clock,
+                    durability,
+                    as_of is not None,
+                    stop_seq,
+                    stop_ts,
+                    repair,
+                    group_ms,
+                    group_records,
+                    segment_bytes,
+                    None if read_only else audit_log,
+                    progress,
+                ),
+            )
+        except BaseException:
+            state.close(None)
+            raise
+
+    def _load(self, o: _Opening, make: Callable[[], Engine]) -> tuple[Engine, Loaded]:
+        """The engine of an opened state: its snapshot and log, its clock."""
+        engine, loaded = o.state.load(
+            make, stop_seq=o.stop_seq, stop_ts=o.stop_ts, repair=o.repair, progress=o.progress
+        )
+        stored_clock = o.state.meta.get("clock") or {"kind": "wall"}
+        # A simulated clock continues from where the history left it: the time recorded
+        # at the last close, or the last entry's time when the process died before closing.
+        stored_time = float(stored_clock.get("time") or 0.0)
+        snap = loaded.snapshot
+        if o.as_of:
+            if o.clock is None and stored_clock.get("kind") == "simulated":
+                engine.clock = SimulatedClock(
+                    loaded.max_ts if (loaded.applied or snap) else stored_time
+                )
+        else:
+            if o.clock is None and stored_clock.get("kind") == "simulated":
+                engine.clock = SimulatedClock(stored_time)
+            if engine.clock.simulated:
+                target = max(loaded.max_ts, stored_time, snap.clock if snap is not None else 0.0)
+                if engine.clock.now() < target:
+                    engine.clock.advance(target - engine.clock.now())
+        if loaded.last_seq > 0:
+            engine.set_rng(random.Random(reseed_stream(self.seed, loaded.last_seq)))
+        return engine, loaded
+
+    def _attach(self, o: _Opening, loaded: Loaded, seed: int | None) -> None:
+        """Continue the log of an opened state (or refuse writes: read-only, as_of)."""
+        state, engine = o.state, self._engine
+        why = "as of a point in history" if o.as_of else "read-only"
+        recorder = state.open_recorder(
+            loaded,
+            durability=o.durability,
+            group_ms=o.group_ms,
+            group_records=o.group_records,
+            segment_bytes=o.segment_bytes,
+            refusal=f"{state.path}: opened {why}; open it without read_only/as_of to change it",
+        )
+        recorder.on_broken = engine.refuse_writes
+        engine.recorder = recorder
+        self._state = state
+        # A Cluster dropped without close() still releases its files and lock.
+        self._finalizer = weakref.finalize(self, state.close, None)
+        if state.read_only:
+            engine.refuse_writes(recorder.refusal)
+            return
+        stored_clock = state.meta.get("clock") or {"kind": "wall"}
+        kind = "simulated" if engine.clock.simulated else "wall"
+        updates: dict[str, Any] = {
+            # an apiserver restarted with other flags keeps them
+            "service_cluster_ip_range": list(self.service_cluster_ip_range),
+            "seed": seed if seed is not None else state.meta.get("seed"),
+        }
+        if stored_clock.get("kind") != kind:
+            updates["clock"] = (
+                {"kind": kind, "time": engine.clock.now()}
+                if kind == "simulated"
+                else {"kind": "wall"}
+            )
+        state.store_meta(updates)
+        if o.audit_log is not None:
+            # Attached after the replay, so history is not audited again as new writes.
+            AuditWriter(self, o.audit_log)
 
     def close(self) -> None:
         """Flush the log (per the durability mode), record the clock and release the
         directory; later mutating calls raise ReadOnlyError. In memory: nothing to do."""
-        if self._persist is not None:
-            self._persist.close(self)
+        state = self._state
+        if state is None or state.lock_fd < 0:
+            return
+        self._engine.refuse_writes(
+            f"{state.path}: this Cluster is closed; open the directory again to change it"
+        )
+        if self._finalizer is not None:
+            self._finalizer.detach()
+        state.close(self._engine.clock)
 
     def __enter__(self) -> Cluster:
         return self
@@ -711,23 +580,34 @@ class Cluster:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    def _need_state(self, what: str) -> StateDir:
+        if self._state is None:
+            raise InvalidInputError(
+                f"{what} needs a state directory: use Cluster.open(path) instead of Cluster()"
+            )
+        return self._state
+
     def snapshot(self) -> str:
         """Write the whole state atomically to ``snapshots/<seq>.snap`` and start a new log
         segment (so :meth:`compact` can drop the old ones). Returns the file's path."""
-        if self._persist is None:
-            raise InvalidInputError(
-                "snapshot needs a state directory: use Cluster.open(path) instead of Cluster()"
-            )
-        return str(self._persist.snapshot(self))
+        return str(self._need_state("snapshot").snapshot(self._engine))
 
     def compact(self) -> tuple[str, ...]:
         """Delete the log segments (and older snapshots) the newest snapshot covers; returns
         the removed files. History before that snapshot is then gone (as_of included)."""
-        if self._persist is None:
-            raise InvalidInputError(
-                "compact needs a state directory: use Cluster.open(path) instead of Cluster()"
-            )
-        return tuple(str(p) for p in self._persist.compact(self))
+        return tuple(str(p) for p in self._need_state("compact").compact())
+
+    @contextlib.contextmanager
+    def bulk(self) -> Iterator[None]:
+        """Within the block, journal entries are logged in large writes, all on disk when
+        it ends (an import's thousands of entries: see docs/FORMAT.md for what a crash in
+        the middle loses). In memory: nothing changes."""
+        recorder = self._engine.recorder
+        if isinstance(recorder, FileRecorder):
+            with recorder.batch():
+                yield
+        else:
+            yield
 
     def iter_events(
         self,
@@ -736,11 +616,19 @@ class Cluster:
         name: str | None = None,
         since: int | float | datetime | str | None = None,
         until: int | float | datetime | str | None = None,
-    ) -> Iterator[Event]:
-        """Events oldest first (read from the log when opened from a directory), filtered:
-        ``kind``/``namespace``/``name`` as :meth:`Event.touches`; ``since``/``until`` are
-        inclusive bounds, each a sequence number (int) or a time (float, datetime,
-        RFC 3339)."""
-        from servicecidr.journal.state import filter_events
+    ) -> Iterator[Entry]:
+        """Journal entries oldest first (read from the log when opened from a directory),
+        filtered: ``kind``/``namespace``/``name`` as :meth:`Entry.touches`;
+        ``since``/``until`` are inclusive bounds, each a sequence number (int) or a time
+        (float, datetime, RFC 3339)."""
+        return filter_entries(self._engine.recorder.read(), kind, namespace, name, since, until)
 
-        return filter_events(iter(self._events), kind, namespace, name, since, until)
+    @property
+    def state_dir(self) -> str | None:
+        """The state directory this Cluster was opened from (None: in memory)."""
+        return str(self._state.path) if self._state is not None else None
+
+    @property
+    def writable(self) -> bool:
+        """Whether changes are accepted (not read-only, not closed, the log not broken)."""
+        return self._engine.writable

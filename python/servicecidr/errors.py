@@ -25,6 +25,7 @@ __all__ = [
     "ApiError",
     "BadRequestError",
     "ConflictError",
+    "ExpiredError",
     "ForbiddenError",
     "InternalError",
     "InvalidError",
@@ -250,6 +251,14 @@ class InvalidError(ApiError):
     code = 422
 
 
+class ExpiredError(ApiError):
+    """``Expired`` (410 Gone): a watch or list asked for a resourceVersion older than the
+    change history still held (``too old resource version: 5 (120)``)."""
+
+    reason = "Expired"
+    code = 410
+
+
 class InternalError(ApiError):
     """``InternalError`` (500); the message starts with ``Internal error occurred:``."""
 
@@ -267,6 +276,7 @@ _BY_REASON: dict[str, type[ApiError]] = {
         AlreadyExistsError,
         ConflictError,
         InvalidError,
+        ExpiredError,
         InternalError,
     )
 }

@@ -13,6 +13,6 @@ evaluation) is Rust: ``rust/cel`` (crate ``servicecidr-cel``), exposed as
 :class:`servicecidr._core.CompiledPolicy`.
 """
 
-from servicecidr.admission.plugin import ValidatingAdmissionPolicyPlugin
+from servicecidr.admission.plugin import Admitted, ValidatingAdmissionPolicyPlugin
 
-__all__ = ["ValidatingAdmissionPolicyPlugin"]
+__all__ = ["Admitted", "ValidatingAdmissionPolicyPlugin"]

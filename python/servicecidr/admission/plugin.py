@@ -29,19 +29,16 @@ from __future__ import annotations
 import copy
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from servicecidr._core import AdmissionInput, CompiledPolicy
 from servicecidr.admission.matching import GVK, GVR, Criteria, Request, Selector
 from servicecidr.admission.messages import denial_error, validation_failure_annotation
 from servicecidr.api.kinds import KINDS, KindInfo
-from servicecidr.journal.records import decode_object
-from servicecidr.store import object_key
+from servicecidr.api.users import identity_of
+from servicecidr.store import Store, decode_object, object_key
 
-if TYPE_CHECKING:
-    from servicecidr.cluster import Cluster
-
-__all__ = ["EXEMPT_KINDS", "ValidatingAdmissionPolicyPlugin"]
+__all__ = ["EXEMPT_KINDS", "Admitted", "ValidatingAdmissionPolicyPlugin"]
 
 Obj = dict[str, Any]
 
@@ -111,22 +108,9 @@ def _no_labels() -> None:
 
 
 def _user_info(actor: str) -> dict[str, Any]:
-    """The authenticated user kube-apiserver would see for an engine actor."""
-    if actor == "user":
-        return {"username": "user", "groups": ["system:authenticated"]}
-    if actor == "kube-apiserver":
-        return {
-            "username": "system:apiserver",
-            "groups": ["system:authenticated", "system:masters"],
-        }
-    return {
-        "username": f"system:serviceaccount:kube-system:{actor}",
-        "groups": [
-            "system:serviceaccounts",
-            "system:serviceaccounts:kube-system",
-            "system:authenticated",
-        ],
-    }
+    """``request.userInfo``: the authenticated user kube-apiserver would see."""
+    ident = identity_of(actor)
+    return {"username": ident.username, "groups": list(ident.groups)}
 
 
 def _param_kind(spec: dict[str, Any]) -> tuple[KindInfo | None, str | None]:
@@ -143,6 +127,18 @@ def _param_kind(spec: dict[str, Any]) -> tuple[KindInfo | None, str | None]:
         None,
         f"failed to find resource referenced by paramKind: '{group}/{version}, Kind={kind}'",
     )
+
+
+@dataclass(frozen=True, slots=True)
+class Admitted:
+    """What admission let through: the warnings for the client, and the notes (audit
+    annotations, warnings) kept with the request's journal entry (None: nothing)."""
+
+    warnings: list[str] = field(default_factory=list)
+    extra: Obj | None = None
+
+
+NOTHING = Admitted()
 
 
 class ValidatingAdmissionPolicyPlugin:
@@ -165,8 +161,7 @@ class ValidatingAdmissionPolicyPlugin:
             self._compiled[key] = c
         return c
 
-    def _sync(self, c: Cluster) -> _Config:
-        store = c._store
+    def _sync(self, store: Store) -> _Config:
         signature = (store.items(POLICY), store.items(BINDING))
         config = self._config
         if config is not None and config.signature == signature:
@@ -245,10 +240,10 @@ class ValidatingAdmissionPolicyPlugin:
     # ------------------------------------------------------------------ lookups
 
     @staticmethod
-    def namespace(c: Cluster, name: str) -> Obj:
+    def namespace(store: Store, name: str) -> Obj:
         """The Namespace ``name`` as admission sees it: the stored object, or, when there
         is none, an existing namespace with only the automatic label."""
-        blob = c._store.get("Namespace", name)
+        blob = store.get("Namespace", name)
         if blob is None:
             return {
                 "apiVersion": "v1",
@@ -264,9 +259,9 @@ class ValidatingAdmissionPolicyPlugin:
         return ns
 
     @classmethod
-    def _namespace_object(cls, c: Cluster, name: str) -> Obj:
+    def namespace_object(cls, store: Store, name: str) -> Obj:
         """``CreateNamespaceObject``: metadata reduced to the fields CEL may read."""
-        ns = cls.namespace(c, name)
+        ns = cls.namespace(store, name)
         meta = _d(ns.get("metadata"))
         out: Obj = {"metadata": {k: meta[k] for k in _NAMESPACE_META_FIELDS if k in meta}}
         for k in ("spec", "status"):
@@ -275,7 +270,7 @@ class ValidatingAdmissionPolicyPlugin:
         return out
 
     @staticmethod
-    def _params(c: Cluster, hook: _Hook, binding: _Binding, namespace: str) -> list[Obj | None]:
+    def params(store: Store, hook: _Hook, binding: _Binding, namespace: str) -> list[Obj | None]:
         """``CollectParams``."""
         info, ref = hook.param_kind, binding.param_ref
         if info is None or ref is None:
@@ -299,15 +294,13 @@ class ValidatingAdmissionPolicyPlugin:
         if name:
             if ref.get("selector") is not None:
                 raise ConfigError("paramRef.name and paramRef.selector are mutually exclusive")
-            blob = c._store.get(info.kind, object_key(info.namespaced, ns, str(name)))
+            blob = store.get(info.kind, object_key(info.namespaced, ns, str(name)))
             if blob is not None:
                 params.append(decode_object(blob))
         elif ref.get("selector") is not None:
             selector = Selector(ref["selector"])
             prefix = f"{ns}/" if info.namespaced else ""
-            for key, blob in sorted(c._store.items(info.kind)):
-                if not key.startswith(prefix):
-                    continue
+            for _key, blob in store.items(info.kind, prefix):
                 obj = decode_object(blob)
                 if selector.matches(_d(obj.get("metadata")).get("labels")):
                     params.append(obj)
@@ -323,20 +316,22 @@ class ValidatingAdmissionPolicyPlugin:
 
     def __call__(
         self,
-        c: Cluster,
+        store: Store,
+        actor: str,
         operation: str,
         info: KindInfo,
         obj: Obj | None,
         old: Obj | None,
         dry_run: bool,
         subresource: str | None = None,
-    ) -> list[str]:
-        """Admit or deny one request; returns the warnings, raises the denial."""
+    ) -> Admitted:
+        """Admit or deny one request (made by ``actor``, against ``store``); returns the
+        warnings and audit notes, raises the denial."""
         if info.kind in EXEMPT_KINDS:
-            return []
-        config = self._sync(c)
+            return NOTHING
+        config = self._sync(store)
         if not config.hooks:
-            return []
+            return NOTHING
         api_version = obj.get("apiVersion") if obj is not None else None
         key = (info.kind, operation, subresource, api_version)
         try:
@@ -350,15 +345,15 @@ class ValidatingAdmissionPolicyPlugin:
             # a warning, an annotation) sends the request through the full dispatch.
             policies, _ = plan
             if not policies:
-                return []
+                return NOTHING
             inp = AdmissionInput(obj, old)
             for compiled in policies:
                 if compiled.evaluate(inp) is not None:
                     break
             else:
-                return []
+                return NOTHING
         req = self._request(info, operation, obj, old, subresource)
-        run = _Run(self, c, req, obj, old, dry_run)
+        run = _Run(self, store, actor, req, obj, old, dry_run)
         for hook in config.hooks:
             run.dispatch(hook)
         return run.finish()
@@ -394,8 +389,8 @@ class _Run:
     """One request's trip through every policy (``dispatcher.Dispatch``)."""
 
     __slots__ = (
+        "actor",
         "annotations",
-        "c",
         "denied",
         "dry_run",
         "failure_annotation",
@@ -405,19 +400,21 @@ class _Run:
         "old",
         "plugin",
         "req",
+        "store",
         "warnings",
     )
 
     def __init__(
         self,
         plugin: ValidatingAdmissionPolicyPlugin,
-        c: Cluster,
+        store: Store,
+        actor: str,
         req: Request,
         obj: Obj | None,
         old: Obj | None,
         dry_run: bool,
     ) -> None:
-        self.plugin, self.c, self.req = plugin, c, req
+        self.plugin, self.store, self.actor, self.req = plugin, store, actor, req
         self.obj, self.old, self.dry_run = obj, old, dry_run
         self.denied: list[tuple[str, str | None, str, str | None]] = []
         self.warnings: list[str] = []
@@ -435,7 +432,7 @@ class _Run:
                 labels = _d(_d(subject).get("metadata")).get("labels") or {}
                 self.ns_labels = {**labels, METADATA_NAME_LABEL: req.name}
             else:
-                ns = self.plugin.namespace(self.c, req.namespace)
+                ns = self.plugin.namespace(self.store, req.namespace)
                 self.ns_labels = _d(ns.get("metadata")).get("labels") or {}
         return self.ns_labels
 
@@ -454,7 +451,7 @@ class _Run:
         return inp
 
     def _request(self, gvr: GVR, gvk: GVK) -> Callable[[], Obj]:
-        req, dry_run, actor = self.req, self.dry_run, self.c._actor
+        req, dry_run, actor = self.req, self.dry_run, self.actor
 
         def build() -> Obj:
             r: Obj = {
@@ -520,7 +517,7 @@ class _Run:
             ):
                 continue
             try:
-                params = self.plugin._params(self.c, hook, binding, req.namespace)
+                params = self.plugin.params(self.store, hook, binding, req.namespace)
             except ConfigError as e:
                 self._config_error(hook, binding, str(e))
                 continue
@@ -530,7 +527,7 @@ class _Run:
             request = self._request(gvr, gvk) if compiled.uses_request else None
             ns_obj = None
             if compiled.uses_namespace_object and req.namespace:
-                ns_obj = self.plugin._namespace_object(self.c, req.namespace)
+                ns_obj = self.plugin.namespace_object(self.store, req.namespace)
             for param in params:
                 result = compiled.evaluate(inp, param, request, ns_obj)
                 if result is None:
@@ -559,25 +556,20 @@ class _Run:
         for key, values in published.items():
             self.annotations[f"{hook.name}/{key}"] = values
 
-    def finish(self) -> list[str]:
+    def finish(self) -> Admitted:
         if self.denied:
             policy, binding, message, reason = self.denied[0]
             raise denial_error(self.req, policy, binding, message, reason)
+        extra: Obj | None = None
         if not self.dry_run and (self.annotations or self.failure_annotation or self.warnings):
             annotations = {k: ", ".join(v) for k, v in self.annotations.items()}
             if self.failure_annotation is not None:
                 annotations["validation.policy.admission.k8s.io/validation_failure"] = (
                     self.failure_annotation
                 )
-            extra: Obj = {}
+            extra = {}
             if annotations:
                 extra["annotations"] = annotations
             if self.warnings:
                 extra["warnings"] = list(self.warnings)
-            self.c._admission_extra = (
-                self.req.kind,
-                self.req.namespace or None,
-                self.req.name,
-                copy.deepcopy(extra),
-            )
-        return self.warnings
+        return Admitted(list(self.warnings), copy.deepcopy(extra) if extra else None)

@@ -9,24 +9,28 @@ Mirrors ``pkg/registry/core/service/ipallocator/cidrallocator.go``:
   (Go map order; here a seeded shuffle) and the first that has room wins;
 * a specific address goes to any ready allocator whose prefix contains it;
 * overlapping prefixes never hand out an address twice, because every allocator is
-  marked from the one set of IPAddress objects (Kubernetes consults the IPAddress store).
+  marked from the one set of IPAddress objects (Kubernetes consults the IPAddress store):
+  each allocator is attached to the :class:`~servicecidr.store.Store`, whose apply marks
+  and unmarks it as IPAddress objects come and go.
 """
 
 from __future__ import annotations
 
 import hashlib
 import random
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 
 from servicecidr._core import CidrAllocator, parse_cidr
+from servicecidr.api.conditions import ready_state
 from servicecidr.errors import (
     AlreadyAllocatedError,
     InvalidInputError,
     MismatchedNetworkError,
     RangeFullError,
 )
+from servicecidr.store import Store, decode_object
 
-__all__ = ["MetaAllocator", "family_of"]
+__all__ = ["MetaAllocator", "family_of", "ready_state"]
 
 
 def family_of(ip: str) -> str:
@@ -52,15 +56,10 @@ def _seed_for(seed: int, cidr: str) -> int:
 class MetaAllocator:
     """Allocation across every ServiceCIDR of the cluster, per IP family."""
 
-    def __init__(
-        self,
-        families: Iterable[str],
-        seed: int,
-        existing_ips: Callable[[], Iterable[str]],
-    ) -> None:
+    def __init__(self, families: Iterable[str], seed: int, store: Store) -> None:
         self.families: tuple[str, ...] = tuple(families)
         self._seed = seed
-        self._existing_ips = existing_ips
+        self._store = store
         # prefix -> allocator (None: the prefix can never allocate, e.g. IPv6 shorter than /64
         # or a family the apiserver is not configured for)
         self._allocs: dict[str, CidrAllocator | None] = {}
@@ -73,9 +72,14 @@ class MetaAllocator:
 
     # ---------------------------------------------------------------- ServiceCIDR changes
 
-    def sync_service_cidr(self, name: str, cidrs: Iterable[str] | None, usable: bool) -> bool:
+    def sync_service_cidr(
+        self, name: str, cidrs: Iterable[str] | None, usable: bool, *, attach: bool = True
+    ) -> bool:
         """Record the state of a ServiceCIDR (``cidrs=None``: it is gone). Returns whether
-        its set of prefixes changed (it appeared, went, or its CIDRs changed)."""
+        its set of prefixes changed (it appeared, went, or its CIDRs changed).
+
+        A new prefix gets an allocator attached to the store (``attach=False``: left
+        detached and unmarked, for :meth:`restore_allocators` to fill)."""
         new = tuple(self._canonical(c) for c in cidrs) if cidrs is not None else ()
         new = tuple(c for c in new if c)
         before = self._by_name.get(name)
@@ -87,7 +91,9 @@ class MetaAllocator:
                     refs.pop(name, None)
                     if not refs:
                         del self._refs[prefix]
-                        self._allocs.pop(prefix, None)
+                        gone = self._allocs.pop(prefix, None)
+                        if gone is not None:
+                            self._store.detach_allocator(gone)
                         self._family.pop(prefix, None)
         if cidrs is None:
             self._by_name.pop(name, None)
@@ -96,7 +102,7 @@ class MetaAllocator:
             for prefix in new:
                 self._refs.setdefault(prefix, {})[name] = usable
                 if prefix not in self._allocs:
-                    self._allocs[prefix] = self._new_allocator(prefix)
+                    self._allocs[prefix] = self._new_allocator(prefix, attach=attach)
         self._ready_cache = None
         return changed
 
@@ -108,32 +114,32 @@ class MetaAllocator:
         self._family[canonical] = family
         return canonical
 
-    def _new_allocator(self, prefix: str) -> CidrAllocator | None:
+    def sync_from_store(self, name: str, *, attach: bool = True) -> bool:
+        """:meth:`sync_service_cidr` from the stored ServiceCIDR ``name`` (absent: gone)."""
+        blob = self._store.get("ServiceCIDR", name)
+        if blob is None:
+            return self.sync_service_cidr(name, None, False)
+        obj = decode_object(blob)
+        spec = obj.get("spec")
+        cidrs = spec.get("cidrs") if isinstance(spec, dict) else None
+        return self.sync_service_cidr(
+            name,
+            [c for c in cidrs or () if isinstance(c, str)],
+            ready_state(obj),
+            attach=attach,
+        )
+
+    def _new_allocator(self, prefix: str, *, attach: bool = True) -> CidrAllocator | None:
         if self._family.get(prefix) not in self.families:
             return None
         try:
             alloc = CidrAllocator(prefix, seed=_seed_for(self._seed, prefix))
         except InvalidInputError:
             return None  # "shortest allowed prefix length for service CIDR is 64"
-        for ip in self._existing_ips():
-            alloc.mark(ip)
+        if attach:
+            # marked from the IPAddress objects stored now, and by every apply after
+            self._store.attach_allocator(alloc)
         return alloc
-
-    # ---------------------------------------------------------------- IPAddress changes
-
-    def mark(self, ip: str) -> None:
-        """An IPAddress object now holds ``ip``: every allocator containing it must know."""
-        fam = family_of(ip)
-        for prefix, alloc in self._allocs.items():
-            if alloc is not None and self._family[prefix] == fam:
-                alloc.mark(ip)
-
-    def unmark(self, ip: str) -> None:
-        """The IPAddress object for ``ip`` is gone."""
-        fam = family_of(ip)
-        for prefix, alloc in self._allocs.items():
-            if alloc is not None and self._family[prefix] == fam:
-                alloc.unmark(ip)
 
     # ---------------------------------------------------------------- allocation
 
@@ -205,15 +211,20 @@ class MetaAllocator:
         """Replace each allocator by its snapshot (``CidrAllocator.snapshot()`` bytes);
         a prefix without usable bytes is rebuilt from the IPAddress objects."""
         for prefix in list(self._allocs):
-            if self._allocs[prefix] is None:
+            old = self._allocs[prefix]
+            if old is None:
                 continue
+            self._store.detach_allocator(old)
             data = saved.get(prefix)
             if data is not None:
                 try:
-                    self._allocs[prefix] = CidrAllocator.restore(prefix, data)
-                    continue
+                    alloc = CidrAllocator.restore(prefix, data)
                 except InvalidInputError:
                     pass  # rebuilt below, from the objects that are the truth anyway
+                else:
+                    self._store.attach_allocator(alloc, mark_existing=False)
+                    self._allocs[prefix] = alloc
+                    continue
             self._allocs[prefix] = self._new_allocator(prefix)
         self._ready_cache = None
 

@@ -55,6 +55,10 @@ class NodePortAllocator:
             for p in ports:
                 self._owner[p] = key
 
+    def holders(self) -> dict[str, tuple[int, ...]]:
+        """Service key -> the node ports it holds (a copy)."""
+        return dict(self._by_service)
+
     def tracks(self, key: str) -> bool:
         """Whether the Service ``key`` holds ports."""
         return key in self._by_service

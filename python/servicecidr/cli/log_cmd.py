@@ -27,8 +27,9 @@ from servicecidr.cli.progress import Progress
 from servicecidr.cli.state import ENV_VAR, add_state_flag, resolve_state_dir
 from servicecidr.clock import format_micro_time
 from servicecidr.errors import ServiceCIDRError
+from servicecidr.journal.records import OP_PUT, Entry
 from servicecidr.journal.segments import StateError, TornTailError, list_segments, scan_segment
-from servicecidr.journal.records import OP_PUT, Event, decode_object
+from servicecidr.store import decode_object
 
 __all__ = ["add_parser", "run"]
 
@@ -188,13 +189,12 @@ def _repair(path: Path, args: argparse.Namespace, io: _Streams) -> int:
 
 def _snapshot(path: Path, args: argparse.Namespace, io: _Streams) -> int:
     from servicecidr.cluster import Cluster
-    from servicecidr.journal.state import open_cluster
 
     bar = Progress(io.err, delay=1.0)
     bar.start(0, "replaying")
     t = time.perf_counter()
     try:
-        c = open_cluster(Cluster, path, progress=bar.update)
+        c = Cluster.open(path, progress=bar.update)
     finally:
         bar.finish()
     try:
@@ -202,7 +202,7 @@ def _snapshot(path: Path, args: argparse.Namespace, io: _Streams) -> int:
     finally:
         c.close()
     size = Path(snap).stat().st_size
-    io.out.write(f"{snap}: seq {c._seq}, {size:,} bytes ({time.perf_counter() - t:.2f}s)\n")
+    io.out.write(f"{snap}: seq {c.seq}, {size:,} bytes ({time.perf_counter() - t:.2f}s)\n")
     return 0
 
 
@@ -231,11 +231,11 @@ def _point(text: str | None) -> int | str | None:
 
 
 def _show(path: Path, args: argparse.Namespace, io: _Streams) -> int:
-    from servicecidr.journal.state import filter_events, lock_state, unlock_state
+    from servicecidr.journal.state import filter_entries, lock_state, unlock_state
 
     fd = lock_state(path, shared=True)
     try:
-        events = filter_events(
+        events = filter_entries(
             _read_all(path, io),
             args.kind,
             args.namespace,
@@ -253,7 +253,7 @@ def _show(path: Path, args: argparse.Namespace, io: _Streams) -> int:
     return 0
 
 
-def _read_all(path: Path, io: _Streams) -> Iterator[Event]:
+def _read_all(path: Path, io: _Streams) -> Iterator[Entry]:
     segs = list_segments(path / "log")
     expect: int | None = None
     for i, seg in enumerate(segs):
@@ -272,7 +272,7 @@ def _short(w: Any) -> str:
     return f"{'put' if w.op == OP_PUT else 'delete'} {w.kind} {w.key}"
 
 
-def event_line(ev: Event) -> str:
+def event_line(ev: Entry) -> str:
     """One event as a line of text."""
     target = f"{ev.namespace}/{ev.name}" if ev.namespace else ev.name
     writes = ", ".join(_short(w) for w in ev.writes)
@@ -282,7 +282,7 @@ def event_line(ev: Event) -> str:
     )
 
 
-def event_json(ev: Event) -> dict[str, Any]:
+def event_json(ev: Entry) -> dict[str, Any]:
     """One event as JSON: the record's fields, objects decoded."""
     return {
         "seq": ev.seq,

@@ -10,17 +10,14 @@ from __future__ import annotations
 
 import contextlib
 import copy
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from servicecidr.api.conditions import get_condition, with_condition
+from servicecidr.apiserver import Engine
 from servicecidr.clock import format_time
-from servicecidr.controllers.conditions import get_condition, with_condition
-from servicecidr.controllers.event_recorder import record_event, warn_once
+from servicecidr.controllers.event_recorder import EventRecorder
 from servicecidr.errors import ApiError
-from servicecidr.journal.records import decode_object
-from servicecidr.registry.simple import SIMPLE_KINDS
-
-if TYPE_CHECKING:
-    from servicecidr.cluster import Cluster
+from servicecidr.store import decode_object
 
 __all__ = ["CONTROLLER_NAME", "DEFAULT_NAME", "sync_default_service_cidr"]
 
@@ -29,23 +26,22 @@ DEFAULT_NAME = "kubernetes"
 READY_MESSAGE = "Kubernetes default Service CIDR is ready"
 
 
-def _ready(c: Cluster) -> dict[str, Any]:
+def _ready(engine: Engine) -> dict[str, Any]:
     return {
         "type": "Ready",
         "status": "True",
-        "lastTransitionTime": format_time(c._clock.now()),
+        "lastTransitionTime": format_time(engine.clock.now()),
         "reason": "",
         "message": READY_MESSAGE,
     }
 
 
-def sync_default_service_cidr(c: Cluster) -> bool:
+def sync_default_service_cidr(engine: Engine, events: EventRecorder) -> bool:
     """One sync. Returns whether it wrote anything."""
-    cidrs = list(c.service_cluster_ip_range)
+    cidrs = list(engine.service_cluster_ip_range)
     if not cidrs:
         return False
-    strategy = SIMPLE_KINDS["ServiceCIDR"]
-    blob = c._store.get("ServiceCIDR", DEFAULT_NAME)
+    blob = engine.store.get("ServiceCIDR", DEFAULT_NAME)
     if blob is None:
         obj = {
             "apiVersion": "networking.k8s.io/v1",
@@ -54,13 +50,13 @@ def sync_default_service_cidr(c: Cluster) -> bool:
             "spec": {"cidrs": cidrs},
         }
         try:
-            created, _ = strategy.create(c, obj, None, False, actor=CONTROLLER_NAME)
+            created, _ = engine.create(obj, actor=CONTROLLER_NAME)
         except ApiError:
             return False  # retried on the next sync (every 10 s in kube-apiserver)
-        with_condition(created, _ready(c))
+        with_condition(created, _ready(engine))
         # If the status write is refused, the status sync of the next pass retries it.
         with contextlib.suppress(ApiError):
-            strategy.update_status(c, created, None, False, actor=CONTROLLER_NAME)
+            engine.update_status(created, actor=CONTROLLER_NAME)
         return True
     sc = decode_object(blob)
     current = list((sc.get("spec") or {}).get("cidrs") or [])
@@ -68,10 +64,9 @@ def sync_default_service_cidr(c: Cluster) -> bool:
         upd = copy.deepcopy(sc)
         upd["spec"]["cidrs"] = cidrs
         try:
-            strategy.update(c, upd, None, False, actor=CONTROLLER_NAME)
+            engine.update(upd, actor=CONTROLLER_NAME)
         except ApiError as e:
-            record_event(
-                c,
+            events.record(
                 CONTROLLER_NAME,
                 sc,
                 "Warning",
@@ -89,25 +84,23 @@ def sync_default_service_cidr(c: Cluster) -> bool:
             f"The default ServiceCIDR {current} does not match the controller flag "
             f"configurations {','.join(cidrs)}"
         )
-        return _warn_once(c, sc, "KubernetesDefaultServiceCIDRInconsistent", note)
+        return events.warn_once(
+            CONTROLLER_NAME, sc, "KubernetesDefaultServiceCIDRInconsistent", note
+        )
     cond = get_condition(sc, "Ready")
     if cond is None or cond.get("status") == "Unknown":
         upd = copy.deepcopy(sc)
-        with_condition(upd, _ready(c))
+        with_condition(upd, _ready(engine))
         try:
-            strategy.update_status(c, upd, None, False, actor=CONTROLLER_NAME)
+            engine.update_status(upd, actor=CONTROLLER_NAME)
         except ApiError:
             return False
         return True
     if cond.get("status") == "False":
-        return _warn_once(
-            c,
+        return events.warn_once(
+            CONTROLLER_NAME,
             sc,
             str(cond.get("reason", "")),
             "Configuration matches, but " + str(cond.get("message", "")),
         )
     return False
-
-
-def _warn_once(c: Cluster, sc: dict[str, Any], reason: str, note: str) -> bool:
-    return warn_once(c, CONTROLLER_NAME, sc, reason, note)

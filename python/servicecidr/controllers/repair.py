@@ -8,20 +8,18 @@ lists it (leaked ones are deleted once 60 s old).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+import contextlib
+from typing import Any
 
+from servicecidr.apiserver import Engine
 from servicecidr.clock import parse_time
-from servicecidr.controllers.event_recorder import record_event, warn_once
+from servicecidr.controllers.event_recorder import EventRecorder
 from servicecidr.controllers.netutil import cidr_contains_ip
-from servicecidr.journal.records import decode_object
+from servicecidr.errors import ApiError, ExpiredError
 from servicecidr.registry.service import canonical_ip, ip_address_object
-from servicecidr.registry.txn import Txn
-from servicecidr.store import object_key
+from servicecidr.store import decode_object, object_key
 
-if TYPE_CHECKING:
-    from servicecidr.cluster import Cluster
-
-__all__ = ["CONTROLLER_NAME", "repair"]
+__all__ = ["CONTROLLER_NAME", "RepairController"]
 
 CONTROLLER_NAME = "ipallocator-repair-controller"
 LEAK_GRACE = 60.0
@@ -42,211 +40,241 @@ def _labels_ok(ipa: dict[str, Any]) -> bool:
     )
 
 
-def _service(c: Cluster, ns: str, name: str) -> dict[str, Any] | None:
-    blob = c._store.get("Service", object_key(True, ns, name))
-    return decode_object(blob) if blob is not None else None
+class RepairController:
+    """The repair loop. It follows the store's change feed as its informers would: a
+    full pass at start and whenever the set of ServiceCIDR ranges changed (or the feed no
+    longer reaches back to its last pass), otherwise only the Services and IPAddresses
+    that changed since, and the leak timers that came due."""
 
+    def __init__(self, engine: Engine, events: EventRecorder) -> None:
+        self._engine = engine
+        self._events = events
+        self._cursor: int | None = None  # the revision the last pass started at
+        self._cidrs: list[str] | None = None  # the ServiceCIDR ranges it last saw
+        self._due: dict[str, float] = {}  # leak timers: IPAddress -> time
 
-def _recreate(c: Cluster, ip: str, svc: dict[str, Any]) -> None:
-    txn = Txn(c._store.revision)
-    blob = c._store.get("IPAddress", ip)
-    if blob is not None:
-        txn.delete("IPAddress", ip, blob)
-    meta = svc["metadata"]
-    txn.put("IPAddress", ip, ip_address_object(c, ip, meta["namespace"], meta["name"]))
-    c._commit("repair", CONTROLLER_NAME, "IPAddress", None, ip, txn, None)
+    # ------------------------------------------------------------------ writes
 
+    def _service(self, ns: str, name: str) -> dict[str, Any] | None:
+        blob = self._engine.store.get("Service", object_key(True, ns, name))
+        return decode_object(blob) if blob is not None else None
 
-def _delete_ip(c: Cluster, ip: str) -> None:
-    blob = c._store.get("IPAddress", ip)
-    if blob is None:
-        return
-    txn = Txn(c._store.revision)
-    txn.delete("IPAddress", ip, blob)
-    c._commit("repair", CONTROLLER_NAME, "IPAddress", None, ip, txn, None)
+    def _create_ip(self, ip: str, svc: dict[str, Any]) -> None:
+        meta = svc["metadata"]
+        obj = ip_address_object(self._engine, ip, meta["namespace"], meta["name"])
+        # refused: retried on the next pass, as the loop's work queue would
+        with contextlib.suppress(ApiError):
+            self._engine.create(obj, actor=CONTROLLER_NAME)
 
+    def _delete_ip(self, ip: str) -> None:
+        with contextlib.suppress(ApiError):
+            self._engine.delete("IPAddress", ip, actor=CONTROLLER_NAME)
 
-def _sync_service(c: Cluster, svc: dict[str, Any], all_cidrs: list[str]) -> bool:
-    spec = svc.get("spec") or {}
-    if spec.get("clusterIP") in (None, "", "None"):
-        return False
-    changed = False
-    ns, name = svc["metadata"]["namespace"], svc["metadata"]["name"]
-    for raw in spec.get("clusterIPs") or []:
-        ip = canonical_ip(raw)
-        fam = _family(ip)
-        if not any(cidr_contains_ip(cidr, ip) for cidr in all_cidrs):
-            changed |= _warn(
-                c,
-                svc,
-                "ClusterIPOutOfRange",
-                "ClusterIPAllocation",
-                f"Cluster IP [{fam}]: {ip} is not within any configured Service "
-                "CIDR; please recreate service",
-            )
-            continue
-        blob = c._store.get("IPAddress", ip)
-        if blob is None:
-            record_event(
-                c,
-                CONTROLLER_NAME,
-                svc,
-                "Warning",
-                "ClusterIPNotAllocated",
-                "ClusterIPAllocation",
-                f"Cluster IP [{fam}]: {ip} is not allocated; repairing",
-            )
-            txn = Txn(c._store.revision)
-            txn.put("IPAddress", ip, ip_address_object(c, ip, ns, name))
-            c._commit("repair", CONTROLLER_NAME, "IPAddress", None, ip, txn, None)
-            changed = True
-            continue
-        ipa = decode_object(blob)
-        ref = (ipa.get("spec") or {}).get("parentRef") or {}
-        if ref.get("group", "") != "" or ref.get("resource") != "services":
-            record_event(
-                c,
-                CONTROLLER_NAME,
-                svc,
-                "Warning",
-                "ClusterIPNotAllocated",
-                "ClusterIPAllocation",
-                f"the ClusterIP [{fam}]: {ip} for Service "
-                f"{ns}/{name} has a wrong reference; repairing",
-            )
-            _recreate(c, ip, svc)
-            changed = True
-            continue
-        if ref.get("namespace") != ns or ref.get("name") != name:
-            other = _service(c, ref.get("namespace", ""), ref.get("name", ""))
-            if other is None:
-                record_event(
-                    c,
-                    CONTROLLER_NAME,
+    def _recreate(self, ip: str, svc: dict[str, Any]) -> None:
+        if self._engine.store.contains("IPAddress", ip):
+            self._delete_ip(ip)
+        self._create_ip(ip, svc)
+
+    def _record(self, obj: dict[str, Any], reason: str, action: str, note: str) -> None:
+        self._events.record(CONTROLLER_NAME, obj, "Warning", reason, action, note)
+
+    def _warn(self, obj: dict[str, Any], reason: str, action: str, note: str) -> bool:
+        # Reports that change nothing are recorded once per object and message.
+        return self._events.warn_once(CONTROLLER_NAME, obj, reason, note, action)
+
+    # ------------------------------------------------------------------ checks
+
+    def _sync_service(self, svc: dict[str, Any], all_cidrs: list[str]) -> bool:
+        spec = svc.get("spec") or {}
+        if spec.get("clusterIP") in (None, "", "None"):
+            return False
+        changed = False
+        ns, name = svc["metadata"]["namespace"], svc["metadata"]["name"]
+        store = self._engine.store
+        for raw in spec.get("clusterIPs") or []:
+            ip = canonical_ip(raw)
+            fam = _family(ip)
+            if not any(cidr_contains_ip(cidr, ip) for cidr in all_cidrs):
+                changed |= self._warn(
                     svc,
-                    "Warning",
+                    "ClusterIPOutOfRange",
+                    "ClusterIPAllocation",
+                    f"Cluster IP [{fam}]: {ip} is not within any configured Service "
+                    "CIDR; please recreate service",
+                )
+                continue
+            blob = store.get("IPAddress", ip)
+            if blob is None:
+                self._record(
+                    svc,
+                    "ClusterIPNotAllocated",
+                    "ClusterIPAllocation",
+                    f"Cluster IP [{fam}]: {ip} is not allocated; repairing",
+                )
+                self._create_ip(ip, svc)
+                changed = True
+                continue
+            ipa = decode_object(blob)
+            ref = _parent_ref(ipa)
+            if ref.get("group", "") != "" or ref.get("resource") != "services":
+                self._record(
+                    svc,
                     "ClusterIPNotAllocated",
                     "ClusterIPAllocation",
                     f"the ClusterIP [{fam}]: {ip} for Service "
                     f"{ns}/{name} has a wrong reference; repairing",
                 )
-                _recreate(c, ip, svc)
+                self._recreate(ip, svc)
                 changed = True
                 continue
-            if ip in [canonical_ip(x) for x in (other.get("spec") or {}).get("clusterIPs") or []]:
-                changed |= _warn(
-                    c,
-                    svc,
-                    "ClusterIPAlreadyAllocated",
-                    "ClusterIPAllocation",
-                    f"Cluster IP [{fam}]:{ip} was assigned to multiple services; "
-                    "please recreate service",
-                )
-        if not _labels_ok(ipa):
-            _recreate(c, ip, svc)
-            changed = True
-    return changed
+            if ref.get("namespace") != ns or ref.get("name") != name:
+                other = self._service(str(ref.get("namespace", "")), str(ref.get("name", "")))
+                if other is None:
+                    self._record(
+                        svc,
+                        "ClusterIPNotAllocated",
+                        "ClusterIPAllocation",
+                        f"the ClusterIP [{fam}]: {ip} for Service "
+                        f"{ns}/{name} has a wrong reference; repairing",
+                    )
+                    self._recreate(ip, svc)
+                    changed = True
+                    continue
+                other_ips = (other.get("spec") or {}).get("clusterIPs") or []
+                if ip in [canonical_ip(x) for x in other_ips]:
+                    changed |= self._warn(
+                        svc,
+                        "ClusterIPAlreadyAllocated",
+                        "ClusterIPAllocation",
+                        f"Cluster IP [{fam}]:{ip} was assigned to multiple services; "
+                        "please recreate service",
+                    )
+            if not _labels_ok(ipa):
+                self._recreate(ip, svc)
+                changed = True
+        return changed
 
-
-def _warn(c: Cluster, obj: dict[str, Any], reason: str, action: str, note: str) -> bool:
-    # Reports that change nothing are recorded once per object and message.
-    return warn_once(c, CONTROLLER_NAME, obj, reason, note, action)
-
-
-def _sync_ip_address(c: Cluster, ipa: dict[str, Any]) -> tuple[bool, float | None]:
-    labels = ipa["metadata"].get("labels") or {}
-    if labels.get(MANAGED_BY_LABEL) != MANAGED_BY:
-        return False, None
-    ip = ipa["metadata"]["name"]
-    ref = (ipa.get("spec") or {}).get("parentRef") or {}
-    if ref.get("group", "") != "" or ref.get("resource") != "services":
-        ref_text = (
-            f"&ParentReference{{Group:{ref.get('group', '')},Resource:{ref.get('resource', '')},"
-            f"Namespace:{ref.get('namespace', '')},Name:{ref.get('name', '')},}}"
-        )
-        record_event(
-            c,
-            CONTROLLER_NAME,
-            ipa,
-            "Warning",
-            "IPAddressNotAllocated",
-            "IPAddressAllocation",
-            f"IPAddress {ip} appears to have been modified, "
-            f"not referencing a Service {ref_text}: cleaning up",
-        )
-        _delete_ip(c, ip)
-        return True, None
-    svc = _service(c, ref.get("namespace", ""), ref.get("name", ""))
-    if svc is None:
-        created = parse_time(ipa["metadata"].get("creationTimestamp") or "1970-01-01T00:00:00Z")
-        if c._clock.now() - created > LEAK_GRACE:
-            record_event(
-                c,
-                CONTROLLER_NAME,
+    def _sync_ip_address(self, ipa: dict[str, Any]) -> tuple[bool, float | None]:
+        labels = ipa["metadata"].get("labels") or {}
+        if labels.get(MANAGED_BY_LABEL) != MANAGED_BY:
+            return False, None
+        ip = ipa["metadata"]["name"]
+        ref = _parent_ref(ipa)
+        if ref.get("group", "") != "" or ref.get("resource") != "services":
+            ref_text = (
+                f"&ParentReference{{Group:{ref.get('group', '')},"
+                f"Resource:{ref.get('resource', '')},"
+                f"Namespace:{ref.get('namespace', '')},Name:{ref.get('name', '')},}}"
+            )
+            self._record(
                 ipa,
-                "Warning",
                 "IPAddressNotAllocated",
                 "IPAddressAllocation",
-                f"IPAddress: {ip} for Service "
-                f"{ref.get('namespace', '')}/{ref.get('name', '')} appears to have "
-                "leaked: cleaning up",
+                f"IPAddress {ip} appears to have been modified, "
+                f"not referencing a Service {ref_text}: cleaning up",
             )
-            _delete_ip(c, ip)
+            self._delete_ip(ip)
             return True, None
-        return False, created + LEAK_GRACE + 0.001
-    cips = [canonical_ip(x) for x in (svc.get("spec") or {}).get("clusterIPs") or []]
-    if ip in cips:
-        return False, None
-    record_event(
-        c,
-        CONTROLLER_NAME,
-        ipa,
-        "Warning",
-        "IPAddressWrongReference",
-        "IPAddressAllocation",
-        f"IPAddress: {ip} for Service "
-        f"{svc['metadata']['namespace']}"
-        f"/{svc['metadata']['name']} has a wrong reference; cleaning up",
-    )
-    _delete_ip(c, ip)
-    return True, None
+        svc = self._service(str(ref.get("namespace", "")), str(ref.get("name", "")))
+        if svc is None:
+            created = _created(ipa)
+            if self._engine.clock.now() - created > LEAK_GRACE:
+                self._record(
+                    ipa,
+                    "IPAddressNotAllocated",
+                    "IPAddressAllocation",
+                    f"IPAddress: {ip} for Service "
+                    f"{ref.get('namespace', '')}/{ref.get('name', '')} appears to have "
+                    "leaked: cleaning up",
+                )
+                self._delete_ip(ip)
+                return True, None
+            return False, created + LEAK_GRACE + 0.001
+        cips = [canonical_ip(x) for x in (svc.get("spec") or {}).get("clusterIPs") or []]
+        if ip in cips:
+            return False, None
+        self._record(
+            ipa,
+            "IPAddressWrongReference",
+            "IPAddressAllocation",
+            f"IPAddress: {ip} for Service "
+            f"{svc['metadata']['namespace']}"
+            f"/{svc['metadata']['name']} has a wrong reference; cleaning up",
+        )
+        self._delete_ip(ip)
+        return True, None
+
+    # ------------------------------------------------------------------ the pass
+
+    def _what_changed(self, all_cidrs: list[str]) -> tuple[list[str], list[str]] | None:
+        """(Service keys, IPAddress keys) changed since the last pass; None: everything
+        must be looked at (first pass, ranges changed, or the feed lost track)."""
+        store = self._engine.store
+        if self._cursor is None or all_cidrs != self._cidrs:
+            return None
+        try:
+            changes = store.changes_since(self._cursor)
+        except ExpiredError:
+            return None
+        svcs: dict[str, None] = {}
+        ips: dict[str, None] = {}
+        for _rv, type_, kind, key, blob in changes:
+            if kind == "Service":
+                svcs[key] = None
+            elif kind == "IPAddress":
+                ips[key] = None
+                if type_ != "ADDED":
+                    # A changed or removed IPAddress concerns the Service it pointed at.
+                    ref = _parent_ref(decode_object(blob))
+                    svcs[f"{ref.get('namespace', '')}/{ref.get('name', '')}"] = None
+        return list(svcs), list(ips)
+
+    def sync(self) -> tuple[bool, float | None]:
+        """One pass. Returns (wrote anything, next deadline)."""
+        store = self._engine.store
+        all_cidrs = sorted(
+            str(cidr)
+            for _, b in store.items("ServiceCIDR")
+            for cidr in (decode_object(b).get("spec") or {}).get("cidrs") or []
+        )
+        changed_keys = self._what_changed(all_cidrs)
+        self._cursor = store.revision
+        self._cidrs = all_cidrs
+        if changed_keys is None:
+            svc_keys = store.keys("Service")
+            ip_keys = store.keys("IPAddress")
+            self._due.clear()
+        else:
+            now = self._engine.clock.now()
+            due = [ip for ip, t in self._due.items() if t <= now]
+            svc_keys = sorted(changed_keys[0])
+            ip_keys = sorted(set(changed_keys[1]).union(due))
+        changed = False
+        for key in svc_keys:
+            blob = store.get("Service", key)
+            if blob is not None:
+                changed |= self._sync_service(decode_object(blob), all_cidrs)
+        for ip in ip_keys:
+            self._due.pop(ip, None)
+            blob = store.get("IPAddress", ip)
+            if blob is None:
+                continue
+            did, when = self._sync_ip_address(decode_object(blob))
+            changed |= did
+            if when is not None:
+                self._due[ip] = when
+        return changed, min(self._due.values(), default=None)
 
 
-def repair(c: Cluster) -> tuple[bool, float | None]:
-    """One pass: everything after start or a ServiceCIDR change (doRunOnce), otherwise only
-    the Services and IPAddresses that changed since the last pass, and leak timers that
-    came due (what the loop's informer queues would hold). Returns (wrote anything, next
-    deadline)."""
-    all_cidrs = [
-        cidr
-        for _, b in c._store.items("ServiceCIDR")
-        for cidr in (decode_object(b).get("spec") or {}).get("cidrs") or []
-    ]
-    if c._repair_full:
-        c._repair_full = False
-        svc_keys = sorted(k for k, _ in c._store.items("Service"))
-        ip_keys = sorted(k for k, _ in c._store.items("IPAddress"))
-        c._repair_due.clear()
-    else:
-        now = c._clock.now()
-        due = [ip for ip, t in c._repair_due.items() if t <= now]
-        svc_keys = sorted(c._dirty_services)
-        ip_keys = sorted(set(c._dirty_ips).union(due))
-    c._dirty_services.clear()
-    c._dirty_ips.clear()
-    changed = False
-    for key in svc_keys:
-        blob = c._store.get("Service", key)
-        if blob is not None:
-            changed |= _sync_service(c, decode_object(blob), all_cidrs)
-    for ip in ip_keys:
-        c._repair_due.pop(ip, None)
-        blob = c._store.get("IPAddress", ip)
-        if blob is None:
-            continue
-        did, when = _sync_ip_address(c, decode_object(blob))
-        changed |= did
-        if when is not None:
-            c._repair_due[ip] = when
-    deadline = min(c._repair_due.values(), default=None)
-    return changed, deadline
+def _parent_ref(ipa: dict[str, Any]) -> dict[str, Any]:
+    spec = ipa.get("spec")
+    ref = spec.get("parentRef") if isinstance(spec, dict) else None
+    return ref if isinstance(ref, dict) else {}
+
+
+def _created(ipa: dict[str, Any]) -> float:
+    stamp = (ipa.get("metadata") or {}).get("creationTimestamp")
+    try:
+        return parse_time(stamp) if isinstance(stamp, str) else 0.0
+    except ValueError:
+        return 0.0

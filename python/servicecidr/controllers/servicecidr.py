@@ -10,18 +10,15 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from servicecidr.api.conditions import get_condition, with_condition
+from servicecidr.apiserver import Engine
 from servicecidr.clock import format_time, parse_time
-from servicecidr.controllers.conditions import get_condition, with_condition
-from servicecidr.controllers.event_recorder import warn_once
+from servicecidr.controllers.event_recorder import EventRecorder
 from servicecidr.controllers.netutil import cidr_contains_cidr, cidr_contains_ip, family_of_cidr
 from servicecidr.errors import ApiError
-from servicecidr.journal.records import decode_object
-from servicecidr.registry.simple import SIMPLE_KINDS
-
-if TYPE_CHECKING:
-    from servicecidr.cluster import Cluster
+from servicecidr.store import Store, decode_object
 
 __all__ = ["CONTROLLER_NAME", "FINALIZER", "can_delete", "orphaned_ips", "sync_service_cidrs"]
 
@@ -42,7 +39,16 @@ def _cidrs(obj: dict[str, Any]) -> list[str]:
     return [c for c in (obj.get("spec") or {}).get("cidrs") or [] if isinstance(c, str)]
 
 
-def orphaned_ips(c: Cluster, sc: dict[str, Any], others: list[dict[str, Any]]) -> Iterator[str]:
+def _ips_within(engine: Engine, cidr: str) -> list[str]:
+    """The IPAddress keys inside ``cidr``: from its allocator's bitmap when the prefix has
+    one (never a scan of every address), else by reading the keys."""
+    alloc = engine.meta.allocator_for(cidr)
+    if alloc is not None:
+        return list(alloc)
+    return [ip for ip in engine.store.keys("IPAddress") if cidr_contains_ip(cidr, ip)]
+
+
+def orphaned_ips(engine: Engine, sc: dict[str, Any], others: list[dict[str, Any]]) -> Iterator[str]:
     """Allocator-managed IPAddresses that only ``sc`` holds (SPEC 5): those in a CIDR of
     ``sc`` that no other ServiceCIDR contains, with the matching family label, inside no
     CIDR of ``others`` (network and IPv4 broadcast addresses do not count)."""
@@ -51,8 +57,8 @@ def orphaned_ips(c: Cluster, sc: dict[str, Any], others: list[dict[str, Any]]) -
         if any(cidr_contains_cidr(oc, cidr) for oc in other_cidrs):
             continue
         family = family_of_cidr(cidr)
-        for ip in c._ips_within(cidr):
-            blob = c._store.get("IPAddress", ip)
+        for ip in _ips_within(engine, cidr):
+            blob = engine.store.get("IPAddress", ip)
             if blob is None:
                 continue
             labels = (decode_object(blob).get("metadata") or {}).get("labels") or {}
@@ -62,29 +68,32 @@ def orphaned_ips(c: Cluster, sc: dict[str, Any], others: list[dict[str, Any]]) -
                 yield ip
 
 
-def can_delete(c: Cluster, sc: dict[str, Any], all_scs: list[dict[str, Any]]) -> bool:
+def can_delete(engine: Engine, sc: dict[str, Any], all_scs: list[dict[str, Any]]) -> bool:
     """canDeleteCIDR: covered by another ServiceCIDR, or no managed IP would be orphaned."""
     name = sc["metadata"]["name"]
     others = [o for o in all_scs if o["metadata"]["name"] != name]
-    return next(orphaned_ips(c, sc, others), None) is None
+    return next(orphaned_ips(engine, sc, others), None) is None
 
 
-def _ready_condition(c: Cluster, status: str, reason: str, message: str) -> dict[str, Any]:
+def _all(store: Store) -> list[dict[str, Any]]:
+    return [decode_object(b) for _, b in store.items("ServiceCIDR")]
+
+
+def _ready_condition(engine: Engine, status: str, reason: str, message: str) -> dict[str, Any]:
     return {
         "type": "Ready",
         "status": status,
-        "lastTransitionTime": format_time(c._clock.now()),
+        "lastTransitionTime": format_time(engine.clock.now()),
         "reason": reason,
         "message": message,
     }
 
 
-def sync_service_cidrs(c: Cluster) -> tuple[bool, float | None]:
+def sync_service_cidrs(engine: Engine, events: EventRecorder) -> tuple[bool, float | None]:
     """One pass over every ServiceCIDR. Returns (wrote anything, next deadline)."""
     changed = False
     deadline: float | None = None
-    strategy = SIMPLE_KINDS["ServiceCIDR"]
-    all_scs = [decode_object(b) for _, b in sorted(c._store.items("ServiceCIDR"))]
+    all_scs = _all(engine.store)
     for sc in all_scs:
         meta = sc["metadata"]
         finalizers: list[str] = list(meta.get("finalizers") or [])
@@ -93,7 +102,7 @@ def sync_service_cidrs(c: Cluster) -> tuple[bool, float | None]:
                 upd = copy.deepcopy(sc)
                 upd["metadata"]["finalizers"] = [*finalizers, FINALIZER]
                 try:
-                    sc, _ = strategy.update(c, upd, None, False, actor=CONTROLLER_NAME)
+                    sc, _ = engine.update(upd, actor=CONTROLLER_NAME)
                     changed = True
                 except ApiError:
                     # kcm requeues the key with back-off; here the next reconcile retries.
@@ -106,13 +115,12 @@ def sync_service_cidrs(c: Cluster) -> tuple[bool, float | None]:
                 and cond.get("message") == READY_MESSAGE
             ):
                 upd = copy.deepcopy(sc)
-                with_condition(upd, _ready_condition(c, "True", "", READY_MESSAGE))
+                with_condition(upd, _ready_condition(engine, "True", "", READY_MESSAGE))
                 try:
-                    strategy.update_status(c, upd, None, False, actor=CONTROLLER_NAME)
+                    engine.update_status(upd, actor=CONTROLLER_NAME)
                     changed = True
                 except ApiError:
-                    changed |= warn_once(
-                        c,
+                    changed |= events.warn_once(
                         CONTROLLER_NAME,
                         sc,
                         "KubernetesServiceCIDRError",
@@ -121,27 +129,27 @@ def sync_service_cidrs(c: Cluster) -> tuple[bool, float | None]:
             continue
         if FINALIZER not in finalizers:
             continue
-        if not can_delete(c, sc, all_scs):
+        if not can_delete(engine, sc, all_scs):
             upd = copy.deepcopy(sc)
             if with_condition(
-                upd, _ready_condition(c, "False", "Terminating", TERMINATING_MESSAGE)
+                upd, _ready_condition(engine, "False", "Terminating", TERMINATING_MESSAGE)
             ):
                 try:
-                    strategy.update_status(c, upd, None, False, actor=CONTROLLER_NAME)
+                    engine.update_status(upd, actor=CONTROLLER_NAME)
                     changed = True
                 except ApiError:
                     continue  # retried on the next reconcile, as kcm's queue would
             continue
         due = parse_time(meta["deletionTimestamp"]) + DELETION_GRACE
-        if c._clock.now() < due:
+        if engine.clock.now() < due:
             deadline = due if deadline is None else min(deadline, due)
             continue
         upd = copy.deepcopy(sc)
         upd["metadata"]["finalizers"] = [f for f in finalizers if f != FINALIZER]
         try:
-            strategy.update(c, upd, None, False, actor=CONTROLLER_NAME)
+            engine.update(upd, actor=CONTROLLER_NAME)
             changed = True
         except ApiError:
             continue
-        all_scs = [decode_object(b) for _, b in sorted(c._store.items("ServiceCIDR"))]
+        all_scs = _all(engine.store)
     return changed, deadline

@@ -144,15 +144,14 @@ def import_observed(
     ``until`` (seconds since the epoch) ends the history there.
     """
     report = report if report is not None else ImportReport(mode="observed", format=fmt)
-    report.in_memory = cluster._persist is None
+    report.in_memory = cluster.state_dir is None
     on_skip = _skipper(report, strict, reading=True)
     on_drop = _skipper(report, strict, reading=False)
     started = time.perf_counter()
     # The import is one call: its events are logged in large writes, all on disk (per
     # the durability mode) when it returns.
-    batch = cluster._persist.batch(cluster) if cluster._persist is not None else nullcontext()
     try:
-        with batch:
+        with cluster.bulk():
             if from_dump:
                 seeder = ObservedImporter(
                     cluster, report, fmt="dump", ipaddresses=ipaddresses, on_skip=on_drop

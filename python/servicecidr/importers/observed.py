@@ -43,25 +43,17 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
-from servicecidr._core import frame_import_event
 from servicecidr.api.kinds import KINDS
 from servicecidr.clock import format_time
 from servicecidr.controllers.servicecidr import orphaned_ips
 from servicecidr.errors import ApiError, InvalidInputError
-from servicecidr.journal.records import (
-    OP_DELETE,
-    OP_PUT,
-    Event,
-    Write,
-    decode_object,
-    encode_object,
-)
 from servicecidr.importers.auditreader import event_record
 from servicecidr.importers.inputs import Record, Skip
 from servicecidr.importers.report import ImportReport
+from servicecidr.journal.records import OP_DELETE, OP_PUT, Write
 from servicecidr.registry.service import canonical_ip, ip_address_object
 from servicecidr.registry.txn import Txn
-from servicecidr.store import object_key
+from servicecidr.store import decode_object, encode_object, object_key
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -78,8 +70,7 @@ _EVENT_SUBJECTS = frozenset({"Service", "ServiceCIDR", "IPAddress"})
 
 
 def _extra(rec: Record) -> dict[str, Any]:
-    """What an imported event keeps of its record (``frame_import_event`` writes the
-    same for the records it frames)."""
+    """What an imported entry keeps of its record."""
     extra: dict[str, Any] = {"import": rec.verb, "at": f"{rec.source}:{rec.line}"}
     if rec.audit_id:
         extra["auditID"] = rec.audit_id
@@ -126,10 +117,8 @@ def _parent(ipa: dict[str, Any]) -> str | None:
 
 
 def _history_end(c: Cluster) -> float:
-    """The time of the last event the Cluster has recorded (-inf for none)."""
-    if c._persist is not None:
-        return float(c._persist.max_ts) if c._seq else float("-inf")
-    return c._events[-1].ts if c._events else float("-inf")
+    """The time of the last entry the Cluster has recorded (-inf for none)."""
+    return c.engine.recorder.max_ts if c.seq else float("-inf")
 
 
 def _rv_int(meta: dict[str, Any]) -> int | None:
@@ -166,11 +155,10 @@ class ObservedImporter:
         self.mode = ipaddresses
         self.derive = ipaddresses == "derived" or (ipaddresses == "auto" and fmt != "audit")
         self._on_skip = on_skip if on_skip is not None else report.skip
-        self._saved_clock = cluster._clock
-        self.clock = ImportClock(cluster._clock.now())
+        self._saved_clock = cluster.engine.clock
+        self.clock = ImportClock(cluster.engine.clock.now())
         self._floor = _history_end(cluster)
-        cluster._clock = self.clock
-        cluster._time_cache = (-1, "")
+        cluster.engine.clock = self.clock
         self.recorded_ips = 0
         self._derived: set[str] = set()
         self._touched: set[tuple[str, str]] = set()
@@ -184,10 +172,11 @@ class ObservedImporter:
         # Indexes of the state the checks need, so they never decode a stored object:
         # IPAddress -> the Service key its parentRef names; Service key -> its ClusterIPs.
         self._ipx: dict[str, str | None] = {
-            k: _parent(decode_object(b)) for k, b in cluster._store.items("IPAddress")
+            k: _parent(decode_object(b)) for k, b in cluster.engine.store.items("IPAddress")
         }
         self._svcx: dict[str, tuple[str, ...]] = {
-            k: tuple(_cluster_ips(decode_object(b))) for k, b in cluster._store.items("Service")
+            k: tuple(_cluster_ips(decode_object(b)))
+            for k, b in cluster.engine.store.items("Service")
         }
         self._ready: list[Any] | None = None
         # Metadata-level IPAddress creates waiting for the Service create around them
@@ -278,7 +267,7 @@ class ObservedImporter:
         kind = rec.kind
         name = rec.name
         key = f"{rec.namespace}/{name}" if kind == "Service" else name
-        old_blob = self.c._store.get(kind, key)
+        old_blob = self.c.engine.store.get(kind, key)
         put = f[0] == 0
         if (old_blob is None) is not put:
             return False
@@ -313,50 +302,7 @@ class ObservedImporter:
             else:
                 self._ipaddress_gone(rec, key)
             self._touched.discard((kind, key))
-        # What _commit and Cluster._commit do, in one (the hot path of an import)
-        ns = rec.namespace
-        c = self.c
-        if c._write_guard is not None or c._admission_extra is not None:
-            self._commit(rec, kind, ns, name, writes)
-            return True
-        self._forget_deleted(writes)
-        clock = self.clock
-        t = ts = clock.t
-        if t < self._floor:
-            ts = clock.t = self._floor  # see _commit: the log never runs backwards
-            self.r.note("events older than the state's history, placed at its end")
-        seq = c._seq + 1
-        c._seq = seq
-        actor = rec.actor or rec.user or self.fmt
-        state = c._persist
-        try:
-            if (
-                len(writes) == 1
-                and state is not None
-                and state.writer is not None
-                and state.writer._batch is not None
-                and c._sinks == [state.sink_fn]
-            ):
-                # The log is the only one to hear of the event (an opened state, in the
-                # import's batch): its record is framed in Rust, no Event is built.
-                c._apply_writes(writes)
-                w = writes[0]
-                at = f"{rec.source}:{rec.line}"
-                data = frame_import_event(
-                    seq, ts, actor, kind, ns, name, w.op, w.key, w.rv, w.blob, rec.verb, at,
-                    rec.audit_id,
-                )  # fmt: skip
-                state.append_framed(c, seq, ts, data)
-            else:
-                ev = Event(seq, ts, "import", actor, kind, ns, name, writes, _extra(rec))
-                c._apply(ev)
-                if c._keep_events:
-                    c._events.append(ev)
-                for sink in c._sinks:
-                    sink(ev)
-        finally:
-            clock.t = t
-        self._committed_one(seq, ts)
+        self._commit(rec, kind, rec.namespace, name, writes)
         return True
 
     @staticmethod
@@ -379,12 +325,11 @@ class ObservedImporter:
     def restore_clock(self) -> None:
         """Give the Cluster its own clock back (a simulated one moved to the last time)."""
         c = self.c
-        if c._clock is self.clock:
+        if c.engine.clock is self.clock:
             saved = self._saved_clock
             if saved.simulated and self.r.last_ts is not None and saved.now() < self.r.last_ts:
                 saved.advance(self.r.last_ts - saved.now())
-            c._clock = saved
-            c._time_cache = (-1, "")
+            c.engine.clock = saved
 
     # ------------------------------------------------------------------ Metadata-level IPs
 
@@ -433,7 +378,7 @@ class ObservedImporter:
         if p.ts is not None:
             self.clock.t = p.ts
         try:
-            obj = ip_address_object(self.c, p.name, ns, name)
+            obj = ip_address_object(self.c.engine, p.name, ns, name)
             if p.user != "system:apiserver":
                 obj["metadata"]["labels"].pop(MANAGED_BY_LABEL, None)
             self.r.note("IPAddresses rebuilt from Metadata-level events")
@@ -459,7 +404,7 @@ class ObservedImporter:
                 )
             )
             return None
-        old_blob = self.c._store.get(rec.kind, key)
+        old_blob = self.c.engine.store.get(rec.kind, key)
         if rec.subresource == "status":
             if old_blob is None:
                 self.skip(Skip(rec.source, rec.line, "metadata-only", f"status of unknown {key}"))
@@ -491,7 +436,7 @@ class ObservedImporter:
 
     def _through_engine(self, rec: Record, obj: dict[str, Any]) -> None:
         c = self.c
-        before = c._seq
+        before = c.seq
         body = dict(obj)
         body.pop("status", None)
         t = self.clock.t
@@ -537,7 +482,7 @@ class ObservedImporter:
             meta.pop("namespace", None)
         if not meta.get("uid"):
             old_meta = (old or {}).get("metadata") or {}
-            meta["uid"] = old_meta.get("uid") or self.c._new_uid()
+            meta["uid"] = old_meta.get("uid") or self.c.engine.new_uid()
         if not meta.get("creationTimestamp"):
             old_meta = (old or {}).get("metadata") or {}
             meta["creationTimestamp"] = old_meta.get("creationTimestamp") or format_time(
@@ -550,7 +495,7 @@ class ObservedImporter:
         return obj, rv
 
     def _next_rv(self) -> int:
-        return self.c._store.revision + 1
+        return self.c.engine.store.revision + 1
 
     # ------------------------------------------------------------------ writes
 
@@ -559,7 +504,8 @@ class ObservedImporter:
     ) -> None:
         c = self.c
         self._forget_deleted(writes)
-        txn = Txn(c._store.revision)
+        actor = rec.actor or rec.user or self.fmt
+        txn = Txn(c.engine.store.revision, "import", kind, ns, name, actor=actor, extra=_extra(rec))
         txn.writes.extend(writes)
         t = self.clock.t
         if t < self._floor:
@@ -568,8 +514,7 @@ class ObservedImporter:
             self.clock.t = self._floor
             self.r.note("events older than the state's history, placed at its end")
         try:
-            actor = rec.actor or rec.user or self.fmt
-            ev = c._commit("import", actor, kind, ns, name, txn, _extra(rec))
+            ev = c.engine.commit(txn)
         finally:
             self.clock.t = t
         self._committed_one(ev.seq, ev.ts)
@@ -599,15 +544,15 @@ class ObservedImporter:
 
     def _committed(self, before: int) -> None:
         c = self.c
-        if c._seq > before:
+        if c.seq > before:
             if self.r.first_seq is None:
                 self.r.first_seq = before + 1
-            self.r.last_seq = c._seq
-            self.r.events_committed += c._seq - before
+            self.r.last_seq = c.seq
+            self.r.events_committed += c.seq - before
 
     def _put(self, rec: Record, key: str, ns: str | None, name: str, obj: dict[str, Any]) -> None:
         kind = rec.kind
-        store = self.c._store
+        store = self.c.engine.store
         old_blob = store.get(kind, key)
         old = decode_object(old_blob) if old_blob is not None else None
         if kind == "Event" and not self._event_of_interest(obj):
@@ -676,7 +621,7 @@ class ObservedImporter:
         body: dict[str, Any] | None,
     ) -> None:
         kind = rec.kind
-        store = self.c._store
+        store = self.c.engine.store
         old_blob = store.get(kind, key)
         if old_blob is None:
             self.r.note("deletes of objects not in the state (created before the log starts)")
@@ -738,11 +683,11 @@ class ObservedImporter:
     def _in_ready_cidr(self, ip: str) -> bool | None:
         """Whether a ready ServiceCIDR holds ``ip``; None when there is no ServiceCIDR."""
         c = self.c
-        if not c._store.count("ServiceCIDR"):
+        if not c.engine.store.count("ServiceCIDR"):
             return None
         ready = self._ready
         if ready is None:
-            meta = c._meta
+            meta = c.engine.meta
             ready = self._ready = [a for p, a in meta.allocators() if meta.is_ready(p)]
         try:
             for a in ready:
@@ -761,7 +706,7 @@ class ObservedImporter:
 
     def _reindex(self, kind: str, key: str) -> None:
         """Refresh the indexes for an object the engine itself wrote."""
-        blob = self.c._store.get(kind, key)
+        blob = self.c.engine.store.get(kind, key)
         if kind == "Service":
             if blob is None:
                 self._svcx.pop(key, None)
@@ -777,7 +722,7 @@ class ObservedImporter:
                 self._ipx[key] = _parent(decode_object(blob))
 
     def _derived_ip(self, ip: str, ns: str, name: str, writes: list[Write]) -> None:
-        obj = ip_address_object(self.c, ip, ns, name)
+        obj = ip_address_object(self.c.engine, ip, ns, name)
         rv = max(self._next_rv(), max((w.rv for w in writes), default=0)) + 1
         obj["metadata"]["resourceVersion"] = str(rv)
         writes.append(Write(OP_PUT, "IPAddress", ip, rv, encode_object(obj)))
@@ -796,7 +741,7 @@ class ObservedImporter:
     ) -> None:
         """The checks of a Service write that lists ``ips`` (``old_ips`` before)."""
         ns, _, name = key.partition("/")
-        store = self.c._store
+        store = self.c.engine.store
         for ip in ips:
             holder = self._holder(ip)
             fresh = ip not in old_ips
@@ -853,7 +798,7 @@ class ObservedImporter:
         if self._holder(ip) != key:
             return
         if ip in self._derived:
-            blob = self.c._store.get("IPAddress", ip)
+            blob = self.c.engine.store.get("IPAddress", ip)
             rv = max(self._next_rv(), max((w.rv for w in writes), default=0)) + 1
             writes.append(Write(OP_DELETE, "IPAddress", ip, rv, blob))
             self._derived.discard(ip)
@@ -927,13 +872,15 @@ class ObservedImporter:
 
     def _orphans_of(self, name: str, sc: dict[str, Any]) -> list[str]:
         """Managed IPAddresses only this ServiceCIDR holds (the deletion rule, SPEC 5)."""
-        others = [decode_object(b) for k, b in self.c._store.items("ServiceCIDR") if k != name]
-        return sorted(orphaned_ips(self.c, sc, others))
+        others = [
+            decode_object(b) for k, b in self.c.engine.store.items("ServiceCIDR") if k != name
+        ]
+        return sorted(orphaned_ips(self.c.engine, sc, others))
 
     # ------------------------------------------------------------------ the end
 
     def _settle(self) -> None:
-        store = self.c._store
+        store = self.c.engine.store
         for ip, (svc, rec) in sorted(self._orphaned.items()):
             if store.get("IPAddress", ip) is None and self._lists(svc, ip):
                 self.r.diverge(

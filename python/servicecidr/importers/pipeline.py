@@ -27,8 +27,8 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
 from servicecidr.importers.auditreader import event_record, event_records
-from servicecidr.importers.dumps import dump_records, watch_records
 from servicecidr.importers.auditreader_rust import audit_file_records
+from servicecidr.importers.dumps import dump_records, watch_records
 from servicecidr.importers.inputs import Record, Skip
 from servicecidr.importers.sources import (
     Input,

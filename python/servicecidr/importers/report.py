@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from servicecidr.clock import format_micro_time
-from servicecidr.journal.records import decode_object
 from servicecidr.importers.inputs import IGNORED, REASONS, SKIPPED, UNUSABLE, Record, Skip
+from servicecidr.store import decode_object
 
 if TYPE_CHECKING:
     from servicecidr.cluster import Cluster
@@ -282,7 +282,7 @@ def state_summary(c: Cluster) -> tuple[list[dict[str, Any]], dict[str, int]]:
     overlapping ServiceCIDRs), and totals."""
     allocs = {prefix: (ready, used, size) for prefix, ready, used, size in c.allocators()}
     out: list[dict[str, Any]] = []
-    for _key, blob in sorted(c._store.items("ServiceCIDR")):
+    for _key, blob in c.engine.store.items("ServiceCIDR"):
         sc = decode_object(blob)
         meta = sc.get("metadata") or {}
         status = "Ready"

@@ -191,7 +191,7 @@ class WhatIfReplay:
         verb = rec.verb
         if verb == "put":  # dumps and watch streams
             key = object_key(info.namespaced, ns, name)
-            verb = "update" if c._store.contains(rec.kind, key) else "create"
+            verb = "update" if c.engine.store.contains(rec.kind, key) else "create"
             if (
                 verb == "create"
                 and rec.kind in ("Service", "ServiceCIDR")

@@ -1,51 +1,49 @@
-"""Events: the recorded outcome of every decision the engine makes.
+"""Journal entries: the recorded outcome of every decision the engine makes.
 
 A mutating call (a user's create, a controller's status write, the repair loop's fix)
-decides first — validation, admission, random allocation — and then records one
-:class:`Event` holding every storage write that decision produced, with the objects as
-they are stored (so the ClusterIPs chosen are in the event). Applying an event replays
+decides first (validation, admission, random allocation) and then records one
+:class:`Entry` holding every storage write that decision produced, with the objects as
+they are stored (so the ClusterIPs chosen are in the entry). Applying an entry replays
 those writes and cannot fail, which is what makes replay deterministic.
 
-Objects travel inside events as msgpack-encoded bytes, the same bytes the store keeps, so
-applying an event never re-encodes anything.
+Objects travel inside entries as msgpack-encoded bytes, the same bytes the store keeps,
+so applying an entry never re-encodes anything.
+
+The record layout (an entry as bytes in the log, docs/FORMAT.md) is defined once, in the
+Rust crate ``servicecidr-codec``: :func:`encode_entry` and :func:`decode_entry` call it.
+Only what that decoder does not take comes here: older schema versions, upcast through
+:data:`UPCASTS`, and damage, worded for the user.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import msgpack
 
+from servicecidr._core import decode_record, encode_record, record_schema_version
 from servicecidr.errors import InvalidInputError
 
 __all__ = [
     "OP_DELETE",
     "OP_PUT",
     "SCHEMA_VERSION",
-    "Event",
+    "UPCASTS",
+    "Entry",
     "Write",
-    "decode_event",
-    "decode_object",
-    "encode_event",
-    "encode_object",
+    "decode_checked",
+    "decode_entry",
+    "encode_entry",
+    "frame_entry",
 ]
 
-#: Version of the event layout written by this code; older versions are upcast on read.
-SCHEMA_VERSION = 1
+#: Version of the entry layout written by this code (the codec crate's constant).
+SCHEMA_VERSION: int = record_schema_version()
 
 OP_PUT = 0
 OP_DELETE = 1
-
-
-def encode_object(obj: dict[str, Any]) -> bytes:
-    """The stored form of an API object."""
-    return msgpack.packb(obj, use_bin_type=True)  # type: ignore[no-any-return]
-
-
-def decode_object(blob: bytes) -> dict[str, Any]:
-    """A fresh dict from the stored form (callers may mutate it)."""
-    return msgpack.unpackb(blob, raw=False)  # type: ignore[no-any-return]
 
 
 @dataclass(slots=True)
@@ -65,17 +63,17 @@ class Write:
 
 
 @dataclass(slots=True)
-class Event:
-    """One decided and applied change to the cluster state.
+class Entry:
+    """One decided and applied change to the cluster state: a journal entry.
 
     Attributes:
-        seq: position in the log, from 1.
+        seq: position in the journal, from 1.
         ts: clock time of the decision (seconds since the epoch).
         verb: ``create``, ``update``, ``updateStatus``, ``delete``, ``store``, ...
         actor: who asked: ``user`` or a controller's name (``service-cidr-controller``).
         kind, namespace, name: the object the request was about.
         writes: the storage writes, in the order they happened.
-        extra: audit annotations, warnings and other notes kept with the event.
+        extra: audit annotations, warnings and other notes kept with the entry.
     """
 
     seq: int
@@ -91,7 +89,7 @@ class Event:
     def touches(
         self, kind: str | None = None, namespace: str | None = None, name: str | None = None
     ) -> bool:
-        """Whether this event is about, or writes, an object matching the filters."""
+        """Whether this entry is about, or writes, an object matching the filters."""
         if self._matches(self.kind, self.namespace, self.name, kind, namespace, name):
             return True
         for w in self.writes:
@@ -111,44 +109,129 @@ class Event:
         )
 
 
-def encode_event(ev: Event) -> bytes:
-    """The msgpack form of an event (the log record payload)."""
-    return msgpack.packb(  # type: ignore[no-any-return]
-        [
-            SCHEMA_VERSION,
-            ev.seq,
-            ev.ts,
-            ev.verb,
-            ev.actor,
-            ev.kind,
-            ev.namespace,
-            ev.name,
-            [[w.op, w.kind, w.key, w.rv, w.blob] for w in ev.writes],
-            ev.extra,
-        ],
-        use_bin_type=True,
-    )
-
-
-def decode_event(data: bytes) -> Event:
-    """Decode (and upcast) one event; malformed data raises InvalidInputError."""
+def frame_entry(entry: Entry) -> bytes:
+    """The entry as one framed log record (length, CRC32C, payload)."""
+    extra = None if entry.extra is None else msgpack.packb(entry.extra, use_bin_type=True)
     try:
-        rec = msgpack.unpackb(data, raw=False)
-    except Exception as e:  # msgpack raises several unrelated types
-        raise InvalidInputError(f"event record is not valid msgpack: {e}") from e
-    if not isinstance(rec, list) or not rec or not isinstance(rec[0], int):
-        raise InvalidInputError("event record is not an event (expected a versioned array)")
+        return encode_record(
+            entry.seq,
+            entry.ts,
+            entry.verb,
+            entry.actor,
+            entry.kind,
+            entry.namespace,
+            entry.name,
+            entry.writes,
+            extra,
+        )
+    except (TypeError, OverflowError) as e:
+        raise InvalidInputError(f"entry {entry.seq} cannot be encoded: {e}") from e
+
+
+def encode_entry(entry: Entry) -> bytes:
+    """The entry's record payload (what :func:`decode_entry` reads)."""
+    return frame_entry(entry)[8:]
+
+
+#: Upcasts: schema version -> function turning a record of that version (the decoded
+#: msgpack array, schema version first) into one of the next version. Reading applies them
+#: in a chain until the record is at SCHEMA_VERSION. Version 1 is the first and the
+#: current one, so the table is empty; a change to the layout bumps the codec crate's
+#: SCHEMA_VERSION and adds ``UPCASTS[old] = function`` here.
+UPCASTS: dict[int, Callable[[list[Any]], list[Any]]] = {}
+
+
+def _upcast(rec: Any) -> list[Any]:
+    if not isinstance(rec, list) or not rec or type(rec[0]) is not int:
+        raise InvalidInputError("record is not an entry (expected a versioned msgpack array)")
     version = rec[0]
     if version > SCHEMA_VERSION:
         raise InvalidInputError(
-            f"event schema version {version} is newer than this servicecidr understands "
-            f"({SCHEMA_VERSION}); upgrade servicecidr"
+            f"entry schema version {version} is newer than this servicecidr understands "
+            f"({SCHEMA_VERSION}); upgrade servicecidr to read this log"
         )
+    while version < SCHEMA_VERSION:
+        step = UPCASTS.get(version)
+        if step is None:
+            raise InvalidInputError(f"no upcast from entry schema version {version}")
+        rec = step(rec)
+        if not isinstance(rec, list) or not rec or rec[0] != version + 1:
+            raise InvalidInputError(f"upcast from schema version {version} went wrong")
+        version = rec[0]
     if len(rec) != 10:
-        raise InvalidInputError(f"event record of schema {version} has {len(rec)} fields, not 10")
-    _, seq, ts, verb, actor, kind, ns, name, writes, extra = rec
+        raise InvalidInputError(f"entry record of schema {version} has {len(rec)} fields, not 10")
+    return rec
+
+
+def _text(value: Any, what: str, seq: Any, *, optional: bool = False) -> Any:
+    if isinstance(value, str) or (optional and value is None):
+        return value
+    raise InvalidInputError(f"entry {seq!r}: {what} is not a string: {value!r}")
+
+
+def decode_checked(payload: bytes) -> Entry:
+    """The slow path: an older schema, or a record the codec refused (worded here)."""
     try:
-        ws = [Write(int(w[0]), w[1], w[2], int(w[3]), w[4]) for w in writes]
-    except (TypeError, IndexError, ValueError) as e:
-        raise InvalidInputError(f"event {seq}: malformed write list: {e}") from e
-    return Event(int(seq), float(ts), verb, actor, kind, ns, name, ws, extra)
+        rec = msgpack.unpackb(payload, raw=False)
+    except Exception as e:  # msgpack raises several unrelated types
+        raise InvalidInputError(f"record payload is not valid msgpack: {e}") from e
+    rec = _upcast(rec)
+    _, seq, ts, verb, actor, kind, ns, name, writes, extra = rec
+    if type(seq) is not int or seq < 0:
+        raise InvalidInputError(f"entry {seq!r}: the sequence number is not an integer")
+    if type(ts) not in (int, float):
+        raise InvalidInputError(f"entry {seq}: the timestamp is not a number: {ts!r}")
+    if not isinstance(writes, list):
+        raise InvalidInputError(f"entry {seq}: the writes are not a list")
+    if extra is not None and not isinstance(extra, dict):
+        raise InvalidInputError(f"entry {seq}: extra is not a map")
+    ws = []
+    for i, w in enumerate(writes):
+        if not isinstance(w, list) or len(w) != 5:
+            raise InvalidInputError(f"entry {seq}: write {i} is not [op, kind, key, rv, blob]")
+        op, wkind, key, rv, blob = w
+        if op not in (OP_PUT, OP_DELETE) or type(op) is not int:
+            raise InvalidInputError(f"entry {seq}: write {i} has op {op!r} (0 put, 1 delete)")
+        if type(rv) is not int or rv < 0:
+            raise InvalidInputError(f"entry {seq}: write {i} has resourceVersion {rv!r}")
+        if blob is not None and not isinstance(blob, bytes):
+            raise InvalidInputError(f"entry {seq}: write {i} carries no object bytes")
+        if op == OP_PUT and blob is None:
+            raise InvalidInputError(f"entry {seq}: write {i} is a put without an object")
+        ws.append(
+            Write(op, _text(wkind, "a write's kind", seq), _text(key, "a key", seq), rv, blob)
+        )
+    return Entry(
+        seq,
+        float(ts),
+        _text(verb, "the verb", seq),
+        _text(actor, "the actor", seq),
+        _text(kind, "the kind", seq),
+        _text(ns, "the namespace", seq, optional=True),
+        _text(name, "the name", seq),
+        ws,
+        extra,
+    )
+
+
+def decode_entry(payload: bytes) -> Entry:
+    """Decode (and upcast) one record payload; a malformed one raises InvalidInputError.
+
+    The current layout is read by the codec crate; an older schema or a malformed record
+    takes the checked path, which upcasts or words the error.
+    """
+    rec = decode_record(payload)
+    if rec is None:
+        return decode_checked(payload)
+    seq, ts, verb, actor, kind, ns, name, writes, extra = rec
+    return Entry(
+        seq,
+        ts,
+        verb,
+        actor,
+        kind,
+        ns,
+        name,
+        [Write(*w) for w in writes],
+        None if extra is None else msgpack.unpackb(extra, raw=False),
+    )

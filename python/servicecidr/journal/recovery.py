@@ -1,12 +1,13 @@
 """Reading a state directory back: replaying the log, verifying it, repairing a torn tail.
 
-Replay applies events with :meth:`Cluster._apply`, the one apply the live path uses: no
-controller runs, nothing random happens, so the state reached is the state logged. The
-common records (Service and IPAddress writes) take a fast path in Rust
-(``_core.replay_records``) that reads, verifies and stores them without building Event
-objects, with the effects ``_apply`` has on them; whatever it does not handle (ServiceCIDR
-writes, node ports, an older schema, damage) it hands back, one record at a time, to the
-Python reader and ``_apply``.
+Replay applies entries through the target's one apply (:class:`ReplayTarget`, the
+engine): no controller runs, nothing random happens, so the state reached is the state
+logged. Records go to the store in Rust (``_core.replay_into``), which reads, verifies and
+applies them through the same ``Store.apply`` the live path uses, without building
+Python objects; whatever it does not take (an older schema, damage, a record out of
+sequence) it hands back, one record at a time, to the Python reader, which upcasts it or
+words the error, and applies it through the target. After a record that wrote a
+ServiceCIDR it returns, so that the target's indexes catch up before the next record.
 """
 
 from __future__ import annotations
@@ -14,12 +15,13 @@ from __future__ import annotations
 import gc
 import os
 import shutil
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Protocol
 
-from servicecidr._core import replay_records
+from servicecidr._core import replay_into
+from servicecidr.journal.records import Entry, Write
 from servicecidr.journal.segments import (
     Buf,
     LogCorruptError,
@@ -34,15 +36,13 @@ from servicecidr.journal.segments import (
     scan_segment,
     torn_message,
 )
-from servicecidr.journal.records import Event
 from servicecidr.journal.snapshots import SnapshotError, list_snapshots, read_snapshot
-
-if TYPE_CHECKING:
-    from servicecidr.cluster import Cluster
+from servicecidr.store import Store
 
 __all__ = [
     "Problem",
     "ReplayResult",
+    "ReplayTarget",
     "VerifyReport",
     "iter_log",
     "repair_torn_tail",
@@ -51,6 +51,23 @@ __all__ = [
 ]
 
 Progress = Callable[[int], None]
+
+
+class ReplayTarget(Protocol):
+    """What replay applies entries to (the engine)."""
+
+    @property
+    def store(self) -> Store:
+        """The object store the records go to."""
+        ...
+
+    def apply(self, writes: Sequence[Write]) -> None:
+        """The one apply."""
+        ...
+
+    def upkeep(self, reshaped: Iterable[str], node_ports: Iterable[str]) -> None:
+        """Bring the indexes up to the stored ServiceCIDRs and Services of these keys."""
+        ...
 
 
 @dataclass(slots=True)
@@ -69,7 +86,7 @@ class ReplayResult:
 
 
 def replay_log(
-    c: Cluster,
+    target: ReplayTarget,
     log_dir: Path,
     *,
     start_seq: int,
@@ -77,8 +94,8 @@ def replay_log(
     stop_ts: float | None = None,
     progress: Progress | None = None,
 ) -> ReplayResult:
-    """Apply every logged event with ``start_seq <= seq`` (up to ``stop_seq`` and while
-    ``ts <= stop_ts``) to ``c``.
+    """Apply every logged entry with ``start_seq <= seq`` (up to ``stop_seq`` and while
+    ``ts <= stop_ts``) to ``target``; ``result.last_seq`` is the last one applied.
 
     A torn tail ends the replay with ``result.tail.torn_at`` set (the caller decides
     whether to refuse or repair); damage anywhere else raises :class:`LogCorruptError`.
@@ -105,27 +122,28 @@ def replay_log(
             scan, _ = scan_segment(seg, last=last, expect_first=expect, data=data)
             if last:
                 res.tail = scan
-            if _replay_segment(c, scan, data, last, res, start_seq, stop_seq, stop_ts, progress):
+            if _replay_segment(
+                target, scan, data, last, res, start_seq, stop_seq, stop_ts, progress
+            ):
                 res.stopped = True
                 return res
             expect = scan.last_seq + 1
         return res
     finally:
-        c._seq = max(c._seq, res.last_seq)
         if was_enabled:
             gc.enable()
 
 
-_END, _NEEDS_PYTHON, _STOPPED, _BATCH = 0, 1, 2, 3
+_END, _NEEDS_PYTHON, _STOPPED, _BATCH, _RESHAPED = 0, 1, 2, 3, 4
 _BATCH_EVENTS = 0x4000
 _U64 = 1 << 64
-#: Off: every record goes through the Python reader and ``Cluster._apply`` (the tests
-#: compare both paths; the benchmark shows what the fast path gains).
+#: Off: every record goes through the Python reader and the target's apply (the tests
+#: compare both paths; the benchmark shows what reading in Rust gains).
 FAST_REPLAY = True
 
 
 def _replay_segment(
-    c: Cluster,
+    target: ReplayTarget,
     scan: SegmentScan,
     data: Buf,
     last: bool,
@@ -135,42 +153,37 @@ def _replay_segment(
     stop_ts: float | None,
     progress: Progress | None,
 ) -> bool:
-    """Replay one segment (fast path first, the Python reader for what it hands back);
+    """Replay one segment (in Rust first, the Python reader for what it hands back);
     returns True when the stop point was reached."""
-    store, meta = c._store, c._meta
-    apply = c._apply
-    # The fast path counts in u64: a stop past every sequence number is no stop there
-    # (the caller reports "past the end" after the replay).
+    store = target.store
+    # Rust counts in u64: a stop past every sequence number is no stop there (the caller
+    # reports "past the end" after the replay).
     fast_stop = stop_seq if stop_seq is None or 0 <= stop_seq < _U64 else None
     if stop_seq is not None and stop_seq < 0:
         fast_stop = 0
-    # After a record the fast path handed back, the next ``slow`` go to the Python reader
-    # directly: a log of records it never takes (say, all NodePort Services) then costs
-    # one fast-path call per 64 records, not one per record.
+    # After a record Rust handed back, the next ``slow`` go to the Python reader directly:
+    # a log of records it never takes (an older schema) then costs one Rust call per 64
+    # records, not one per record.
     slow = backoff = 0
     next_report = res.applied + _BATCH_EVENTS
     while True:
-        # The fast path skips the dirty-set bookkeeping of _apply, which is only off
-        # while a full repair pass is pending (always so on open).
-        if FAST_REPLAY and c._repair_full and slow <= 0:
-            p = replay_records(
+        if FAST_REPLAY and slow <= 0:
+            p = replay_into(
+                store,
                 data,
                 scan.good_end,
                 scan.last_seq + 1,
                 start_seq,
                 fast_stop,
                 stop_ts,
-                store._data,
-                [a for _, a in meta.allocators()],
-                c._nodeports._by_service,
                 _BATCH_EVENTS,
             )
             if p.records:
                 scan.records += p.records
                 scan.last_seq = p.last_seq
                 scan.good_end = p.offset
-            if p.revision > store.revision:
-                store.revision = p.revision
+            if p.reshaped or p.node_ports:
+                target.upkeep(p.reshaped, p.node_ports)
             if p.applied:
                 res.applied += p.applied
                 res.last_seq = p.last_seq - 1 if p.status == _STOPPED else p.last_seq
@@ -182,7 +195,7 @@ def _replay_segment(
             if progress is not None and res.applied >= next_report:
                 next_report = res.applied + _BATCH_EVENTS
                 progress(res.applied)
-            if p.status == _BATCH:
+            if p.status in (_BATCH, _RESHAPED):
                 continue
             if p.status == _END:
                 return False
@@ -200,7 +213,17 @@ def _replay_segment(
             continue
         if (stop_seq is not None and seq > stop_seq) or (stop_ts is not None and ev.ts > stop_ts):
             return True
-        apply(ev)
+        try:
+            target.apply(ev.writes)
+        except StateError:
+            raise
+        except Exception as e:  # the store refuses malformed writes, changing nothing
+            raise LogCorruptError(
+                f"{scan.path}: entry {seq} cannot be applied ({e}); the log was written by "
+                "another tool or damaged",
+                scan.path,
+                got[0],
+            ) from e
         res.applied += 1
         res.last_seq = seq
         res.last_ts = ev.ts
@@ -211,7 +234,7 @@ def _replay_segment(
             progress(res.applied)
 
 
-def iter_log(log_dir: Path, *, start_seq: int = 1, stop_seq: int | None = None) -> Iterator[Event]:
+def iter_log(log_dir: Path, *, start_seq: int = 1, stop_seq: int | None = None) -> Iterator[Entry]:
     """Events of the log from ``start_seq`` to ``stop_seq`` (a torn tail just ends it)."""
     segs = list_segments(log_dir)
     expect: int | None = None

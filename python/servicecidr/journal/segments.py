@@ -11,7 +11,7 @@ Layout of one segment (all integers little-endian; docs/FORMAT.md is the full re
     records, back to back, until the end of the file
       0   4  u32    payload length (>= 1)
       4   4  u32    CRC32C of the payload
-      8   n  payload: encode_event(event), a msgpack array
+      8   n  payload: encode_entry(event), a msgpack array
 
 Segments are named after the first sequence number they hold
 (``log/0000000000000001.log``) and are created whole (temporary file, fsync, rename), so a
@@ -35,12 +35,9 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-
-import msgpack
 
 from servicecidr._core import crc32c as _core_crc32c
-from servicecidr._core import encode_log_records
+from servicecidr._core import frame_entries
 from servicecidr.errors import (
     InvalidInputError,
     LogCorruptError,
@@ -49,7 +46,7 @@ from servicecidr.errors import (
     StateLockedError,
     TornTailError,
 )
-from servicecidr.journal.records import SCHEMA_VERSION, Event, Write, encode_event
+from servicecidr.journal.records import Entry, decode_entry, frame_entry
 
 __all__ = [
     "FORMAT_VERSION",
@@ -57,7 +54,6 @@ __all__ = [
     "LOG_MAGIC",
     "MAX_RECORD",
     "RECORD_HEADER_SIZE",
-    "UPCASTS",
     "LogCorruptError",
     "ReadOnlyError",
     "SegmentInfo",
@@ -67,7 +63,6 @@ __all__ = [
     "TornTailError",
     "crc32c",
     "crc32c_extend",
-    "decode_payload",
     "frame",
     "list_segments",
     "map_segment",
@@ -162,61 +157,6 @@ def segment_header(first_seq: int, flags: int = 0) -> bytes:
 def segment_name(first_seq: int) -> str:
     """File name of the segment starting at ``first_seq``."""
     return f"{first_seq:0{_SEGMENT_DIGITS}d}.log"
-
-
-#: Upcasts: schema version -> function turning a record of that version into one of the
-#: next version (the record is the decoded msgpack array, schema version first). Reading
-#: applies them in a chain until the record is at SCHEMA_VERSION. Version 1 is the first
-#: and the current one, so the table is empty; a change to the event layout bumps
-#: SCHEMA_VERSION in journal/records.py and adds ``UPCASTS[old] = function`` here.
-UPCASTS: dict[int, Callable[[list[Any]], list[Any]]] = {}
-
-_unpackb = msgpack.unpackb
-
-
-def _upcast(rec: Any) -> list[Any]:
-    if not isinstance(rec, list) or not rec or type(rec[0]) is not int:
-        raise InvalidInputError("record is not an event (expected a versioned msgpack array)")
-    version = rec[0]
-    if version > SCHEMA_VERSION:
-        raise InvalidInputError(
-            f"event schema version {version} is newer than this servicecidr understands "
-            f"({SCHEMA_VERSION}); upgrade servicecidr to read this log"
-        )
-    while version < SCHEMA_VERSION:
-        step = UPCASTS.get(version)
-        if step is None:
-            raise InvalidInputError(f"no upcast from event schema version {version}")
-        rec = step(rec)
-        if not isinstance(rec, list) or not rec or rec[0] != version + 1:
-            raise InvalidInputError(f"upcast from schema version {version} went wrong")
-        version = rec[0]
-    if len(rec) != 10:
-        raise InvalidInputError(f"event record of schema {version} has {len(rec)} fields, not 10")
-    return rec
-
-
-def decode_payload(payload: bytes) -> Event:
-    """Decode (and upcast) one record payload into an :class:`Event`.
-
-    The same result as :func:`~servicecidr.journal.records.decode_event`, built for replay
-    speed: the CRC has vouched for the bytes, so the common case (a current-version
-    record) goes straight to the constructors; anything odd takes the checked path.
-    """
-    try:
-        rec = _unpackb(payload, raw=False)
-    except Exception as e:  # msgpack raises several unrelated types
-        raise InvalidInputError(f"record payload is not valid msgpack: {e}") from e
-    if type(rec) is not list or len(rec) != 10 or rec[0] != SCHEMA_VERSION:
-        rec = _upcast(rec)
-    _, seq, ts, verb, actor, kind, ns, name, writes, extra = rec
-    try:
-        ws = [Write(w[0], w[1], w[2], w[3], w[4]) for w in writes]
-        if type(seq) is not int or type(ts) is not float:
-            seq, ts = int(seq), float(ts)
-    except (TypeError, IndexError, ValueError, KeyError) as e:
-        raise InvalidInputError(f"event {seq!r}: malformed record: {e}") from e
-    return Event(seq, ts, verb, actor, kind, ns, name, ws, extra)
 
 
 # ------------------------------------------------------------------------------ segments
@@ -339,7 +279,7 @@ def _valid_record_after(data: Buf, start: int, min_seq: int) -> int | None:
         if _fast_crc(payload) != crc:
             continue
         try:
-            ev = decode_payload(payload)
+            ev = decode_entry(payload)
         except InvalidInputError:
             continue
         if ev.seq >= min_seq:
@@ -353,7 +293,7 @@ def scan_segment(
     last: bool,
     expect_first: int | None = None,
     data: Buf | None = None,
-) -> tuple[SegmentScan, Iterator[tuple[int, Event]]]:
+) -> tuple[SegmentScan, Iterator[tuple[int, Entry]]]:
     """Read a segment; returns its scan summary and an iterator of ``(offset, event)``.
 
     The summary is complete once the iterator is exhausted. Damage before the end raises
@@ -382,14 +322,14 @@ def scan_segment(
     return scan, _records(scan, data, last)
 
 
-def resume_records(scan: SegmentScan, data: Buf, last: bool) -> Iterator[tuple[int, Event]]:
+def resume_records(scan: SegmentScan, data: Buf, last: bool) -> Iterator[tuple[int, Entry]]:
     """The records of a segment from where ``scan`` has got to (another reader, such as
     the replay fast path, may have moved it on): the iterator :func:`scan_segment` gives,
     continued."""
     return _records(scan, data, last)
 
 
-def _records(scan: SegmentScan, data: Buf, last: bool) -> Iterator[tuple[int, Event]]:
+def _records(scan: SegmentScan, data: Buf, last: bool) -> Iterator[tuple[int, Entry]]:
     """Records from where ``scan`` has got to (its ``good_end`` and ``last_seq``)."""
     path = scan.path
     end = len(data)
@@ -397,7 +337,7 @@ def _records(scan: SegmentScan, data: Buf, last: bool) -> Iterator[tuple[int, Ev
     expect = scan.last_seq + 1
     unpack = _RECORD.unpack_from
     crcf = _fast_crc
-    decode = decode_payload
+    decode = decode_entry
     while off < end:
         # The common case inline (this loop is the replay hot path); _why_bad explains
         # a failure.
@@ -434,7 +374,7 @@ def _records(scan: SegmentScan, data: Buf, last: bool) -> Iterator[tuple[int, Ev
             ev = decode(payload)
         except InvalidInputError as e:
             raise LogCorruptError(
-                f"{path}: record at byte {off} passes its CRC but is not a valid event "
+                f"{path}: record at byte {off} passes its CRC but is not a valid entry "
                 f"({e}); the log was written by another tool or damaged",
                 path,
                 off,
@@ -555,7 +495,7 @@ class LogWriter:
         self._thread: threading.Thread | None = None
         # batch mode (begin_batch .. end_batch): events wait here, encoded together and
         # written in large writes; the durability action runs per write, not per record
-        self._batch: list[Event | bytes] | None = None
+        self._batch: list[Entry | bytes] | None = None
         self._batch_bytes = 0
 
     # -------------------------------------------------------------- lifecycle
@@ -628,11 +568,9 @@ class LogWriter:
         if not batch:
             return
         try:
-            data = encode_log_records(batch)
-        except TypeError:  # a value the Rust encoder does not take: the Python one does
-            data = b"".join(
-                ev if isinstance(ev, bytes) else frame(encode_event(ev)) for ev in batch
-            )
+            data = frame_entries(batch)
+        except TypeError:  # a value the Rust packer does not take: msgpack-python's words
+            data = b"".join(ev if isinstance(ev, bytes) else frame_entry(ev) for ev in batch)
         n = len(batch)
         batch.clear()
         self._size += len(data) - self._batch_bytes  # the estimate becomes the size
@@ -678,31 +616,50 @@ class LogWriter:
         elif self._batch_bytes >= _BATCH_BYTES:
             self.flush()
 
-    def append(self, ev: Event, payload: bytes | None = None) -> None:
-        """Write one record (``payload``: ``encode_event(ev)``, when the caller has it);
-        with ``fsync`` durability it is on disk when this returns. In batch mode the
-        event waits, and is encoded with the others of the batch when it is flushed."""
+    def append(self, ev: Entry) -> None:
+        """Write one record; with ``fsync`` durability it is on disk when this returns.
+        In batch mode the entry waits, and is encoded with the others of the batch when
+        it is flushed."""
         if self._error is not None:
             raise self._error
         batch = self._batch
         if batch is not None:
             batch.append(ev)
             # a rough size until the flush knows it: it only decides when to write
-            est = len(payload) + RECORD_HEADER_SIZE if payload is not None else _EST_RECORD
-            self._batch_bytes += est
-            self._size += est
+            self._batch_bytes += _EST_RECORD
+            self._size += _EST_RECORD
             self._records += 1
             if self._size >= self.segment_bytes:
                 self.rotate(ev.seq + 1)
             elif self._batch_bytes >= _BATCH_BYTES:
                 self.flush()
             return
-        data = frame(payload if payload is not None else encode_event(ev))
-        self._write(data, 1)
+        data = frame_entry(ev)
+        try:
+            self._write(data, 1)
+        except BaseException:
+            # The entry is not recorded: no part of it may stay in the file, or the
+            # next record would follow a torn one.
+            self._cut_back(self._size)
+            raise
         self._size += len(data)
         self._records += 1
         if self._size >= self.segment_bytes:
             self.rotate(ev.seq + 1)
+
+    @property
+    def pending(self) -> int:
+        """Records written but not yet fsynced (``group`` durability)."""
+        return self._pending
+
+    def _cut_back(self, size: int) -> None:
+        """Truncate the segment to ``size`` after a failed write; if even that fails, the
+        writer is broken and refuses every later append."""
+        try:
+            with self._lock:
+                os.ftruncate(self._fd, size)
+        except OSError as e:
+            self._error = e
 
     def sync(self) -> None:
         """fsync what was appended so far (any durability mode)."""

@@ -30,13 +30,13 @@ import struct
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol, TypeVar
 
 import msgpack
 
-from servicecidr._core import read_snapshot_body
+from servicecidr._core import load_snapshot_store
 from servicecidr.api.kinds import KINDS
-from servicecidr.controllers.conditions import ready_state
+from servicecidr.clock import Clock
 from servicecidr.errors import SnapshotError
 from servicecidr.journal.segments import (
     FORMAT_VERSION,
@@ -45,20 +45,17 @@ from servicecidr.journal.segments import (
     crc32c_extend,
     map_readonly,
 )
-from servicecidr.journal.records import decode_object
-
-if TYPE_CHECKING:
-    from servicecidr.cluster import Cluster
+from servicecidr.store import Store
 
 __all__ = [
     "SNAPSHOT_MAGIC",
     "Snapshot",
     "SnapshotError",
     "SnapshotInfo",
+    "SnapshotTarget",
     "list_snapshots",
     "load_snapshot",
     "read_snapshot",
-    "restore_into",
     "snapshot_name",
     "write_snapshot",
 ]
@@ -70,6 +67,47 @@ SNAPSHOT_HEADER_SIZE = _HEAD.size
 # the whole file is verified with one call over the bytes as read (no copy of the body).
 _CRC_RESIDUE = 0x48674BC7
 _DIGITS = 16
+
+
+class SnapshotTarget(Protocol):
+    """What a snapshot is taken of and restored into (the engine)."""
+
+    @property
+    def store(self) -> Store:
+        """The object store."""
+        ...
+
+    @property
+    def seed(self) -> int:
+        """The seed of every random choice."""
+        ...
+
+    @property
+    def families(self) -> tuple[str, ...]:
+        """The IP families served."""
+        ...
+
+    @property
+    def service_cluster_ip_range(self) -> tuple[str, ...]:
+        """The flag's CIDRs."""
+        ...
+
+    @property
+    def clock(self) -> Clock:
+        """Where time comes from."""
+        ...
+
+    def allocator_snapshots(self) -> list[tuple[str, bytes]]:
+        """(prefix, bitmap bytes) of every allocator."""
+        ...
+
+    def restore_indexes(
+        self, reshaped: list[str], node_ports: list[str], saved: dict[str, bytes]
+    ) -> None:
+        """Rebuild the indexes of a store just loaded: the MetaAllocator from these
+        ServiceCIDRs, each allocator from its saved bitmap (or marked from the IPAddress
+        objects), and the node ports of these Services."""
+        ...
 
 
 def snapshot_name(seq: int) -> str:
@@ -119,7 +157,13 @@ class Snapshot:
     path: Path
     seq: int
     max_ts: float
+    #: the body's values but the store (loaded into a store by :func:`read_snapshot`)
     body: dict[str, Any]
+    #: the ServiceCIDR keys and the Services with node ports among the objects loaded
+    reshaped: list[str]
+    node_ports: list[str]
+    #: prefix -> the allocator's bitmap bytes
+    allocators: dict[str, bytes]
 
     @property
     def clock(self) -> float:
@@ -132,9 +176,11 @@ class Snapshot:
         return int(self.body["seed"])
 
 
-def write_snapshot(c: Cluster, snap_dir: Path, *, max_ts: float) -> tuple[Path, int]:
-    """Write the state of ``c`` (at ``c._seq``) atomically; returns (path, size)."""
-    store = c._store
+def write_snapshot(
+    target: SnapshotTarget, snap_dir: Path, *, seq: int, max_ts: float
+) -> tuple[Path, int]:
+    """Write the state of ``target`` (at ``seq``) atomically; returns (path, size)."""
+    store = target.store
     buckets = []
     for kind in store.kinds():
         items = store.items(kind)
@@ -142,27 +188,29 @@ def write_snapshot(c: Cluster, snap_dir: Path, *, max_ts: float) -> tuple[Path, 
             keys, blobs = zip(*items, strict=True)
             buckets.append([kind, list(keys), list(blobs)])
     body = {
-        "seq": c._seq,
+        "seq": seq,
         "max_ts": max_ts,
-        "clock": c.clock.now(),
+        "clock": target.clock.now(),
         "revision": store.revision,
-        "seed": c.seed,
-        "families": list(c.families),
-        "service_cluster_ip_range": list(c.service_cluster_ip_range),
+        "seed": target.seed,
+        "families": list(target.families),
+        "service_cluster_ip_range": list(target.service_cluster_ip_range),
         "store": buckets,
-        "allocators": [[p, a.snapshot()] for p, a in c._meta.allocators()],
+        "allocators": [[p, data] for p, data in target.allocator_snapshots()],
     }
     packed: bytes = msgpack.packb(body, use_bin_type=True)
-    head = _HEAD.pack(SNAPSHOT_MAGIC, FORMAT_VERSION, 0, c._seq, max_ts, len(packed))
+    head = _HEAD.pack(SNAPSHOT_MAGIC, FORMAT_VERSION, 0, seq, max_ts, len(packed))
     crc = crc32c_extend(crc32c(head), packed)
     snap_dir.mkdir(parents=True, exist_ok=True)
-    path = snap_dir / snapshot_name(c._seq)
+    path = snap_dir / snapshot_name(seq)
     size = atomic_write(path, [head, packed, struct.pack("<I", crc)])
     return path, size
 
 
-def read_snapshot(path: Path) -> Snapshot:
-    """Read and verify a snapshot; :class:`SnapshotError` names what is wrong."""
+def read_snapshot(path: Path, into: Store | None = None) -> Snapshot:
+    """Read and verify a snapshot, loading its objects into the empty store ``into`` (a
+    scratch store when None: verifying reads every object too); :class:`SnapshotError`
+    names what is wrong, and ``into`` must then be thrown away."""
     try:
         with open(path, "rb") as f:
             size = os.fstat(f.fileno()).st_size
@@ -177,12 +225,12 @@ def read_snapshot(path: Path) -> Snapshot:
     except OSError as e:
         raise SnapshotError(f"{path}: cannot read the snapshot: {e}") from e
     try:
-        return _decode_snapshot(path, data)
+        return _decode_snapshot(path, data, into if into is not None else Store(list(KINDS)))
     finally:
         data.close()
 
 
-def _decode_snapshot(path: Path, data: mmap.mmap) -> Snapshot:
+def _decode_snapshot(path: Path, data: mmap.mmap, into: Store) -> Snapshot:
     magic, version, flags, seq, max_ts, length = _HEAD.unpack_from(data, 0)
     if magic != SNAPSHOT_MAGIC:
         raise SnapshotError(
@@ -202,21 +250,31 @@ def _decode_snapshot(path: Path, data: mmap.mmap) -> Snapshot:
         raise SnapshotError(f"{path}: snapshot CRC mismatch; the file is damaged")
     view = memoryview(data)
     part = view[SNAPSHOT_HEADER_SIZE:-4]
+    was_enabled = gc.isenabled()
+    gc.disable()  # millions of objects are created and none is garbage
     try:
-        # The store (millions of pairs) goes straight into dicts; the rest is small.
-        store, ranges = read_snapshot_body(part)
+        # The objects (millions) go through the store's apply in Rust; the rest is small.
+        ranges, reshaped, node_ports = load_snapshot_store(into, part)
         body = {k: msgpack.unpackb(part[a:b], raw=False) for k, (a, b) in ranges.items()}
-        body["store"] = store
     except Exception as e:  # msgpack raises several unrelated types
         raise SnapshotError(f"{path}: malformed snapshot body: {e}") from e
     finally:
         part.release()
         view.release()
-    if not isinstance(body, dict) or body.get("seq") != seq:
+        if was_enabled:
+            gc.enable()
+    if body.get("seq") != seq:
         raise SnapshotError(f"{path}: snapshot body does not match its header")
     if int(stem_seq(path)) != seq:
         raise SnapshotError(f"{path}: file name and header disagree (header seq {seq})")
-    return Snapshot(path, int(seq), float(max_ts), body)
+    try:
+        into.raise_revision(int(body["revision"]))
+        allocators = {str(p): bytes(b) for p, b in body["allocators"]}
+        int(body["seed"]), float(body["clock"])
+    except (KeyError, TypeError, ValueError) as e:
+        raise SnapshotError(f"{path}: malformed snapshot body: {e!r}") from e
+    into.truncate_feed()
+    return Snapshot(path, int(seq), float(max_ts), body, reshaped, node_ports, allocators)
 
 
 def stem_seq(path: Path) -> str:
@@ -224,53 +282,18 @@ def stem_seq(path: Path) -> str:
     return path.name.partition(".")[0]
 
 
-def restore_into(c: Cluster, snap: Snapshot) -> None:
-    """Load a snapshot into a fresh Cluster built with ``_start=False``.
-
-    The store is filled directly (the blobs are final), the MetaAllocator's bookkeeping is
-    rebuilt from the ServiceCIDR objects, and each allocator is restored from its bytes
-    (or re-marked from the IPAddress set when the seed or families changed since).
-    """
-    body = snap.body
-    store, meta = c._store, c._meta
-    ips: dict[str, bytes] = {}
-    was_enabled = gc.isenabled()
-    gc.disable()  # millions of containers are created and none is garbage
-    try:
-        for kind, bucket in body["store"]:
-            if kind not in KINDS:
-                raise SnapshotError(f"{snap.path}: unknown kind {kind!r} in the snapshot")
-            if kind == "IPAddress":
-                ips = bucket  # installed after the allocators exist: see below
-            else:
-                store.load_bucket(kind, bucket)
-        store.revision = int(body["revision"])
-        # With no IPAddress stored yet, creating an allocator scans nothing.
-        for name, blob in store.items("ServiceCIDR"):
-            obj = decode_object(blob)
-            meta.sync_service_cidr(
-                name, (obj.get("spec") or {}).get("cidrs") or [], ready_state(obj)
-            )
-        store.load_bucket("IPAddress", ips)
-        saved = {p: data for p, data in body["allocators"]} if snap.seed == c.seed else {}
-        meta.restore_allocators(saved)
-    except (KeyError, TypeError, ValueError) as e:
-        raise SnapshotError(f"{snap.path}: malformed snapshot body: {e!r}") from e
-    finally:
-        if was_enabled:
-            gc.enable()
-    c._seq = snap.seq
+T = TypeVar("T", bound=SnapshotTarget)
 
 
 def load_snapshot(
-    make: Callable[[], Cluster],
+    make: Callable[[], T],
     snap_dir: Path,
     *,
     max_seq: int | None = None,
     max_ts: float | None = None,
     warn: Callable[[str], None],
-) -> tuple[Cluster, Snapshot | None]:
-    """A Cluster from ``make()`` loaded with the newest valid snapshot at or before
+) -> tuple[T, Snapshot | None]:
+    """A target from ``make()`` loaded with the newest valid snapshot at or before
     ``max_seq`` / ``max_ts``; damaged snapshots are reported through ``warn`` and skipped
     (an older one, or none, is used instead)."""
     for info in reversed(list_snapshots(snap_dir)):
@@ -278,12 +301,14 @@ def load_snapshot(
             continue
         if max_ts is not None and info.max_ts > max_ts:
             continue
+        target = make()
         try:
-            snap = read_snapshot(info.path)
-            c = make()
-            restore_into(c, snap)
+            snap = read_snapshot(info.path, into=target.store)
+            # The bitmaps are only good for the same seed (each allocator's random stream).
+            saved = snap.allocators if snap.seed == target.seed else {}
+            target.restore_indexes(snap.reshaped, snap.node_ports, saved)
         except SnapshotError as e:
             warn(f"{e}; falling back to an older snapshot or to the log")
             continue
-        return c, snap
+        return target, snap
     return make(), None

@@ -7,8 +7,8 @@ A state directory holds::
     log/<seq>.log        append-only event log segments (journal/segments.py)
     snapshots/<seq>.snap whole-state snapshots (journal/snapshots.py)
 
-:meth:`Cluster.open` (implemented by :func:`open_cluster`) loads the newest valid snapshot,
-replays the log after it, and, for a writer, appends every event committed afterwards
+:meth:`Cluster.open` (through :class:`StateDir`) loads the newest valid snapshot,
+replays the log after it, and, for a writer, appends every entry committed afterwards
 before the call that committed it returns. docs/FORMAT.md describes every file.
 
 Durability modes (``durability=``):
@@ -36,22 +36,25 @@ import fcntl
 import hashlib
 import json
 import os
-import random
 import time
 import warnings
-import weakref
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol, TypeVar
 
-from servicecidr.clock import Clock, SimulatedClock, WallClock, format_micro_time, parse_time
+from servicecidr.clock import Clock, format_micro_time, parse_time
 from servicecidr.errors import InvalidInputError
+from servicecidr.journal.recorder import check_next
+from servicecidr.journal.records import Entry
+from servicecidr.journal.recovery import ReplayTarget, iter_log, repair_torn_tail, replay_log
 from servicecidr.journal.segments import (
     DURABILITY_MODES,
     LogWriter,
     ReadOnlyError,
     SegmentInfo,
+    SegmentScan,
     StateError,
     StateLockedError,
     TornTailError,
@@ -60,29 +63,36 @@ from servicecidr.journal.segments import (
     list_segments,
     torn_message,
 )
-from servicecidr.journal.records import OP_PUT, Event
-from servicecidr.journal.recovery import iter_log, repair_torn_tail, replay_log
 from servicecidr.journal.snapshots import (
+    Snapshot,
+    SnapshotTarget,
     list_snapshots,
     load_snapshot,
     read_snapshot,
     write_snapshot,
 )
 
-if TYPE_CHECKING:
-    from servicecidr.cluster import Cluster
-    from servicecidr.registry.txn import Txn
+
+class _Target(ReplayTarget, SnapshotTarget, Protocol):
+    """What a state is loaded into (the engine)."""
+
+
+T = TypeVar("T", bound=_Target)
 
 __all__ = [
+    "DURABILITY_MODES",
     "STATE_FORMAT",
     "STATE_VERSION",
     "AsOf",
-    "PersistentState",
-    "filter_events",
+    "FileRecorder",
+    "Loaded",
+    "StateDir",
+    "compact_dir",
+    "filter_entries",
     "lock_state",
-    "open_cluster",
     "parse_point",
     "read_meta",
+    "reseed_stream",
     "unlock_state",
 ]
 
@@ -189,13 +199,6 @@ def lock_state(state_dir: Path, shared: bool) -> int:
     return fd
 
 
-def _release(writer: LogWriter | None, lock_fd: int) -> None:
-    if writer is not None:
-        with contextlib.suppress(OSError):
-            writer.close()
-    unlock_state(lock_fd)
-
-
 def unlock_state(fd: int) -> None:
     """Release a lock taken with :func:`lock_state`."""
     if fd >= 0:
@@ -204,121 +207,83 @@ def unlock_state(fd: int) -> None:
         os.close(fd)
 
 
-# ------------------------------------------------------------------------------ state
+# ------------------------------------------------------------------------------ recorder
 
 
-def _refuse(c: Cluster, reason: str) -> Callable[[Txn], None]:
-    """A write guard for ``Cluster._commit``: undoes the allocator marks the refused
-    decision made (the addresses of IPAddress objects it would have created) and raises."""
+class FileRecorder:
+    """The log segments of a state directory, as a journal recorder
+    (:mod:`servicecidr.journal.recorder`).
 
-    def guard(txn: Txn) -> None:
-        for w in txn.writes:
-            if (
-                w.op == OP_PUT
-                and w.kind == "IPAddress"
-                and not c._store.contains("IPAddress", w.key)
-            ):
-                c._meta.unmark(w.key)
-        raise ReadOnlyError(reason)
-
-    return guard
-
-
-class LogEvents(list[Event]):
-    """Stands in for ``Cluster._events`` on an opened cluster: the log holds the events,
-    so appends are dropped and iterating reads them back from disk (``Cluster.events()``
-    then returns the history without keeping it in memory)."""
-
-    def __init__(self, state: PersistentState, c: Cluster) -> None:
-        super().__init__()
-        self._state = state
-        self._cluster = c
-
-    def append(self, ev: Event, /) -> None:
-        """The event is in the log already."""
-
-    def __iter__(self) -> Iterator[Event]:
-        return self._state.iter_events(self._cluster)
-
-    def __len__(self) -> int:
-        segs = list_segments(self._state.log_dir)
-        first = segs[0].first_seq if segs else self._cluster._seq + 1
-        return max(0, self._cluster._seq - first + 1)
-
-
-class PersistentState:
-    """What an opened Cluster keeps about its state directory (``Cluster._persist``)."""
+    With a writer, ``append`` writes the entry (with its durability) before returning;
+    a failed write leaves the log as it was and raises StateError. Without one (opened
+    read-only, as of a point, or closed) it refuses with ReadOnlyError. ``read`` reads the
+    segments back.
+    """
 
     def __init__(
         self,
-        state_dir: Path,
-        lock_fd: int,
-        meta: dict[str, Any],
-        *,
-        read_only: bool,
+        log_dir: Path,
         writer: LogWriter | None,
-        max_ts: float,
+        last_seq: int,
+        *,
+        refusal: str = "this state is not open for writing",
+        max_ts: float = float("-inf"),
     ) -> None:
-        self.dir = state_dir
-        self.log_dir = state_dir / LOG_DIR
-        self.snap_dir = state_dir / SNAP_DIR
-        self.lock_fd = lock_fd
-        self.meta = meta
-        self.read_only = read_only
+        self.log_dir = log_dir
         self.writer = writer
+        self.refusal = refusal
         self.max_ts = max_ts
-        self.closed = False
-        self.finalizer: weakref.finalize[Any, Any] | None = None
-        #: the function :meth:`sink` made (the importer checks it is the only sink)
-        self.sink_fn: Callable[[Event], None] | None = None
+        self._last = last_seq
+        #: told when a batch could not be written (the entries are applied already)
+        self.on_broken: Callable[[str], None] | None = None
 
-    # -------------------------------------------------------------- appending
+    @property
+    def last_seq(self) -> int:
+        """The seq of the last entry recorded."""
+        return self._last
 
-    def sink(self, c: Cluster) -> Callable[[Event], None]:
-        """The sink that appends each committed event."""
+    def append(self, entry: Entry) -> None:
+        """Write ``entry`` to the log, or raise and write nothing."""
+        check_next(self, entry)
         writer = self.writer
-        assert writer is not None
-
-        def append(ev: Event) -> None:
-            try:
-                writer.append(ev)
-            except BaseException as e:
-                # The event is applied in memory but not logged: refuse everything after
-                # it, so memory and disk never diverge further.
-                c._write_guard = _refuse(
-                    c,
-                    f"{self.dir}: writing the log failed ({e}); the in-memory state is "
-                    "ahead of the log. Close this Cluster and open the directory again.",
-                )
-                raise StateError(f"{writer.segment}: cannot append event {ev.seq}: {e}") from e
-            if ev.ts > self.max_ts:
-                self.max_ts = ev.ts
-
-        self.sink_fn = append
-        return append
-
-    def append_framed(self, c: Cluster, seq: int, ts: float, data: bytes) -> None:
-        """What the sink does, for a record framed already, in a batch (the importer's
-        hot path: no Event object is built for it)."""
-        writer = self.writer
-        assert writer is not None
+        if writer is None:
+            raise ReadOnlyError(self.refusal)
         try:
-            writer.append_framed(seq, data)
+            writer.append(entry)
         except BaseException as e:
-            c._write_guard = _refuse(
-                c,
-                f"{self.dir}: writing the log failed ({e}); the in-memory state is "
-                "ahead of the log. Close this Cluster and open the directory again.",
-            )
-            raise StateError(f"{writer.segment}: cannot append event {seq}: {e}") from e
-        if ts > self.max_ts:
-            self.max_ts = ts
+            raise StateError(f"{writer.segment}: cannot append entry {entry.seq}: {e}") from e
+        self._last = entry.seq
+        if entry.ts > self.max_ts:
+            self.max_ts = entry.ts
 
-    # -------------------------------------------------------------- reading
+    def read(self, after: int = 0, upto: int | None = None) -> Iterator[Entry]:
+        """The logged entries with ``after < seq <= upto`` (to the last one recorded)."""
+        self.flush()  # what a batch holds is history too
+        stop = self._last if upto is None else min(upto, self._last)
+        return iter_log(self.log_dir, start_seq=after + 1, stop_seq=stop)
+
+    def flush(self) -> None:
+        """Write what a batch holds; a failure breaks the recorder (the entries it held
+        are applied in memory already, so the state stops taking writes)."""
+        writer = self.writer
+        if writer is None:
+            return
+        try:
+            writer.flush()
+        except BaseException as e:
+            message = (
+                f"{self.log_dir.parent}: writing the log failed ({e}); the in-memory state "
+                "is ahead of the log. Close this Cluster and open the directory again."
+            )
+            self.writer = None
+            self.refusal = message
+            if self.on_broken is not None:
+                self.on_broken(message)
+            raise StateError(f"{writer.segment}: cannot write the batched entries: {e}") from e
 
     @contextlib.contextmanager
-    def batch(self, c: Cluster) -> Iterator[None]:
-        """Log the events of a bulk operation in large writes (see
+    def batch(self) -> Iterator[None]:
+        """Log the entries of a bulk operation in large writes (see
         :meth:`LogWriter.begin_batch`); they are all written when the block ends."""
         writer = self.writer
         if writer is None:
@@ -329,77 +294,217 @@ class PersistentState:
             yield
         finally:
             try:
-                self.flush(c)
+                self.flush()
             finally:
                 writer.end_batch()
 
-    def flush(self, c: Cluster) -> None:
-        """Write what a batch holds; a failure stops the cluster's writes, as a failed
-        append does."""
-        writer = self.writer
-        if writer is None:
-            return
-        try:
-            writer.flush()
-        except BaseException as e:
-            c._write_guard = _refuse(
-                c,
-                f"{self.dir}: writing the log failed ({e}); the in-memory state is "
-                "ahead of the log. Close this Cluster and open the directory again.",
+    def close(self, refusal: str) -> None:
+        """Flush and close the log; later appends are refused with ``refusal``."""
+        writer, self.writer = self.writer, None
+        self.refusal = refusal
+        if writer is not None:
+            writer.close()
+
+
+# ------------------------------------------------------------------------------ state
+
+
+@dataclass(slots=True)
+class Loaded:
+    """What :meth:`StateDir.load` found."""
+
+    last_seq: int
+    max_ts: float
+    snapshot: Snapshot | None
+    tail: SegmentScan | None
+    applied: int
+
+
+class StateDir:
+    """An opened state directory: its lock held, its meta read."""
+
+    def __init__(self, path: Path, lock_fd: int, meta: dict[str, Any], read_only: bool) -> None:
+        self.path = path
+        self.log_dir = path / LOG_DIR
+        self.snap_dir = path / SNAP_DIR
+        self.lock_fd = lock_fd
+        self.meta = meta
+        self.read_only = read_only
+        self.recorder: FileRecorder | None = None
+
+    @classmethod
+    def open(
+        cls, path: str | os.PathLike[str], *, read_only: bool, new_meta: dict[str, Any]
+    ) -> StateDir:
+        """Lock the directory (shared for ``read_only``), creating it with ``new_meta``
+        when it is missing or empty."""
+        state_dir = Path(path)
+        if state_dir.exists() and not state_dir.is_dir():
+            raise StateError(f"{state_dir}: not a directory; a state directory is a folder")
+        fresh = not state_dir.exists() or not any(state_dir.iterdir())
+        if fresh and read_only:
+            raise StateError(f"{state_dir}: no state directory here to open read-only")
+        if not (state_dir / META_NAME).exists() and (
+            read_only or (state_dir / LOG_DIR).exists() or (state_dir / SNAP_DIR).exists()
+        ):
+            # A log without its meta file is a damaged state, not a new one.
+            raise StateError(
+                f"{state_dir}: not a servicecidr state directory (no {META_NAME} file); "
+                "use an empty or new folder to create one"
             )
-            raise StateError(f"{writer.segment}: cannot write the batched events: {e}") from e
-
-    def iter_events(self, c: Cluster) -> Iterator[Event]:
-        """The logged events up to the cluster's current sequence number."""
-        self.flush(c)  # what a batch holds is history too
-        return iter_log(self.log_dir, stop_seq=c._seq)
-
-    # -------------------------------------------------------------- lifecycle
-
-    def close(self, c: Cluster) -> None:
-        """Flush (per durability), record the clock, release the lock."""
-        if self.closed:
-            return
-        self.closed = True
+        state_dir.mkdir(parents=True, exist_ok=True)
+        lock_fd = lock_state(state_dir, shared=read_only)
         try:
-            if self.writer is not None:
-                self.writer.close()
-                clock = self.meta.get("clock") or {}
-                if c.clock.simulated:
-                    new = {"kind": "simulated", "time": c.clock.now()}
-                    if new != clock:
-                        self.meta["clock"] = new
-                        _write_meta(self.dir, self.meta)
-        finally:
-            c._write_guard = _refuse(
-                c, f"{self.dir}: this Cluster is closed; open the directory again to change it"
-            )
-            if self.finalizer is not None:
-                self.finalizer.detach()
-            unlock_state(self.lock_fd)
-            self.lock_fd = -1
+            if not (state_dir / META_NAME).exists():
+                # a new state directory (we hold the lock, so no one else is creating it)
+                meta = {
+                    "format": STATE_FORMAT,
+                    "version": STATE_VERSION,
+                    "created": format_micro_time(time.time()),
+                    **new_meta,
+                }
+                (state_dir / LOG_DIR).mkdir(exist_ok=True)
+                (state_dir / SNAP_DIR).mkdir(exist_ok=True)
+                _write_meta(state_dir, meta)
+            return cls(state_dir, lock_fd, read_meta(state_dir), read_only)
+        except BaseException:
+            unlock_state(lock_fd)
+            raise
 
-    def snapshot(self, c: Cluster) -> Path:
+    def load(
+        self,
+        make: Callable[[], T],
+        *,
+        stop_seq: int | None,
+        stop_ts: float | None,
+        repair: bool,
+        progress: Callable[[int], None] | None,
+    ) -> tuple[T, Loaded]:
+        """A target from ``make()`` holding the newest valid snapshot (at or before the
+        stop point) and the log after it; a torn tail is refused, or cut with ``repair``."""
+        target, snap = load_snapshot(
+            make, self.snap_dir, max_seq=stop_seq, max_ts=stop_ts, warn=_warn
+        )
+        start_seq = (snap.seq if snap is not None else 0) + 1
+        segs = list_segments(self.log_dir)
+        if snap is None and segs and segs[0].first_seq > 1:
+            raise StateError(
+                f"{self.path}: the log starts at seq {segs[0].first_seq} and no valid snapshot "
+                f"covers what came before"
+                + (f" seq {stop_seq}" if stop_seq is not None else "")
+                + (f" {format_micro_time(stop_ts)}" if stop_ts is not None else "")
+                + " (compacted away, or the snapshot is damaged: see the warnings)"
+            )
+        res = replay_log(
+            target,
+            self.log_dir,
+            start_seq=start_seq,
+            stop_seq=stop_seq,
+            stop_ts=stop_ts,
+            progress=progress,
+        )
+        if stop_seq is not None and res.last_seq < stop_seq:
+            raise StateError(
+                f"{self.path}: as_of seq {stop_seq} is past the end of the history "
+                f"(last seq {res.last_seq})"
+            )
+        tail = res.tail
+        if tail is not None and tail.torn_at is not None and not res.stopped:
+            if not repair:
+                raise TornTailError(torn_message(tail), tail.path, tail.torn_at)
+            copy = repair_torn_tail(tail)
+            _warn(
+                f"{tail.path}: cut a torn record at byte {tail.torn_at}; the "
+                f"{tail.size - tail.torn_at} bytes after it are kept in {copy}"
+            )
+            tail.size = tail.torn_at
+            tail.torn_at = None
+        max_ts = max(res.max_ts, snap.max_ts if snap is not None else 0.0)
+        return target, Loaded(res.last_seq, max_ts, snap, tail, res.applied)
+
+    def open_recorder(
+        self,
+        loaded: Loaded,
+        *,
+        durability: str,
+        group_ms: float,
+        group_records: int,
+        segment_bytes: int,
+        refusal: str,
+    ) -> FileRecorder:
+        """The recorder that continues the log after ``loaded`` (a read-only one, which
+        refuses with ``refusal``, when the directory was opened read-only)."""
+        writer = None
+        if not self.read_only:
+            writer = LogWriter(
+                self.log_dir,
+                durability,
+                group_ms=group_ms,
+                group_records=group_records,
+                segment_bytes=segment_bytes,
+            )
+            tail = loaded.tail
+            if tail is not None and tail.last_seq == loaded.last_seq:
+                writer.start(
+                    SegmentInfo(tail.path, tail.first_seq),
+                    tail.good_end,
+                    tail.records,
+                    loaded.last_seq + 1,
+                )
+            else:
+                # no log yet, or a snapshot ahead of the log (written with durability
+                # "none" before a machine crash): continue in a new segment after it
+                writer.start(None, 0, 0, loaded.last_seq + 1)
+        self.recorder = FileRecorder(
+            self.log_dir, writer, loaded.last_seq, refusal=refusal, max_ts=loaded.max_ts
+        )
+        return self.recorder
+
+    def store_meta(self, updates: dict[str, Any]) -> None:
+        """Keep these meta values (flags an apiserver restarted with, the clock)."""
+        if any(self.meta.get(k) != v for k, v in updates.items()):
+            self.meta.update(updates)
+            _write_meta(self.path, self.meta)
+
+    def snapshot(self, target: SnapshotTarget) -> Path:
         """Write a snapshot of the current state and start a new log segment."""
-        if self.read_only or self.writer is None or self.closed:
+        rec = self.recorder
+        if self.read_only or rec is None or rec.writer is None:
             raise ReadOnlyError(
-                f"{self.dir}: snapshot needs the directory open for writing "
+                f"{self.path}: snapshot needs the directory open for writing "
                 "(not read_only, not as_of, not closed)"
             )
         # The log must be on disk up to the snapshot's seq before the snapshot claims it.
-        self.flush(c)
-        self.writer.sync()
-        path, _ = write_snapshot(c, self.snap_dir, max_ts=self.max_ts)
-        self.writer.rotate(c._seq + 1)
+        rec.flush()
+        writer = rec.writer
+        if writer is None:
+            raise ReadOnlyError(rec.refusal)
+        writer.sync()
+        path, _ = write_snapshot(target, self.snap_dir, seq=rec.last_seq, max_ts=rec.max_ts)
+        writer.rotate(rec.last_seq + 1)
         return path
 
-    def compact(self, c: Cluster) -> list[Path]:
+    def compact(self) -> list[Path]:
         """Drop the log segments and older snapshots the newest valid snapshot covers."""
-        if self.read_only or self.writer is None or self.closed:
-            raise ReadOnlyError(f"{self.dir}: compact needs the directory open for writing")
-        return compact_dir(
-            self.dir, current=self.writer.segment.path if self.writer.segment else None
-        )
+        rec = self.recorder
+        if self.read_only or rec is None or rec.writer is None:
+            raise ReadOnlyError(f"{self.path}: compact needs the directory open for writing")
+        segment = rec.writer.segment
+        return compact_dir(self.path, current=segment.path if segment else None)
+
+    def close(self, clock: Clock | None) -> None:
+        """Flush and close the log, record the simulated clock's time, release the lock."""
+        try:
+            if self.recorder is not None:
+                was_writer = self.recorder.writer is not None
+                self.recorder.close(
+                    f"{self.path}: this Cluster is closed; open the directory again to change it"
+                )
+                if was_writer and clock is not None and clock.simulated:
+                    self.store_meta({"clock": {"kind": "simulated", "time": clock.now()}})
+        finally:
+            unlock_state(self.lock_fd)
+            self.lock_fd = -1
 
 
 def compact_dir(state_dir: Path, *, current: Path | None = None) -> list[Path]:
@@ -440,10 +545,11 @@ def compact_dir(state_dir: Path, *, current: Path | None = None) -> list[Path]:
 # ------------------------------------------------------------------------------ open
 
 
-def _reseed(seed: int, seq: int) -> int:
-    # A reopened cluster must not hand out the uids and generated names it handed out
-    # after its first start: the stream continues from a point derived from the history
-    # length, the same whether or not a snapshot exists.
+def reseed_stream(seed: int, seq: int) -> int:
+    """The seed of a reopened state's decisions: a reopened cluster must not hand out the
+    uids and generated names it handed out after its first start, so the stream continues
+    from a point derived from the history length (the same whether or not a snapshot
+    exists)."""
     h = hashlib.blake2b(f"reopen/{seed}/{seq}".encode(), digest_size=8).digest()
     return int.from_bytes(h, "little")
 
@@ -452,254 +558,15 @@ def _warn(message: str) -> None:
     warnings.warn(message, RuntimeWarning, stacklevel=4)
 
 
-def open_cluster(
-    cls: type[Cluster],
-    path: str | os.PathLike[str],
-    *,
-    service_cluster_ip_range: str | Iterable[str] | None = None,
-    seed: int | None = None,
-    clock: Clock | None = None,
-    durability: str = "fsync",
-    read_only: bool = False,
-    as_of: AsOf | None = None,
-    repair: bool = False,
-    group_ms: float = 20.0,
-    group_records: int = 512,
-    segment_bytes: int = 64 << 20,
-    progress: Callable[[int], None] | None = None,
-    audit_log: str | os.PathLike[str] | None = None,
-) -> Cluster:
-    """Implementation of :meth:`Cluster.open` (see there)."""
-    from servicecidr.cluster import _parse_range
-
-    if durability not in DURABILITY_MODES:
-        raise InvalidInputError(
-            f"durability {durability!r}: use one of {', '.join(DURABILITY_MODES)}"
-        )
-    stop_seq: int | None = None
-    stop_ts: float | None = None
-    if as_of is not None:
-        read_only = True
-        stop_seq, stop_ts = parse_point(as_of)
-    if read_only and repair:
-        raise InvalidInputError(
-            "repair=True needs a writer: open without read_only/as_of, or run "
-            "'servicecidr log repair'"
-        )
-    state_dir = Path(path)
-    if state_dir.exists() and not state_dir.is_dir():
-        raise StateError(f"{state_dir}: not a directory; a state directory is a folder")
-    fresh = not state_dir.exists() or not any(state_dir.iterdir())
-    if fresh and read_only:
-        raise StateError(f"{state_dir}: no state directory here to open read-only")
-    if not (state_dir / META_NAME).exists() and (
-        read_only or (state_dir / LOG_DIR).exists() or (state_dir / SNAP_DIR).exists()
-    ):
-        # A log without its meta file is a damaged state, not a new one.
-        raise StateError(
-            f"{state_dir}: not a servicecidr state directory (no {META_NAME} file); "
-            "use an empty or new folder to create one"
-        )
-    state_dir.mkdir(parents=True, exist_ok=True)
-    lock_fd = lock_state(state_dir, shared=read_only)
-    try:
-        return _open_locked(
-            cls,
-            state_dir,
-            lock_fd,
-            _parse_range(service_cluster_ip_range)
-            if service_cluster_ip_range is not None
-            else None,
-            seed,
-            clock,
-            durability,
-            read_only,
-            as_of,
-            stop_seq,
-            stop_ts,
-            repair,
-            group_ms,
-            group_records,
-            segment_bytes,
-            progress,
-            None if read_only or as_of is not None else audit_log,
-        )
-    except BaseException:
-        unlock_state(lock_fd)
-        raise
-
-
-def _open_locked(
-    cls: type[Cluster],
-    state_dir: Path,
-    lock_fd: int,
-    range_: tuple[str, ...] | None,
-    seed: int | None,
-    clock: Clock | None,
-    durability: str,
-    read_only: bool,
-    as_of: AsOf | None,
-    stop_seq: int | None,
-    stop_ts: float | None,
-    repair: bool,
-    group_ms: float,
-    group_records: int,
-    segment_bytes: int,
-    progress: Callable[[int], None] | None,
-    audit_log: str | os.PathLike[str] | None = None,
-) -> Cluster:
-    meta_path = state_dir / META_NAME
-    if not meta_path.exists():
-        # a new state directory (we hold the lock, so no one else is creating it)
-        meta: dict[str, Any] = {
-            "format": STATE_FORMAT,
-            "version": STATE_VERSION,
-            "created": format_micro_time(time.time()),
-            "service_cluster_ip_range": list(range_ or ()),
-            "seed": seed,
-            "clock": (
-                {"kind": "simulated", "time": clock.now()}
-                if clock is not None and clock.simulated
-                else {"kind": "wall"}
-            ),
-        }
-        (state_dir / LOG_DIR).mkdir(exist_ok=True)
-        (state_dir / SNAP_DIR).mkdir(exist_ok=True)
-        _write_meta(state_dir, meta)
-    meta = read_meta(state_dir)
-    stored_range = tuple(meta.get("service_cluster_ip_range") or ())
-    eff_range = range_ if range_ is not None else stored_range
-    eff_seed = seed if seed is not None else meta.get("seed")
-    stored_clock = meta.get("clock") or {"kind": "wall"}
-
-    def make() -> Cluster:
-        return cls(eff_range, eff_seed, clock or WallClock(), _start=False)
-
-    c, snap = load_snapshot(
-        make, state_dir / SNAP_DIR, max_seq=stop_seq, max_ts=stop_ts, warn=_warn
-    )
-    start_seq = (snap.seq if snap is not None else 0) + 1
-    segs = list_segments(state_dir / LOG_DIR)
-    if snap is None and segs and segs[0].first_seq > 1:
-        raise StateError(
-            f"{state_dir}: the log starts at seq {segs[0].first_seq} and no valid snapshot "
-            f"covers what came before"
-            + (f" seq {stop_seq}" if stop_seq is not None else "")
-            + (f" {format_micro_time(stop_ts)}" if stop_ts is not None else "")
-            + " (compacted away, or the snapshot is damaged: see the warnings)"
-        )
-    res = replay_log(
-        c,
-        state_dir / LOG_DIR,
-        start_seq=start_seq,
-        stop_seq=stop_seq,
-        stop_ts=stop_ts,
-        progress=progress,
-    )
-    if stop_seq is not None and c._seq < stop_seq:
-        raise StateError(
-            f"{state_dir}: as_of seq {stop_seq} is past the end of the history (last seq {c._seq})"
-        )
-    tail = res.tail
-    if tail is not None and tail.torn_at is not None and not res.stopped:
-        if not repair:
-            raise TornTailError(torn_message(tail), tail.path, tail.torn_at)
-        copy = repair_torn_tail(tail)
-        _warn(
-            f"{tail.path}: cut a torn record at byte {tail.torn_at}; the "
-            f"{tail.size - tail.torn_at} bytes after it are kept in {copy}"
-        )
-        tail.size = tail.torn_at
-        tail.torn_at = None
-    max_ts = max(res.max_ts, snap.max_ts if snap is not None else 0.0)
-
-    # A simulated clock continues from where the history left it: the time recorded at
-    # the last close, or the last event's time when the process died before closing.
-    stored_time = float(stored_clock.get("time") or 0.0)
-    if as_of is not None:
-        if clock is None and stored_clock.get("kind") == "simulated":
-            c._clock = SimulatedClock(max_ts if (res.applied or snap) else stored_time)
-    else:
-        if clock is None and stored_clock.get("kind") == "simulated":
-            c._clock = SimulatedClock(stored_time)
-        if c.clock.simulated:
-            target = max(max_ts, stored_time, snap.clock if snap is not None else 0.0)
-            if c.clock.now() < target:
-                c.clock.advance(target - c.clock.now())
-    if eff_seed is not None and c._seq > 0:
-        c._rng = random.Random(_reseed(int(eff_seed), c._seq))
-
-    writer = None
-    if not read_only:
-        writer = LogWriter(
-            state_dir / LOG_DIR,
-            durability,
-            group_ms=group_ms,
-            group_records=group_records,
-            segment_bytes=segment_bytes,
-        )
-        if tail is not None and tail.last_seq == c._seq:
-            writer.start(
-                SegmentInfo(tail.path, tail.first_seq), tail.good_end, tail.records, c._seq + 1
-            )
-        else:
-            # no log yet, or a snapshot ahead of the log (written with durability "none"
-            # before a machine crash): continue in a new segment after the snapshot
-            writer.start(None, 0, 0, c._seq + 1)
-    state = PersistentState(
-        state_dir, lock_fd, meta, read_only=read_only, writer=writer, max_ts=max_ts
-    )
-    c._persist = state
-    c._events = LogEvents(state, c)
-    # A Cluster dropped without close() still releases its files and lock.
-    state.finalizer = weakref.finalize(c, _release, writer, lock_fd)
-    if read_only:
-        why = "as of a point in history" if as_of is not None else "read-only"
-        c._write_guard = _refuse(
-            c, f"{state_dir}: opened {why}; open it without read_only/as_of to change it"
-        )
-        return c
-    c.add_sink(state.sink(c))
-    changed = False
-    for key, value in (
-        ("service_cluster_ip_range", list(c.service_cluster_ip_range)),
-        ("seed", eff_seed),
-    ):
-        if meta.get(key) != value:
-            meta[key] = value  # an apiserver restarted with other flags keeps them
-            changed = True
-    kind = "simulated" if c.clock.simulated else "wall"
-    if stored_clock.get("kind") != kind:
-        meta["clock"] = (
-            {"kind": kind, "time": c.clock.now()} if kind == "simulated" else {"kind": "wall"}
-        )
-        changed = True
-    if changed:
-        _write_meta(state_dir, meta)
-    if audit_log is not None:
-        # Attached after the replay, so history is not audited again as new writes.
-        from servicecidr.auditwriter import AuditWriter
-
-        AuditWriter(c, audit_log)
-    try:
-        c.start()
-    except BaseException:
-        if writer is not None:
-            writer.close()  # open_cluster releases the lock
-        state.finalizer.detach()
-        raise
-    return c
-
-
-def filter_events(
-    events: Iterator[Event],
+def filter_entries(
+    events: Iterator[Entry],
     kind: str | None = None,
     namespace: str | None = None,
     name: str | None = None,
     since: AsOf | None = None,
     until: AsOf | None = None,
-) -> Iterator[Event]:
-    """The events matching the filters of :meth:`Cluster.iter_events` (bounds inclusive)."""
+) -> Iterator[Entry]:
+    """The entries matching the filters of :meth:`Cluster.iter_events` (bounds inclusive)."""
     lo_seq, lo_ts = parse_point(since) if since is not None else (None, None)
     hi_seq, hi_ts = parse_point(until) if until is not None else (None, None)
     by_object = kind is not None or namespace is not None or name is not None

@@ -4,8 +4,9 @@ graceful deletion with finalizers, and the standard error messages."""
 from __future__ import annotations
 
 import copy
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from servicecidr.api import decode as api_decode
 from servicecidr.api.kinds import KindInfo
 from servicecidr.errors import (
     AlreadyExistsError,
@@ -13,16 +14,14 @@ from servicecidr.errors import (
     ConflictError,
     NotFoundError,
 )
-from servicecidr.journal.records import decode_object
+from servicecidr.registry.context import RequestContext
 from servicecidr.registry.txn import Txn
-from servicecidr.store import object_key
-
-if TYPE_CHECKING:
-    from servicecidr.cluster import Cluster
+from servicecidr.store import Store, decode_object, object_key
 
 __all__ = [
     "already_exists",
     "check_precondition",
+    "decode_request",
     "fill_create_meta",
     "get_existing",
     "merge_update_meta",
@@ -94,21 +93,31 @@ def strip_for_create(obj: dict[str, Any], info: KindInfo, default_namespace: str
         meta["namespace"] = default_namespace or "default"
 
 
-def fill_create_meta(c: Cluster, obj: dict[str, Any]) -> None:
+def decode_request(obj: Any) -> tuple[dict[str, Any], list[str]]:
+    """The request body decoded as kube-apiserver decodes JSON (a fresh object), and the
+    warnings of decoding."""
+    if not isinstance(obj, dict):
+        raise BadRequestError(
+            f"the request body must be an object (a mapping), not {type(obj).__name__}"
+        )
+    return api_decode.decode(obj)
+
+
+def fill_create_meta(ctx: RequestContext, obj: dict[str, Any]) -> None:
     """FillObjectMetaSystemFields and generateName, as the generic store does first."""
     meta = obj["metadata"]
-    meta["uid"] = c._new_uid()
-    meta["creationTimestamp"] = c._now_str()
+    meta["uid"] = ctx.new_uid()
+    meta["creationTimestamp"] = ctx.now()
     if not meta.get("name") and meta.get("generateName"):
-        meta["name"] = c._generate_name(str(meta["generateName"]))
+        meta["name"] = ctx.generate_name(str(meta["generateName"]))
 
 
 def get_existing(
-    c: Cluster, info: KindInfo, namespace: str | None, name: str
+    store: Store, info: KindInfo, namespace: str | None, name: str
 ) -> tuple[str, bytes, dict[str, Any]]:
     """(key, blob, object) of a stored object; NotFound otherwise."""
     key = object_key(info.namespaced, namespace, name)
-    blob = c._store.get(info.kind, key)
+    blob = store.get(info.kind, key)
     if blob is None:
         raise not_found(info, name)
     return key, blob, decode_object(blob)
@@ -143,7 +152,7 @@ def merge_update_meta(obj: dict[str, Any], old: dict[str, Any]) -> None:
 
 
 def finish_delete(
-    c: Cluster, info: KindInfo, key: str, blob: bytes, obj: dict[str, Any], txn: Txn
+    ctx: RequestContext, info: KindInfo, key: str, blob: bytes, obj: dict[str, Any], txn: Txn
 ) -> tuple[dict[str, Any], bool]:
     """Graceful deletion: with finalizers the object only gets a deletionTimestamp.
 
@@ -152,7 +161,7 @@ def finish_delete(
     meta = obj["metadata"]
     if meta.get("finalizers"):
         if not meta.get("deletionTimestamp"):
-            meta["deletionTimestamp"] = c._now_str()
+            meta["deletionTimestamp"] = ctx.now()
             meta["deletionGracePeriodSeconds"] = 0
             txn.put(info.kind, key, obj)
         return obj, False

@@ -10,7 +10,7 @@ half-done dual-stack allocation Kubernetes itself leaves to the repair loop.
 from __future__ import annotations
 
 import copy
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from servicecidr._core import parse_ip
 from servicecidr.allocation.families import (
@@ -25,11 +25,9 @@ from servicecidr.api import field_errors as fe
 from servicecidr.api.kinds import KINDS
 from servicecidr.errors import ApiError, InvalidInputError
 from servicecidr.registry import generic
-from servicecidr.registry.txn import Txn
+from servicecidr.registry.context import RequestContext
+from servicecidr.registry.txn import Outcome, Txn
 from servicecidr.store import object_key
-
-if TYPE_CHECKING:
-    from servicecidr.cluster import Cluster
 
 __all__ = ["create", "delete", "ip_address_object", "update", "update_status"]
 
@@ -48,15 +46,15 @@ def canonical_ip(ip: str) -> str:
         return ip
 
 
-def ip_address_object(c: Cluster, ip: str, namespace: str, name: str) -> dict[str, Any]:
+def ip_address_object(ctx: RequestContext, ip: str, namespace: str, name: str) -> dict[str, Any]:
     """The IPAddress the allocator writes for a ClusterIP."""
     return {
         "apiVersion": "networking.k8s.io/v1",
         "kind": "IPAddress",
         "metadata": {
             "name": ip,
-            "uid": c._new_uid(),
-            "creationTimestamp": c._now_str(),
+            "uid": ctx.new_uid(),
+            "creationTimestamp": ctx.now(),
             "labels": {
                 FAMILY_LABEL: "IPv6" if ":" in ip else "IPv4",
                 MANAGED_BY_LABEL: MANAGED_BY,
@@ -73,75 +71,82 @@ def ip_address_object(c: Cluster, ip: str, namespace: str, name: str) -> dict[st
     }
 
 
-def _put_ip_addresses(c: Cluster, txn: Txn, ips: list[str], namespace: str, name: str) -> None:
+def _put_ip_addresses(
+    ctx: RequestContext, txn: Txn, ips: list[str], namespace: str, name: str
+) -> None:
     for ip in ips:
         cip = canonical_ip(ip)
-        txn.put("IPAddress", cip, ip_address_object(c, cip, namespace, name))
+        txn.put("IPAddress", cip, ip_address_object(ctx, cip, namespace, name))
 
 
-def _release(c: Cluster, txn: Txn, ips: list[str]) -> None:
+def _release(ctx: RequestContext, txn: Txn, ips: list[str]) -> None:
     for ip in ips:
         cip = canonical_ip(ip)
-        blob = c._store.get("IPAddress", cip)
-        if blob is not None and c._meta.can_release(cip):
+        blob = ctx.store.get("IPAddress", cip)
+        if blob is not None and ctx.meta.can_release(cip):
             txn.delete("IPAddress", cip, blob)
 
 
-def _commit_leaked(c: Cluster, alloc: Allocation, namespace: str, name: str) -> None:
-    """alloc.go keeps a family allocated when a later one fails: its IPAddress stays."""
+def _failed(
+    ctx: RequestContext, error: ApiError, alloc: Allocation, namespace: str, name: str
+) -> Outcome:
+    """A request that failed in allocation: alloc.go keeps a family allocated when a later
+    one fails, and its IPAddress stays (the repair loop removes it later)."""
     if not alloc.leaked:
-        return
-    txn = Txn(c._store.revision)
-    _put_ip_addresses(c, txn, alloc.leaked, namespace, name)
-    c._commit("create", "ipallocator", "IPAddress", None, alloc.leaked[0], txn, None)
+        raise error
+    txn = Txn(ctx.store.revision, "create", "IPAddress", None, alloc.leaked[0], actor="ipallocator")
+    _put_ip_addresses(ctx, txn, alloc.leaked, namespace, name)
+    return Outcome({}, [], [txn], error)
 
 
 def create(
-    c: Cluster, obj: dict[str, Any], namespace: str | None, dry_run: bool
-) -> tuple[dict[str, Any], list[str]]:
+    ctx: RequestContext, obj: dict[str, Any], namespace: str | None, dry_run: bool, actor: str
+) -> Outcome:
     """POST a Service."""
-    svc, warnings = c._decode(obj)
+    svc, warnings = generic.decode_request(obj)
     defaults.default_service(svc)
     generic.strip_for_create(svc, INFO, namespace)
-    generic.fill_create_meta(c, svc)
+    generic.fill_create_meta(ctx, svc)
     svc.pop("status", None)
     meta = svc["metadata"]
     name, ns = meta.get("name", ""), meta["namespace"]
     spec = svc.setdefault("spec", {})
     _normalize_cluster_ips(spec, None)
     alloc = Allocation()
-    ports = PortAllocation(c._nodeports)
+    ports = PortAllocation(ctx.nodeports)
     try:
-        init_ip_family_fields(c.families, name, spec, None, svc, c._memo)
-        allocate_cluster_ips(c._meta, c._rng, name, spec, dry_run, alloc)
-    except ApiError:
+        init_ip_family_fields(ctx.families, name, spec, None, svc, ctx.memo)
+        allocate_cluster_ips(ctx.meta, ctx.rng, name, spec, dry_run, alloc)
+    except ApiError as e:
         alloc.rollback()
-        if not dry_run:
-            _commit_leaked(c, alloc, ns, name)
-        raise
+        if dry_run:
+            raise
+        return _failed(ctx, e, alloc, ns, name)
     try:
-        allocate_node_ports(name, spec, (), ports, c._rng)
+        allocate_node_ports(name, spec, (), ports, ctx.rng)
         svc["status"] = {"loadBalancer": {}}
-        errs = c._memo.validate_service(svc)
+        errs = ctx.memo.validate_service(svc)
         if errs:
             raise fe.to_invalid_error(INFO.qualified_kind, name, errs)
-        warnings += c._admit("CREATE", INFO, svc, None, dry_run)
+        admitted = ctx.admit(actor, "CREATE", INFO, svc, None, dry_run)
+        warnings += admitted.warnings
         key = object_key(True, ns, name)
-        if c._store.contains("Service", key):
+        if ctx.store.contains("Service", key):
             raise generic.already_exists(INFO, name)
-    except ApiError:
+        if dry_run:
+            return Outcome(svc, warnings)
+        txn = Txn(ctx.store.revision, "create", "Service", ns, name, extra=admitted.extra)
+        _put_ip_addresses(ctx, txn, alloc.allocated, ns, name)
+        txn.put("Service", key, svc)
+    except BaseException:
         alloc.rollback()
         ports.rollback()
         raise
-    if dry_run:
-        alloc.rollback()
-        ports.rollback()
-        return svc, warnings
-    txn = Txn(c._store.revision)
-    _put_ip_addresses(c, txn, alloc.allocated, ns, name)
-    txn.put("Service", key, svc)
-    c._commit("create", None, "Service", ns, name, txn, None)
-    return svc, warnings
+    finally:
+        if dry_run:
+            alloc.rollback()
+            ports.rollback()
+    return Outcome(svc, warnings, [txn], undo=[alloc.rollback, ports.rollback])
 
 
 def _normalize_cluster_ips(spec: dict[str, Any], old: dict[str, Any] | None) -> None:
@@ -250,15 +255,15 @@ def _patch_allocated_values(spec: dict[str, Any], old: dict[str, Any]) -> None:
 
 
 def update(
-    c: Cluster, obj: dict[str, Any], namespace: str | None, dry_run: bool
-) -> tuple[dict[str, Any], list[str]]:
+    ctx: RequestContext, obj: dict[str, Any], namespace: str | None, dry_run: bool, actor: str
+) -> Outcome:
     """PUT a Service."""
-    svc, warnings = c._decode(obj)
+    svc, warnings = generic.decode_request(obj)
     defaults.default_service(svc)
     meta = svc.setdefault("metadata", {})
     name = meta.get("name", "")
     ns = meta.get("namespace") or namespace or "default"
-    key, blob, old = generic.get_existing(c, INFO, ns, name)
+    key, blob, old = generic.get_existing(ctx.store, INFO, ns, name)
     generic.check_precondition(INFO, svc, old)
     generic.merge_update_meta(svc, old)
     svc["status"] = copy.deepcopy(old.get("status", {"loadBalancer": {}}))
@@ -267,77 +272,77 @@ def update(
     _patch_allocated_values(spec, old_spec)
     _normalize_cluster_ips(spec, old_spec)
     alloc = Allocation()
-    ports = PortAllocation(c._nodeports)
+    ports = PortAllocation(ctx.nodeports)
     try:
-        init_ip_family_fields(c.families, name, spec, old_spec, svc)
-        update_cluster_ips(c._meta, c._rng, name, spec, old_spec, dry_run, alloc)
-    except ApiError:
+        init_ip_family_fields(ctx.families, name, spec, old_spec, svc)
+        update_cluster_ips(ctx.meta, ctx.rng, name, spec, old_spec, dry_run, alloc)
+    except ApiError as e:
         alloc.rollback()
-        if not dry_run:
-            _commit_leaked(c, alloc, ns, name)
-        raise
+        if dry_run:
+            raise
+        return _failed(ctx, e, alloc, ns, name)
     try:
-        update_node_ports(name, spec, old_spec, ports, c._rng)
+        update_node_ports(name, spec, old_spec, ports, ctx.rng)
         _drop_type_dependent_fields(svc, old)
         errs = validation.validate_service_update(svc, old)
         if errs:
             raise fe.to_invalid_error(INFO.qualified_kind, name, errs)
-        warnings += c._admit("UPDATE", INFO, svc, old, dry_run)
-    except ApiError:
+        admitted = ctx.admit(actor, "UPDATE", INFO, svc, old, dry_run)
+        warnings += admitted.warnings
+        if dry_run:
+            return Outcome(svc, warnings)
+        txn = Txn(ctx.store.revision, "update", "Service", ns, name, extra=admitted.extra)
+        _put_ip_addresses(ctx, txn, alloc.allocated, ns, name)
+        gone = bool(old["metadata"].get("deletionTimestamp")) and not meta.get("finalizers")
+        if gone:
+            txn.delete("Service", key, blob)
+            _release(ctx, txn, [ip for ip in old_spec.get("clusterIPs") or [] if ip != "None"])
+        else:
+            txn.put("Service", key, svc)
+            _release(ctx, txn, alloc.to_release)
+    except BaseException:
         alloc.rollback()
         ports.rollback()
         raise
-    if dry_run:
-        alloc.rollback()
-        ports.rollback()
-        return svc, warnings
-    txn = Txn(c._store.revision)
-    _put_ip_addresses(c, txn, alloc.allocated, ns, name)
-    gone = bool(old["metadata"].get("deletionTimestamp")) and not meta.get("finalizers")
-    if gone:
-        txn.delete("Service", key, blob)
-        _release(c, txn, [ip for ip in old_spec.get("clusterIPs") or [] if ip != "None"])
-    else:
-        txn.put("Service", key, svc)
-        _release(c, txn, alloc.to_release)
-    c._commit("update", None, "Service", ns, name, txn, None)
-    return svc, warnings
+    finally:
+        if dry_run:
+            alloc.rollback()
+            ports.rollback()
+    return Outcome(svc, warnings, [txn], undo=[alloc.rollback, ports.rollback])
 
 
 def update_status(
-    c: Cluster, obj: dict[str, Any], namespace: str | None, dry_run: bool
-) -> tuple[dict[str, Any], list[str]]:
+    ctx: RequestContext, obj: dict[str, Any], namespace: str | None, dry_run: bool, actor: str
+) -> Outcome:
     """PUT the status subresource of a Service: only status changes."""
-    new, warnings = c._decode(obj)
+    new, warnings = generic.decode_request(obj)
     meta = new.get("metadata", {})
     name = meta.get("name", "")
     ns = meta.get("namespace") or namespace or "default"
-    key, _blob, old = generic.get_existing(c, INFO, ns, name)
+    key, _blob, old = generic.get_existing(ctx.store, INFO, ns, name)
     generic.check_precondition(INFO, new, old)
     svc = copy.deepcopy(old)
     svc["status"] = new.get("status", {})
-    warnings += c._admit("UPDATE", INFO, svc, old, dry_run, subresource="status")
+    admitted = ctx.admit(actor, "UPDATE", INFO, svc, old, dry_run, "status")
+    warnings += admitted.warnings
     if dry_run:
-        return svc, warnings
-    txn = Txn(c._store.revision)
+        return Outcome(svc, warnings)
+    txn = Txn(ctx.store.revision, "updateStatus", "Service", ns, name, extra=admitted.extra)
     txn.put("Service", key, svc)
-    c._commit("updateStatus", None, "Service", ns, name, txn, None)
-    return svc, warnings
+    return Outcome(svc, warnings, [txn])
 
 
 def delete(
-    c: Cluster, name: str, namespace: str | None, dry_run: bool
-) -> tuple[dict[str, Any], list[str]]:
+    ctx: RequestContext, name: str, namespace: str | None, dry_run: bool, actor: str
+) -> Outcome:
     """DELETE a Service; its ClusterIPs are released after the delete."""
     ns = namespace or "default"
     generic.require_name(INFO, name)
-    key, blob, svc = generic.get_existing(c, INFO, ns, name)
-    warnings = c._admit("DELETE", INFO, None, svc, dry_run)
-    txn = Txn(c._store.revision)
-    svc, gone = generic.finish_delete(c, INFO, key, blob, svc, txn)
+    key, blob, svc = generic.get_existing(ctx.store, INFO, ns, name)
+    admitted = ctx.admit(actor, "DELETE", INFO, None, svc, dry_run)
+    txn = Txn(ctx.store.revision, "delete", "Service", ns, name, extra=admitted.extra)
+    svc, gone = generic.finish_delete(ctx, INFO, key, blob, svc, txn)
     if gone:
         spec = svc.get("spec", {})
-        _release(c, txn, [ip for ip in spec.get("clusterIPs") or [] if ip != "None"])
-    if not dry_run and txn:
-        c._commit("delete", None, "Service", ns, name, txn, None)
-    return svc, warnings
+        _release(ctx, txn, [ip for ip in spec.get("clusterIPs") or [] if ip != "None"])
+    return Outcome(svc, admitted.warnings, [txn] if txn and not dry_run else [])

@@ -9,7 +9,7 @@ from __future__ import annotations
 import copy
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from servicecidr.admission import validation as admission_validation
 from servicecidr.api import field_errors as fe
@@ -17,11 +17,8 @@ from servicecidr.api import validation
 from servicecidr.api.kinds import KINDS, KindInfo
 from servicecidr.errors import ApiError
 from servicecidr.registry import generic
-from servicecidr.registry.txn import Txn
-from servicecidr.store import object_key
-
-if TYPE_CHECKING:
-    from servicecidr.cluster import Cluster
+from servicecidr.registry.context import RequestContext
+from servicecidr.registry.txn import Outcome, Txn
 
 __all__ = ["SIMPLE_KINDS", "SimpleKind"]
 
@@ -47,41 +44,44 @@ class SimpleKind:
     def _invalid(self, name: str, errs: list[fe.FieldError]) -> ApiError:
         return fe.to_invalid_error(self.info.qualified_kind, name, errs)
 
+    def _txn(
+        self, ctx: RequestContext, verb: str, ns: str | None, name: str, extra: Obj | None
+    ) -> Txn:
+        return Txn(ctx.store.revision, verb, self.info.kind, ns, name, extra=extra)
+
     def create(
-        self, c: Cluster, obj: Obj, namespace: str | None, dry_run: bool, actor: str | None = None
-    ) -> tuple[Obj, list[str]]:
+        self, ctx: RequestContext, obj: Obj, namespace: str | None, dry_run: bool, actor: str
+    ) -> Outcome:
         """POST."""
-        new, warnings = c._decode(obj)
+        new, warnings = generic.decode_request(obj)
         generic.strip_for_create(new, self.info, namespace)
-        generic.fill_create_meta(c, new)
+        generic.fill_create_meta(ctx, new)
         if self.has_status:
             new.pop("status", None)
         name = new["metadata"].get("name", "")
         errs = self.validate(new)
         if errs:
             raise self._invalid(name, errs)
-        warnings += c._admit("CREATE", self.info, new, None, dry_run)
+        admitted = ctx.admit(actor, "CREATE", self.info, new, None, dry_run)
+        warnings += admitted.warnings
         key = generic.object_key_of(self.info, new)
-        if c._store.contains(self.info.kind, key):
+        if ctx.store.contains(self.info.kind, key):
             raise generic.already_exists(self.info, name)
         if dry_run:
-            return new, warnings
-        txn = Txn(c._store.revision)
+            return Outcome(new, warnings)
+        txn = self._txn(ctx, "create", new["metadata"].get("namespace"), name, admitted.extra)
         txn.put(self.info.kind, key, new)
-        c._commit(
-            "create", actor, self.info.kind, new["metadata"].get("namespace"), name, txn, None
-        )
-        return new, warnings
+        return Outcome(new, warnings, [txn])
 
     def update(
-        self, c: Cluster, obj: Obj, namespace: str | None, dry_run: bool, actor: str | None = None
-    ) -> tuple[Obj, list[str]]:
+        self, ctx: RequestContext, obj: Obj, namespace: str | None, dry_run: bool, actor: str
+    ) -> Outcome:
         """PUT (spec and metadata; status is kept)."""
-        new, warnings = c._decode(obj)
+        new, warnings = generic.decode_request(obj)
         meta = new.setdefault("metadata", {})
         name = meta.get("name", "")
         ns = (meta.get("namespace") or namespace or "default") if self.info.namespaced else None
-        key, blob, old = generic.get_existing(c, self.info, ns, name)
+        key, blob, old = generic.get_existing(ctx.store, self.info, ns, name)
         generic.check_precondition(self.info, new, old)
         generic.merge_update_meta(new, old)
         if self.has_status:
@@ -92,55 +92,52 @@ class SimpleKind:
         errs = self.validate_update(new, old)
         if errs:
             raise self._invalid(name, errs)
-        warnings += c._admit("UPDATE", self.info, new, old, dry_run)
+        admitted = ctx.admit(actor, "UPDATE", self.info, new, old, dry_run)
+        warnings += admitted.warnings
         if dry_run:
-            return new, warnings
-        txn = Txn(c._store.revision)
+            return Outcome(new, warnings)
+        txn = self._txn(ctx, "update", ns, name, admitted.extra)
         if old["metadata"].get("deletionTimestamp") and not meta.get("finalizers"):
             txn.delete(self.info.kind, key, blob)
         else:
             txn.put(self.info.kind, key, new)
-        c._commit("update", actor, self.info.kind, ns, name, txn, None)
-        return new, warnings
+        return Outcome(new, warnings, [txn])
 
     def update_status(
-        self, c: Cluster, obj: Obj, namespace: str | None, dry_run: bool, actor: str | None = None
-    ) -> tuple[Obj, list[str]]:
+        self, ctx: RequestContext, obj: Obj, namespace: str | None, dry_run: bool, actor: str
+    ) -> Outcome:
         """PUT to the status subresource: only status changes."""
         if not self.has_status:
             raise generic.not_found(self.info, generic.request_name(obj) + "/status")
-        new, warnings = c._decode(obj)
+        new, warnings = generic.decode_request(obj)
         name = new.get("metadata", {}).get("name", "")
         ns = (new["metadata"].get("namespace") or namespace) if self.info.namespaced else None
-        key, _blob, old = generic.get_existing(c, self.info, ns, name)
+        key, _blob, old = generic.get_existing(ctx.store, self.info, ns, name)
         generic.check_precondition(self.info, new, old)
         result = copy.deepcopy(old)
         result["status"] = new.get("status") or {}
         errs = self.validate_status_update(result, old)
         if errs:
             raise self._invalid(name, errs)
-        warnings += c._admit("UPDATE", self.info, result, old, dry_run, subresource="status")
+        admitted = ctx.admit(actor, "UPDATE", self.info, result, old, dry_run, "status")
+        warnings += admitted.warnings
         if dry_run:
-            return result, warnings
-        txn = Txn(c._store.revision)
+            return Outcome(result, warnings)
+        txn = self._txn(ctx, "updateStatus", ns, name, admitted.extra)
         txn.put(self.info.kind, key, result)
-        c._commit("updateStatus", actor, self.info.kind, ns, name, txn, None)
-        return result, warnings
+        return Outcome(result, warnings, [txn])
 
     def delete(
-        self, c: Cluster, name: str, namespace: str | None, dry_run: bool, actor: str | None = None
-    ) -> tuple[Obj, list[str]]:
+        self, ctx: RequestContext, name: str, namespace: str | None, dry_run: bool, actor: str
+    ) -> Outcome:
         """DELETE; an object with finalizers only gets its deletionTimestamp."""
         generic.require_name(self.info, name)
         ns = (namespace or "default") if self.info.namespaced else None
-        key = object_key(self.info.namespaced, ns, name)
-        key, blob, old = generic.get_existing(c, self.info, ns, name)
-        warnings = c._admit("DELETE", self.info, None, old, dry_run)
-        txn = Txn(c._store.revision)
-        obj, _gone = generic.finish_delete(c, self.info, key, blob, old, txn)
-        if not dry_run and txn:
-            c._commit("delete", actor, self.info.kind, ns, name, txn, None)
-        return obj, warnings
+        key, blob, old = generic.get_existing(ctx.store, self.info, ns, name)
+        admitted = ctx.admit(actor, "DELETE", self.info, None, old, dry_run)
+        txn = self._txn(ctx, "delete", ns, name, admitted.extra)
+        obj, _gone = generic.finish_delete(ctx, self.info, key, blob, old, txn)
+        return Outcome(obj, admitted.warnings, [txn] if txn and not dry_run else [])
 
 
 def _meta_only(namespaced: bool) -> Validator:
@@ -188,4 +185,6 @@ SIMPLE_KINDS: dict[str, SimpleKind] = {
         _no_errors,
         False,
     ),
+    # events.k8s.io/v1 Events: what the controllers' event recorder writes.
+    "Event": SimpleKind(KINDS["Event"], _meta_only(True), _meta_only_update, _no_errors, False),
 }

@@ -24,6 +24,14 @@ from servicecidr.sim.engine import (
     percentile,
     run,
 )
+from servicecidr.sim.output import (
+    DETERMINISTIC_FILES,
+    format_summary,
+    summary_dict,
+    timeseries_csv,
+    write_outputs,
+)
+from servicecidr.sim.presets import PRESETS, preset, preset_names
 from servicecidr.sim.workload import (
     Burst,
     Lifetime,
@@ -35,14 +43,6 @@ from servicecidr.sim.workload import (
     model_to_dict,
     model_to_yaml,
 )
-from servicecidr.sim.output import (
-    DETERMINISTIC_FILES,
-    format_summary,
-    summary_dict,
-    timeseries_csv,
-    write_outputs,
-)
-from servicecidr.sim.presets import PRESETS, preset, preset_names
 
 __all__ = [
     "DETERMINISTIC_FILES",

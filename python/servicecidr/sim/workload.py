@@ -307,10 +307,10 @@ class Model:
         if dup:
             raise _err("streams/bursts", f"names must be unique, repeated: {', '.join(dup)}")
         # The range is checked by Cluster itself; check the shape early for a clear error.
-        from servicecidr.cluster import _parse_range
+        from servicecidr.cluster import parse_service_cluster_ip_range
 
         try:
-            _parse_range(self.service_cluster_ip_range)
+            parse_service_cluster_ip_range(self.service_cluster_ip_range)
         except InvalidInputError as e:
             raise _err("service_cluster_ip_range", str(e)) from e
 

@@ -1,5 +1,42 @@
-"""The in-memory object store (what etcd is to kube-apiserver)."""
+"""The object store: what etcd and kube-apiserver's watch cache are to a cluster.
 
-from servicecidr.store.memory import ObjectStore, object_key, split_key
+:class:`Store` (``servicecidr._core.Store``, the Rust crate ``servicecidr-store``) keeps
+every object as the msgpack blob the log carries, by kind and storage key, in key order
+(lists come out as etcd returns them); the revision (the largest resourceVersion
+written); and a bounded change feed (:meth:`Store.changes_since`), which controllers,
+watches and importers read. :meth:`Store.apply` is the one apply: live commits, log
+replay and snapshot loading all change the store through it, and it keeps the attached
+allocators marked from the IPAddress keys. Reading never decodes; callers decode the
+blobs they need (:func:`servicecidr.journal.records.decode_object`).
+"""
 
-__all__ = ["ObjectStore", "object_key", "split_key"]
+from __future__ import annotations
+
+from typing import Any
+
+import msgpack
+
+from servicecidr._core import Store
+
+__all__ = ["Store", "decode_object", "encode_object", "object_key", "split_key"]
+
+
+def encode_object(obj: dict[str, Any]) -> bytes:
+    """The stored form of an API object: msgpack, as the log carries it."""
+    return msgpack.packb(obj, use_bin_type=True)  # type: ignore[no-any-return]
+
+
+def decode_object(blob: bytes) -> dict[str, Any]:
+    """A fresh dict from the stored form (callers may mutate it)."""
+    return msgpack.unpackb(blob, raw=False)  # type: ignore[no-any-return]
+
+
+def object_key(namespaced: bool, namespace: str | None, name: str) -> str:
+    """Storage key: ``namespace/name`` for namespaced kinds, ``name`` otherwise."""
+    return f"{namespace}/{name}" if namespaced else name
+
+
+def split_key(key: str) -> tuple[str | None, str]:
+    """Inverse of :func:`object_key`."""
+    ns, sep, name = key.partition("/")
+    return (ns, name) if sep else (None, key)

@@ -29,10 +29,10 @@ use servicecidr_core::Error;
 
 mod batch;
 mod json;
-pub mod msgpack;
+
 pub use batch::{Batch, FastRef, ItemRef, PayloadRef};
 use json::{truthy, Obj, J};
-use msgpack as mp;
+use servicecidr_codec::msgpack as mp;
 
 const ACTOR_ANNOTATION: &str = "servicecidr.io/actor";
 const RAW_WRITE_ANNOTATION: &str = "servicecidr.io/raw-storage-write";

@@ -9,10 +9,8 @@
 
 mod admission;
 mod audit;
-mod logenc;
-mod msgpack;
-mod replay;
-mod snapshot;
+mod buffers;
+mod records;
 mod store;
 
 use std::sync::{Mutex, MutexGuard, PoisonError};
@@ -463,16 +461,11 @@ mod _core {
     #[pymodule_export]
     use super::audit::AuditLineReader;
     #[pymodule_export]
-    use super::logenc::{encode_log_records, frame_import_event};
-    #[pymodule_export]
-    use super::replay::{crc32c_of, replay_records, ReplayProgress};
-    #[pymodule_export]
-    use super::snapshot::read_snapshot_body;
-    #[pymodule_export]
-    use super::store::{
-        decode_record, encode_record, load_snapshot_store, record_schema_version, replay_into,
-        Store,
+    use super::records::{
+        crc32c_of, decode_record, encode_record, frame_entries, record_schema_version,
     };
+    #[pymodule_export]
+    use super::store::{load_snapshot_store, replay_into, ReplayProgress, Store};
     #[pymodule_export]
     use super::{parse_cidr, parse_ip, AllocatedIterator, CidrAllocator};
 }

@@ -8,8 +8,7 @@
 //! Services whose writes may hold node ports.
 
 use pyo3::buffer::PyBuffer;
-use pyo3::exceptions::{PyTypeError, PyValueError};
-use pyo3::intern;
+use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyBytes, PyDict, PyList, PyString, PyTuple, PyType};
@@ -19,6 +18,8 @@ use servicecidr_codec::record::{self, WriteRef, OP_PUT};
 use servicecidr_core::Ip;
 use servicecidr_store::{Blob, Observer, Store as CoreStore};
 
+use crate::buffers::slice_of;
+use crate::records::{extract_writes, PyWrite};
 use crate::{invalid_input_err, CidrAllocator, ERRORS_MODULE};
 
 static EXPIRED_ERROR: PyOnceLock<Py<PyType>> = PyOnceLock::new();
@@ -125,53 +126,6 @@ fn may_hold_node_ports(blob: &[u8]) -> bool {
     }
     // Stored blobs are checked JSON objects; an unreadable one is reported so Python decides.
     walk(blob).unwrap_or(true)
-}
-
-/// A Python write: a `Write` (attributes op, kind, key, rv, blob) or a 5-tuple.
-struct PyWrite<'py> {
-    op: u64,
-    kind: Bound<'py, PyString>,
-    key: Bound<'py, PyString>,
-    rv: u64,
-    blob: Option<Bound<'py, PyBytes>>,
-}
-
-fn extract_write<'py>(w: &Bound<'py, PyAny>) -> PyResult<PyWrite<'py>> {
-    let py = w.py();
-    let parts: [Bound<'py, PyAny>; 5] = if let Ok(t) = w.cast::<PyTuple>() {
-        if t.len() != 5 {
-            return Err(PyTypeError::new_err(
-                "a write is (op, kind, key, rv, blob) or a Write",
-            ));
-        }
-        [
-            t.get_item(0)?,
-            t.get_item(1)?,
-            t.get_item(2)?,
-            t.get_item(3)?,
-            t.get_item(4)?,
-        ]
-    } else {
-        [
-            w.getattr(intern!(py, "op"))?,
-            w.getattr(intern!(py, "kind"))?,
-            w.getattr(intern!(py, "key"))?,
-            w.getattr(intern!(py, "rv"))?,
-            w.getattr(intern!(py, "blob"))?,
-        ]
-    };
-    let [op, kind, key, rv, blob] = parts;
-    Ok(PyWrite {
-        op: op.extract()?,
-        kind: kind.cast_into::<PyString>()?,
-        key: key.cast_into::<PyString>()?,
-        rv: rv.extract()?,
-        blob: if blob.is_none() {
-            None
-        } else {
-            Some(blob.cast_into::<PyBytes>()?)
-        },
-    })
 }
 
 fn apply_error(py: Python<'_>, e: &servicecidr_store::ApplyError) -> PyErr {
@@ -330,21 +284,10 @@ impl Store {
         py: Python<'py>,
         writes: &Bound<'py, PyAny>,
     ) -> PyResult<Option<Bound<'py, PyTuple>>> {
-        let mut held = Vec::new();
-        for w in writes.try_iter()? {
-            held.push(extract_write(&w?)?);
-        }
+        let held = extract_writes(writes)?;
         let refs = held
             .iter()
-            .map(|w| {
-                Ok(WriteRef {
-                    op: w.op,
-                    kind: w.kind.to_str()?,
-                    key: w.key.to_str()?,
-                    rv: w.rv,
-                    blob: w.blob.as_ref().map(|b| b.as_bytes()),
-                })
-            })
+            .map(PyWrite::as_ref)
             .collect::<PyResult<Vec<_>>>()?;
         let mut reported = Reported::default();
         self.apply_refs(&refs, &mut reported)
@@ -418,16 +361,6 @@ impl Store {
             .map(|k| self.inner.count(k))
             .sum()
     }
-}
-
-fn slice_of(buf: &PyBuffer<u8>) -> PyResult<&[u8]> {
-    if !buf.is_c_contiguous() {
-        return Err(PyValueError::new_err("a contiguous buffer is needed"));
-    }
-    // SAFETY: the buffer stays exported (the memory alive and unchanged: log segments
-    // and snapshots are mapped read-only or held as bytes) for as long as `buf` lives,
-    // which outlives the slice.
-    Ok(unsafe { std::slice::from_raw_parts(buf.buf_ptr() as *const u8, buf.len_bytes()) })
 }
 
 /// Why a `replay_into` call returned.
@@ -563,15 +496,17 @@ fn bad(what: &str, at: usize) -> PyErr {
 }
 
 /// Loads a snapshot body (a msgpack map) into an empty `store`: its `store` entry (a list
-/// of `[kind, [keys], [blobs]]`) goes through the one apply; the revision is left to the
-/// caller. Returns where every other top-level value lies in `body`, as
-/// `{key: (start, end)}`, for msgpack-python.
+/// of `[kind, [keys], [blobs]]`) goes through the one apply; the revision and the feed
+/// are left to the caller. Returns `(ranges, servicecidr_keys, node_port_service_keys)`:
+/// where every other top-level value lies in `body` (`{key: (start, end)}`, for
+/// msgpack-python), and the keys whose indexes Python must rebuild.
 #[pyfunction]
+#[allow(clippy::type_complexity)]
 pub fn load_snapshot_store<'py>(
     py: Python<'py>,
     store: &Bound<'py, Store>,
     body: &Bound<'py, PyAny>,
-) -> PyResult<Bound<'py, PyDict>> {
+) -> PyResult<(Bound<'py, PyDict>, Vec<String>, Vec<String>)> {
     let buffer = PyBuffer::<u8>::get(body)?;
     let bytes = slice_of(&buffer)?;
     let mut r = Reader::new(bytes);
@@ -646,104 +581,5 @@ pub fn load_snapshot_store<'py>(
     store
         .apply_refs(&writes, &mut reported)
         .map_err(|e| PyValueError::new_err(format!("the snapshot's store: {e}")))?;
-    store.inner.truncate_feed();
-    Ok(ranges)
-}
-
-/// The framed log record of an event given by its parts: `writes` as for `Store.apply`,
-/// `extra` as msgpack bytes (None: nil). InvalidInputError when a part cannot be encoded.
-#[pyfunction]
-#[pyo3(signature = (seq, ts, verb, actor, kind, namespace, name, writes, extra))]
-#[allow(clippy::too_many_arguments)]
-pub fn encode_record<'py>(
-    py: Python<'py>,
-    seq: u64,
-    ts: f64,
-    verb: &str,
-    actor: &str,
-    kind: &str,
-    namespace: Option<&str>,
-    name: &str,
-    writes: &Bound<'py, PyAny>,
-    extra: Option<&[u8]>,
-) -> PyResult<Bound<'py, PyBytes>> {
-    let mut held = Vec::new();
-    for w in writes.try_iter()? {
-        held.push(extract_write(&w?)?);
-    }
-    let refs = held
-        .iter()
-        .map(|w| {
-            Ok(WriteRef {
-                op: w.op,
-                kind: w.kind.to_str()?,
-                key: w.key.to_str()?,
-                rv: w.rv,
-                blob: w.blob.as_ref().map(|b| b.as_bytes()),
-            })
-        })
-        .collect::<PyResult<Vec<_>>>()?;
-    let rec = record::RecordRef {
-        seq,
-        ts,
-        verb,
-        actor,
-        kind,
-        namespace,
-        name,
-        writes: refs,
-        extra: extra.unwrap_or(&[0xc0]),
-    };
-    let mut payload = Vec::with_capacity(512);
-    record::encode(&rec, &mut payload)
-        .map_err(|e| invalid_input_err(py, &format!("event {seq}: {e}")))?;
-    let mut out = Vec::with_capacity(payload.len() + frame::HEADER);
-    frame::frame(&payload, &mut out)
-        .ok_or_else(|| invalid_input_err(py, &format!("event {seq} is too large for a record")))?;
-    Ok(PyBytes::new(py, &out))
-}
-
-/// Decodes a record payload of the current schema: `(seq, ts, verb, actor, kind,
-/// namespace, name, [(op, kind, key, rv, blob), ...], extra_msgpack)`, or None when it
-/// is anything else (the Python reader upcasts or words the error).
-#[pyfunction]
-#[allow(clippy::type_complexity)]
-pub fn decode_record<'py>(
-    py: Python<'py>,
-    payload: &[u8],
-) -> PyResult<Option<Bound<'py, PyTuple>>> {
-    let Some(rec) = record::decode(payload) else {
-        return Ok(None);
-    };
-    let writes = PyList::empty(py);
-    for w in &rec.writes {
-        writes.append((
-            w.op,
-            w.kind,
-            w.key,
-            w.rv,
-            w.blob.map(|b| PyBytes::new(py, b)),
-        ))?;
-    }
-    let extra = (rec.extra != [0xc0]).then(|| PyBytes::new(py, rec.extra));
-    Ok(Some(PyTuple::new(
-        py,
-        [
-            rec.seq.into_pyobject(py)?.into_any(),
-            rec.ts.into_pyobject(py)?.into_any(),
-            PyString::new(py, rec.verb).into_any(),
-            PyString::new(py, rec.actor).into_any(),
-            PyString::new(py, rec.kind).into_any(),
-            rec.namespace.into_pyobject(py)?.into_any(),
-            PyString::new(py, rec.name).into_any(),
-            writes.into_any(),
-            extra.into_pyobject(py)?.into_any(),
-        ],
-    )?))
-}
-
-/// The schema version of the records `encode_record` writes.
-#[pyfunction]
-pub fn record_schema_version() -> u64 {
-    record::SCHEMA_VERSION
+    Ok((ranges, reported.reshaped, reported.node_ports))
 }

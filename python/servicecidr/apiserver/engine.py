@@ -1,0 +1,425 @@
+"""The engine: kube-apiserver's Service-IP machinery, in a box.
+
+One :class:`~servicecidr.store.Store`, the allocators, admission and a recorder. Every
+verb runs a registry strategy, which decides (validation, allocation, admission) and
+returns transactions; :meth:`Engine.commit` records each as one journal entry, then
+applies it. :meth:`Engine.apply` is the Python half of the one apply: the store applies
+the writes (and keeps the allocators marked), then the indexes that need Python's reading
+of an object catch up (the MetaAllocator from ServiceCIDRs, node ports from Services).
+Replay calls the same two.
+
+The engine is the :class:`~servicecidr.registry.context.RequestContext` of every request,
+the client the controllers write through, and what the facade
+(:class:`servicecidr.Cluster`) wraps.
+"""
+
+from __future__ import annotations
+
+import copy
+import random
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, Protocol
+
+from servicecidr.admission import Admitted, ValidatingAdmissionPolicyPlugin
+from servicecidr.admission.plugin import NOTHING
+from servicecidr.allocation.meta import MetaAllocator
+from servicecidr.allocation.nodeports import NodePortAllocator, service_ports
+from servicecidr.api.kinds import KINDS, KindInfo, kind_info
+from servicecidr.api.memo import ValidationMemo
+from servicecidr.clock import Clock, format_time
+from servicecidr.errors import (
+    BadRequestError,
+    NotFoundError,
+    ReadOnlyError,
+    ServiceCIDRError,
+    StateError,
+)
+from servicecidr.journal.recorder import Recorder
+from servicecidr.journal.records import Entry, Write
+from servicecidr.registry import generic
+from servicecidr.registry import service as service_registry
+from servicecidr.registry.simple import SIMPLE_KINDS, SimpleKind
+from servicecidr.registry.txn import Outcome, Txn
+from servicecidr.store import Store, decode_object, object_key
+
+__all__ = ["USER", "AdmissionHook", "Engine"]
+
+Obj = dict[str, Any]
+#: The actor of requests made by a user (the facade's verbs).
+USER = "user"
+_NAME_CHARS = "bcdfghjklmnpqrstvwxz2456789"  # k8s.io/apimachinery/pkg/util/rand
+
+
+class AdmissionHook(Protocol):
+    """What runs admission (:class:`ValidatingAdmissionPolicyPlugin`, or a test's own)."""
+
+    def __call__(
+        self,
+        store: Store,
+        actor: str,
+        operation: str,
+        info: KindInfo,
+        obj: Obj | None,
+        old: Obj | None,
+        dry_run: bool,
+        subresource: str | None = None,
+    ) -> Admitted: ...
+
+
+class Engine:
+    """The API server: objects, allocators, admission, and the one commit.
+
+    Args:
+        service_cluster_ip_range: the flag's CIDRs (canonical, primary first).
+        families: the IP families served, primary first.
+        seed: seed of every random choice.
+        clock: where timestamps come from.
+        recorder: where entries are recorded before they are applied.
+        feed_capacity: how many changes the store's change feed keeps.
+    """
+
+    def __init__(
+        self,
+        service_cluster_ip_range: tuple[str, ...],
+        families: tuple[str, ...],
+        seed: int,
+        clock: Clock,
+        recorder: Recorder,
+        *,
+        feed_capacity: int = 100_000,
+    ) -> None:
+        self.service_cluster_ip_range = service_cluster_ip_range
+        self._families = families
+        self.seed = seed
+        self.clock = clock
+        self.recorder = recorder
+        self._store = Store(list(KINDS), feed_capacity=feed_capacity)
+        self._meta = MetaAllocator(families, seed, self._store)
+        self._nodeports = NodePortAllocator()
+        self._memo = ValidationMemo()
+        self._rng = random.Random(seed)
+        #: ValidatingAdmissionPolicies are enforced by default, as in kube-apiserver.
+        self.admission: AdmissionHook | None = ValidatingAdmissionPolicyPlugin()
+        self._sinks: list[Callable[[Entry], None]] = []
+        self._refusal: str | None = None
+        self._time_cache: tuple[int, str] = (-1, "")
+
+    # ------------------------------------------------------------------ request context
+
+    @property
+    def store(self) -> Store:
+        """The object store."""
+        return self._store
+
+    @property
+    def meta(self) -> MetaAllocator:
+        """ClusterIP allocation across the ServiceCIDRs."""
+        return self._meta
+
+    @property
+    def nodeports(self) -> NodePortAllocator:
+        """NodePort allocation."""
+        return self._nodeports
+
+    @property
+    def memo(self) -> ValidationMemo:
+        """Remembered validation of Service shapes."""
+        return self._memo
+
+    @property
+    def rng(self) -> random.Random:
+        """The random stream of decisions."""
+        return self._rng
+
+    @property
+    def families(self) -> tuple[str, ...]:
+        """The IP families served, primary first."""
+        return self._families
+
+    def new_uid(self) -> str:
+        """A version-4 UUID from the seeded stream (as ``uuid.UUID(int=..., version=4)``)."""
+        h = "%032x" % (
+            (self._rng.getrandbits(128) & ~(0xF000 << 64) & ~(0xC000 << 48))
+            | (0x4000 << 64)
+            | (0x8000 << 48)
+        )
+        return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+    def now(self) -> str:
+        """The clock's time as RFC 3339 at second precision."""
+        second = int(self.clock.now())
+        if self._time_cache[0] != second:
+            self._time_cache = (second, format_time(second))
+        return self._time_cache[1]
+
+    def generate_name(self, base: str) -> str:
+        """``base`` (cut to fit 63 characters) plus five random characters."""
+        base = base[: 63 - 5]
+        return base + "".join(self._rng.choice(_NAME_CHARS) for _ in range(5))
+
+    def admit(
+        self,
+        actor: str,
+        operation: str,
+        info: KindInfo,
+        obj: Obj | None,
+        old: Obj | None,
+        dry_run: bool,
+        subresource: str | None = None,
+    ) -> Admitted:
+        """Run the admission hook (when one is installed)."""
+        if self.admission is None:
+            return NOTHING
+        return self.admission(self._store, actor, operation, info, obj, old, dry_run, subresource)
+
+    def reseed(self, stream: str) -> None:
+        """New random streams for decisions and allocators, derived from the seed and
+        ``stream`` (a restart does not resume its predecessor's sequence)."""
+        self._rng = random.Random(f"{self.seed}/{stream}")
+        self._meta.reseed(self._rng)
+
+    def set_rng(self, rng: random.Random) -> None:
+        """Use ``rng`` for the decisions from now on."""
+        self._rng = rng
+
+    # ------------------------------------------------------------------ state
+
+    @property
+    def seq(self) -> int:
+        """The seq of the last journal entry."""
+        return self.recorder.last_seq
+
+    def add_sink(self, sink: Callable[[Entry], None]) -> None:
+        """Call ``sink(entry)`` after each entry is recorded and applied."""
+        self._sinks.append(sink)
+
+    @property
+    def sinks(self) -> tuple[Callable[[Entry], None], ...]:
+        """The sinks, in the order they are called."""
+        return tuple(self._sinks)
+
+    def remove_sink(self, sink: Callable[[Entry], None]) -> None:
+        """Stop calling ``sink``."""
+        self._sinks.remove(sink)
+
+    def refuse_writes(self, reason: str | None) -> None:
+        """Refuse every later commit with ReadOnlyError(``reason``) (None: accept again)."""
+        self._refusal = reason
+
+    @property
+    def writable(self) -> bool:
+        """Whether commits are accepted."""
+        return self._refusal is None
+
+    def commit(self, txn: Txn, actor: str = USER) -> Entry:
+        """Record ``txn`` as one journal entry, then apply it; returns the entry.
+
+        A recorder that refuses the entry (a full disk, a closed state) leaves everything
+        as it was before the call.
+        """
+        if self._refusal is not None:
+            raise ReadOnlyError(self._refusal)
+        entry = Entry(
+            self.recorder.last_seq + 1,
+            self.clock.now(),
+            txn.verb,
+            txn.actor or actor,
+            txn.kind,
+            txn.namespace,
+            txn.name,
+            txn.writes,
+            txn.extra,
+        )
+        self.recorder.append(entry)
+        self.apply(entry.writes)
+        for sink in self._sinks:
+            sink(entry)
+        return entry
+
+    def apply(self, writes: Sequence[Write]) -> None:
+        """The one apply (see the module doc): the store, then the Python indexes."""
+        touched = self._store.apply(writes)
+        if touched is not None:
+            self.upkeep(*touched)
+
+    def upkeep(self, reshaped: Iterable[str], node_ports: Iterable[str]) -> None:
+        """Bring the MetaAllocator and the node-port index up to the stored objects of
+        these keys (ServiceCIDRs, Services)."""
+        for name in dict.fromkeys(reshaped):
+            self._meta.sync_from_store(name)
+        for key in dict.fromkeys(node_ports):
+            blob = self._store.get("Service", key)
+            spec = decode_object(blob).get("spec") if blob is not None else None
+            self._nodeports.sync_service(key, service_ports(spec) if isinstance(spec, dict) else ())
+
+    def restore_indexes(
+        self, reshaped: Iterable[str], node_ports: Iterable[str], saved: dict[str, bytes]
+    ) -> None:
+        """After a snapshot's objects were loaded into the store: the MetaAllocator from
+        these ServiceCIDRs, each allocator from its saved bitmap (or marked from the
+        IPAddress objects when none is saved), and the node ports of these Services."""
+        for name in dict.fromkeys(reshaped):
+            self._meta.sync_from_store(name, attach=False)
+        self._meta.restore_allocators(saved)
+        self.upkeep((), node_ports)
+
+    def allocator_snapshots(self) -> list[tuple[str, bytes]]:
+        """(prefix, bitmap bytes) of every allocator, for a snapshot."""
+        return [(p, a.snapshot()) for p, a in self._meta.allocators()]
+
+    def run(self, outcome: Outcome, actor: str) -> tuple[Obj, list[str]]:
+        """Commit what a strategy decided; raise its error after that, if it has one."""
+        try:
+            for txn in outcome.txns:
+                if txn:
+                    self.commit(txn, actor)
+        except BaseException as e:
+            for undo in outcome.undo:
+                undo()
+            if isinstance(e, ServiceCIDRError):
+                raise
+            raise StateError(f"the change could not be recorded: {e}") from e
+        if outcome.error is not None:
+            raise outcome.error
+        return outcome.obj, outcome.warnings
+
+    # ------------------------------------------------------------------ verbs
+
+    def create(
+        self, obj: Obj, *, namespace: str | None = None, dry_run: bool = False, actor: str = USER
+    ) -> tuple[Obj, list[str]]:
+        """POST an object; returns it as stored and the warnings."""
+        kind = self.kind_of(obj)
+        if kind == "Service":
+            out = service_registry.create(self, obj, namespace, dry_run, actor)
+        else:
+            out = self._simple(kind).create(self, obj, namespace, dry_run, actor)
+        return self.run(out, actor)
+
+    def update(
+        self, obj: Obj, *, namespace: str | None = None, dry_run: bool = False, actor: str = USER
+    ) -> tuple[Obj, list[str]]:
+        """PUT an object (spec, labels, annotations, finalizers; status is kept)."""
+        kind = self.kind_of(obj)
+        need_name(obj, kind)
+        if kind == "Service":
+            out = service_registry.update(self, obj, namespace, dry_run, actor)
+        else:
+            out = self._simple(kind).update(self, obj, namespace, dry_run, actor)
+        return self.run(out, actor)
+
+    def update_status(
+        self, obj: Obj, *, namespace: str | None = None, dry_run: bool = False, actor: str = USER
+    ) -> tuple[Obj, list[str]]:
+        """PUT to the status subresource."""
+        kind = self.kind_of(obj)
+        need_name(obj, kind)
+        if kind == "Service":
+            out = service_registry.update_status(self, obj, namespace, dry_run, actor)
+        else:
+            out = self._simple(kind).update_status(self, obj, namespace, dry_run, actor)
+        return self.run(out, actor)
+
+    def delete(
+        self,
+        kind: str,
+        name: str,
+        namespace: str | None = None,
+        *,
+        dry_run: bool = False,
+        actor: str = USER,
+    ) -> tuple[Obj, list[str]]:
+        """DELETE; returns the object (with deletionTimestamp when finalizers hold it)."""
+        kind = resolve_kind(kind)
+        if kind == "Service":
+            out = service_registry.delete(self, name, namespace, dry_run, actor)
+        else:
+            out = self._simple(kind).delete(self, name, namespace, dry_run, actor)
+        return self.run(out, actor)
+
+    def get(self, kind: str, name: str, namespace: str | None = None) -> Obj:
+        """Read one object; NotFoundError when absent."""
+        info = KINDS[resolve_kind(kind)]
+        if not name:
+            raise BadRequestError(f"a name is required to get a {info.kind}")
+        ns = (namespace or "default") if info.namespaced else None
+        blob = self._store.get(info.kind, object_key(info.namespaced, ns, name))
+        if blob is None:
+            raise generic.not_found(info, name)
+        return decode_object(blob)
+
+    def list(self, kind: str, namespace: str | None = None) -> list[Obj]:
+        """Every object of a kind (in one namespace, or all), ordered by key."""
+        info = KINDS[resolve_kind(kind)]
+        prefix = f"{namespace}/" if (namespace and info.namespaced) else ""
+        return [decode_object(b) for _, b in self._store.items(info.kind, prefix)]
+
+    def put_raw(self, obj: Obj, actor: str = USER) -> Obj:
+        """An etcd-level put: no validation, no admission, no allocation (to build the
+        broken states repair and importers meet). The object must be storable."""
+        kind = self.kind_of(obj)
+        info = KINDS[kind]
+        new = copy.deepcopy(obj)
+        meta = new.setdefault("metadata", {})
+        if not isinstance(meta, dict) or not isinstance(meta.get("name"), str) or not meta["name"]:
+            raise BadRequestError("store: metadata.name is required (a string)")
+        if info.namespaced:
+            meta.setdefault("namespace", "default")
+            if not isinstance(meta["namespace"], str) or not meta["namespace"]:
+                raise BadRequestError("store: metadata.namespace must be a non-empty string")
+        meta.setdefault("uid", self.new_uid())
+        meta.setdefault("creationTimestamp", self.now())
+        key = object_key(info.namespaced, meta.get("namespace"), meta["name"])
+        txn = Txn(self._store.revision, "store", kind, meta.get("namespace"), meta["name"])
+        try:
+            txn.put(kind, key, new)
+        except (TypeError, ValueError, OverflowError) as e:
+            raise BadRequestError(f"store: the object cannot be stored: {e}") from e
+        self.commit(txn, actor)
+        return new
+
+    # ------------------------------------------------------------------ helpers
+
+    @staticmethod
+    def kind_of(obj: Any) -> str:
+        """The served kind a request body names (BadRequest when it names none)."""
+        if not isinstance(obj, dict):
+            raise BadRequestError(
+                f"an object must be a mapping with apiVersion, kind and metadata, not "
+                f"{type(obj).__name__}"
+            )
+        kind = obj.get("kind")
+        if not isinstance(kind, str) or not kind:
+            raise BadRequestError("Object 'Kind' is missing in the object")
+        if kind not in KINDS:
+            raise BadRequestError(
+                f'no kind "{kind}" is registered; known kinds: {", ".join(KINDS)}'
+            )
+        api_version = obj.get("apiVersion")
+        if api_version not in KINDS[kind].api_versions():
+            raise BadRequestError(
+                f'no kind "{kind}" is registered for version "{api_version}"; served: '
+                f"{', '.join(KINDS[kind].api_versions())}"
+            )
+        return kind
+
+    @staticmethod
+    def _simple(kind: str) -> SimpleKind:
+        strategy = SIMPLE_KINDS.get(kind)
+        if strategy is None:
+            raise NotFoundError(f"the server does not allow this method on {kind}")
+        return strategy
+
+
+def resolve_kind(kind: str) -> str:
+    """The kind a name, plural or short name stands for (BadRequest when none)."""
+    if not isinstance(kind, str) or not kind:
+        raise BadRequestError("a kind is required")
+    return kind_info(kind).kind
+
+
+def need_name(obj: Obj, kind: str) -> None:
+    """Updates need metadata.name."""
+    meta = obj.get("metadata")
+    if not isinstance(meta, dict) or not meta.get("name"):
+        raise BadRequestError(f"{kind}: metadata.name is required for this request")
