@@ -209,6 +209,28 @@ def crc32c(data: bytes | memoryview | mmap.mmap, crc: int = 0) -> int:
     """CRC32C (Castagnoli) of a bytes-like object, continuing from ``crc``."""
 
 _Write = tuple[int, str, str, int, bytes | None] | Any
+_Record = tuple[
+    int,
+    float,
+    str,
+    str,
+    str,
+    str | None,
+    str,
+    list[tuple[int, str, str, int, bytes | None]],
+    bytes | None,
+]
+_Record = tuple[
+    int,
+    float,
+    str,
+    str,
+    str,
+    str | None,
+    str,
+    list[tuple[int, str, str, int, bytes | None]],
+    bytes | None,
+]
 
 @final
 class Store:
@@ -331,22 +353,7 @@ def frame_entries(entries: list[Any]) -> bytes:
     """The framed records of journal entries (``bytes`` items are framed already),
     concatenated. TypeError when an ``extra`` holds a value it does not pack."""
 
-def decode_record(
-    payload: bytes | memoryview | mmap.mmap,
-) -> (
-    tuple[
-        int,
-        float,
-        str,
-        str,
-        str,
-        str | None,
-        str,
-        list[tuple[int, str, str, int, bytes | None]],
-        bytes | None,
-    ]
-    | None
-):  # noqa: E501
+def decode_record(payload: bytes | memoryview | mmap.mmap) -> _Record | None:
     """A current-schema record's parts, or None for anything else."""
 
 def record_schema_version() -> int:

@@ -20,6 +20,7 @@ Example::
 
 from __future__ import annotations
 
+import builtins
 import contextlib
 import copy
 import hashlib
@@ -391,7 +392,9 @@ class Cluster:
         for prefix, alloc in meta.allocators():
             yield prefix, meta.is_ready(prefix), alloc.used, alloc.size
 
-    def check(self, progress: Reporter | None = None) -> tuple[list[Problem], dict[str, int]]:
+    def check(
+        self, progress: Reporter | None = None
+    ) -> tuple[builtins.list[Problem], dict[str, int]]:
         """The consistency report of the state as stored (see
         :mod:`servicecidr.consistency`): every problem found, and object counts."""
         return check(self._engine, progress)

@@ -32,7 +32,6 @@ import gc
 import os
 import time
 from collections.abc import Callable, Iterable, Sequence
-from contextlib import nullcontext
 
 from servicecidr.cluster import Cluster
 from servicecidr.importers.inputs import UNUSABLE, ImportAborted, Record, Skip
