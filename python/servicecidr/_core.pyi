@@ -220,17 +220,6 @@ _Record = tuple[
     list[tuple[int, str, str, int, bytes | None]],
     bytes | None,
 ]
-_Record = tuple[
-    int,
-    float,
-    str,
-    str,
-    str,
-    str | None,
-    str,
-    list[tuple[int, str, str, int, bytes | None]],
-    bytes | None,
-]
 
 @final
 class Store:
