@@ -48,17 +48,35 @@ import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from servicecidr.api.kinds import KINDS, KindInfo, kind_info
 from servicecidr.api.users import Identity, identity_of
-from servicecidr.clock import format_micro_time
+from servicecidr.apiserver import Engine
+from servicecidr.clock import Clock, format_micro_time
 from servicecidr.errors import ApiError, ServiceCIDRError
 from servicecidr.journal.records import OP_PUT, Entry, Write
 from servicecidr.store import decode_object
 
-if TYPE_CHECKING:
-    from servicecidr.cluster import Cluster
+
+class Audited(Protocol):
+    """What an audit writer attaches to (a :class:`servicecidr.Cluster`): its engine, and
+    the request methods it wraps to audit each call as the client made it."""
+
+    @property
+    def engine(self) -> Engine: ...
+
+    @property
+    def seed(self) -> int: ...
+
+    @property
+    def seq(self) -> int: ...
+
+    @property
+    def clock(self) -> Clock: ...
+
+    def add_sink(self, sink: Callable[[Entry], None]) -> None: ...
+
 
 __all__ = [
     "ACTOR_ANNOTATION",
@@ -145,7 +163,7 @@ class AuditWriter:
     """
 
     def __init__(
-        self, cluster: Cluster, path: str | os.PathLike[str], *, capture_requests: bool = True
+        self, cluster: Audited, path: str | os.PathLike[str], *, capture_requests: bool = True
     ) -> None:
         self.path = Path(path)
         self._c = cluster
@@ -179,7 +197,7 @@ class AuditWriter:
     # ------------------------------------------------------------------ public
 
     @staticmethod
-    def of(cluster: Cluster) -> AuditWriter | None:
+    def of(cluster: Audited) -> AuditWriter | None:
         """The writer attached to a Cluster, if any."""
         for sink in cluster.engine.sinks:
             owner = getattr(sink, "__self__", None)
@@ -198,7 +216,7 @@ class AuditWriter:
 
     # ------------------------------------------------------------------ capture
 
-    def _wrap(self, c: Cluster) -> None:
+    def _wrap(self, c: Audited) -> None:
         def wrap(name: str, parse: Callable[..., _Request]) -> None:
             orig = getattr(c, name)
 

@@ -46,6 +46,11 @@ class Allocation:
     leaked: list[str] = field(default_factory=list)
     _taken: list[tuple[str, Any]] = field(default_factory=list)
 
+    def took(self, ip: str, alloc: Any) -> None:
+        """``alloc`` marked ``ip`` for this request (given back by :meth:`rollback`)."""
+        self._taken.append((ip, alloc))
+        self.allocated.append(ip)
+
     def rollback(self) -> None:
         """Give back every address this request marked in an allocator."""
         for ip, alloc in self._taken:
@@ -221,8 +226,7 @@ def _alloc_ips(
                     got = meta.dry_run_next(fam, rng)
                 else:
                     got, alloc = meta.allocate_next(fam, rng)
-                    result._taken.append((got, alloc))
-                    result.allocated.append(got)
+                    result.took(got, alloc)
             except AllocationError as e:
                 result.leaked = list(result.allocated)
                 raise InternalError(
@@ -237,8 +241,7 @@ def _alloc_ips(
                 else:
                     alloc = meta.allocate(ip)
                     canonical = ip
-                    result._taken.append((ip, alloc))
-                    result.allocated.append(ip)
+                    result.took(ip, alloc)
             except AllocationError as e:
                 result.leaked = list(result.allocated)
                 raise _invalid(

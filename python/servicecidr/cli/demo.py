@@ -21,6 +21,7 @@ import argparse
 import io as _io
 import json
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -90,15 +91,14 @@ def add_parser(sub: Any) -> None:
 class _Shell:
     """Runs command lines in-process against one state and prints like a terminal."""
 
-    def __init__(self, state: Path, out: IO) -> None:
+    def __init__(self, state: Path, out: IO, command: Command) -> None:
         self.state = state
         self.io = out
+        self.command = command
 
     def call(self, argv: list[str], stdin: str = "") -> tuple[int, str, str]:
-        from servicecidr.cli.main import run
-
         out, err = _io.StringIO(), _io.StringIO()
-        code = run(["--state", str(self.state), *argv], IO(out, err, _io.StringIO(stdin)))
+        code = self.command(["--state", str(self.state), *argv], IO(out, err, _io.StringIO(stdin)))
         return code, out.getvalue(), err.getvalue()
 
     def show(self, *lines: str) -> None:
@@ -119,20 +119,24 @@ def _cmd(argv: list[str]) -> str:
     return "servicecidr " + " ".join(argv)
 
 
-def run(args: argparse.Namespace, io: IO) -> int:
+#: How the demo runs a command line: ``servicecidr.cli.main.run`` (passed in by it).
+Command = Callable[[list[str], IO], int]
+
+
+def run(args: argparse.Namespace, io: IO, command: Command) -> int:
     """``servicecidr demo``."""
     if args.keep:
         target = Path(args.keep)
         if target.exists() and any(target.iterdir()):
             io.err.write(f"error: {target} exists and is not empty\n")
             return 1
-        return _demo(target, args.seed, io)
+        return _demo(target, args.seed, io, command)
     with tempfile.TemporaryDirectory(prefix="servicecidr-demo-") as tmp:
-        return _demo(Path(tmp) / "state", args.seed, io)
+        return _demo(Path(tmp) / "state", args.seed, io, command)
 
 
-def _demo(state: Path, seed: int, io: IO) -> int:
-    sh = _Shell(state, io)
+def _demo(state: Path, seed: int, io: IO, command: Command) -> int:
+    sh = _Shell(state, io, command)
     failures: list[str] = []
 
     def setup(argv: list[str], stdin: str = "") -> None:

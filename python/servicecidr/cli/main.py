@@ -33,7 +33,9 @@ a missing state creates one with --service-cluster-ip-range 10.96.0.0/12 (kubead
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser (exposed for tests and shell completion)."""
-    from servicecidr import __version__
+    from importlib.metadata import version
+
+    __version__ = version("servicecidr")
     from servicecidr.cli import check, completion, demo, import_cmd, log_cmd, simulate
 
     p = CliParser(
@@ -156,7 +158,7 @@ def run(argv: Sequence[str] | None, io: IO) -> int:
     if args.command == "check":
         return check.run(args, io)
     if args.command == "demo":
-        return demo.run(args, io)
+        return demo.run(args, io, run)
     if args.command == "completion":
         return completion.run(args, io, parser)
     if args.command == "conformance":

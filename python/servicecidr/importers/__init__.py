@@ -34,9 +34,9 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 
 from servicecidr.cluster import Cluster
-from servicecidr.importers.inputs import UNUSABLE, ImportAborted, Record, Skip
+from servicecidr.importers.inputs import UNUSABLE, ImportAborted, ReadStats, Record, Skip
 from servicecidr.importers.observed import IPADDRESS_MODES, ObservedImporter
-from servicecidr.importers.pipeline import FORMATS, ReadStats, read_records
+from servicecidr.importers.pipeline import FORMATS, read_records
 from servicecidr.importers.report import ImportReport, state_summary
 from servicecidr.importers.sources import Position
 from servicecidr.importers.whatif import WhatIfReplay

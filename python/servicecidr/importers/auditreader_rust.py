@@ -21,11 +21,10 @@ the fast records into slow lines; skips are still decided by the worker.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
 
 from servicecidr._core import AuditLineReader
 from servicecidr.importers.auditreader import event_records
-from servicecidr.importers.inputs import Record, Skip
+from servicecidr.importers.inputs import ReadStats, Record, Skip
 from servicecidr.importers.sources import (
     BLANK,
     STREAM,
@@ -34,9 +33,6 @@ from servicecidr.importers.sources import (
     json_line,
     json_stream_from,
 )
-
-if TYPE_CHECKING:
-    from servicecidr.importers.pipeline import ReadStats
 
 __all__ = ["audit_file_records"]
 

@@ -24,6 +24,7 @@ __all__ = [
     "SKIPPED",
     "UNUSABLE",
     "ImportAborted",
+    "ReadStats",
     "Record",
     "Skip",
 ]
@@ -155,3 +156,16 @@ class ImportAborted(Exception):
         super().__init__(message)
         self.message = message
         self.skip = skip
+
+
+@dataclass
+class ReadStats:
+    """What reading saw, besides the records and skips."""
+
+    files: int = 0
+    documents: int = 0
+    records: int = 0
+    reordered: int = 0
+    late: int = 0
+    duplicates: int = 0
+    stopped_at: str = ""

@@ -24,12 +24,11 @@ import heapq
 import os
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
 
 from servicecidr.importers.auditreader import event_record, event_records
 from servicecidr.importers.auditreader_rust import audit_file_records
 from servicecidr.importers.dumps import dump_records, watch_records
-from servicecidr.importers.inputs import Record, Skip
+from servicecidr.importers.inputs import ReadStats, Record, Skip
 from servicecidr.importers.sources import (
     Input,
     Position,
@@ -38,24 +37,11 @@ from servicecidr.importers.sources import (
     json_layout,
 )
 
-__all__ = ["FORMATS", "ReadStats", "read_records"]
+__all__ = ["FORMATS", "read_records"]
 
 FORMATS = ("audit", "dump", "watch")
 #: Off: audit logs are read by the Python reader alone (the tests compare the two).
 USE_RUST_READER = True
-
-
-@dataclass
-class ReadStats:
-    """What reading saw, besides the records and skips."""
-
-    files: int = 0
-    documents: int = 0
-    records: int = 0
-    reordered: int = 0
-    late: int = 0
-    duplicates: int = 0
-    stopped_at: str = ""
 
 
 def _file_records(

@@ -23,7 +23,6 @@ import random
 import time
 from array import array
 from collections.abc import Callable
-from dataclasses import dataclass
 from itertools import accumulate
 from typing import Any
 
@@ -31,6 +30,13 @@ from servicecidr._core import parse_cidr
 from servicecidr.clock import SIMULATION_EPOCH, SimulatedClock, format_time
 from servicecidr.cluster import Cluster
 from servicecidr.errors import ApiError, InvalidInputError
+from servicecidr.sim.result import (
+    CidrStats,
+    Failure,
+    OperatorAction,
+    SimResult,
+    percentile,
+)
 from servicecidr.sim.workload import Lifetime, Model
 
 __all__ = [
@@ -49,80 +55,8 @@ _OP_ADD, _DELETE, _CREATE, _BURST, _RECONCILE, _CHECK, _SAMPLE = range(7)
 Snapshot = list[tuple[str, bool, int, int]]
 
 
-def percentile(sorted_values: list[int] | list[float], q: float) -> float:
-    """Nearest-rank percentile ``q`` (0..100) of an ascending list (0.0 when empty)."""
-    if not sorted_values:
-        return 0.0
-    k = max(0, min(len(sorted_values) - 1, int(-(-q * len(sorted_values) // 100)) - 1))
-    return float(sorted_values[k])
-
-
 def _family(prefix: str) -> str:
     return "IPv6" if ":" in prefix else "IPv4"
-
-
-@dataclass(frozen=True)
-class OperatorAction:
-    """A ServiceCIDR the operator created (``error`` set when the create was refused)."""
-
-    time: float
-    name: str
-    cidr: str
-    family: str
-    utilization: float
-    error: str | None = None
-
-
-@dataclass(frozen=True)
-class Failure:
-    """A Service create that failed."""
-
-    time: float
-    namespace: str
-    name: str
-    reason: str
-    message: str
-
-
-@dataclass
-class CidrStats:
-    """What a run saw of one allocating prefix."""
-
-    prefix: str
-    family: str
-    size: int
-    first_seen: float
-    peak_used: int = 0
-    peak_time: float = 0.0
-    final_used: int = 0
-    ready: bool = True
-
-
-@dataclass
-class SimResult:
-    """The outcome of a run. Everything but ``latency`` and ``wall_seconds`` is a
-    function of (model, seed): the deterministic files are written from it alone."""
-
-    model: Model
-    seed: int
-    start: float
-    samples: list[dict[str, float]]
-    prefixes: list[str]
-    cidrs: dict[str, CidrStats]
-    service_cidrs: list[dict[str, Any]]
-    operator_actions: list[OperatorAction]
-    failures: list[Failure]
-    totals: dict[str, Any]
-    digest: str
-    latency: dict[str, Any] | None = None
-    wall_seconds: float = 0.0
-    families: tuple[str, ...] = ()
-
-    def summary(self) -> dict[str, Any]:
-        """The deterministic summary (``summary.json``)."""
-        from servicecidr.sim.output import summary_dict
-
-        return summary_dict(self)
 
 
 class _Source:

@@ -19,10 +19,9 @@ import csv
 import io
 import json
 from pathlib import Path
-from typing import Any
 
 from servicecidr.clock import format_time
-from servicecidr.sim.engine import SimResult
+from servicecidr.sim.result import SimResult, summary_dict
 from servicecidr.sim.workload import format_duration, model_to_yaml
 
 __all__ = [
@@ -34,70 +33,6 @@ __all__ = [
 ]
 
 DETERMINISTIC_FILES = ("timeseries.csv", "summary.json", "model.yaml", "timeseries.png")
-MAX_LISTED_FAILURES = 20
-
-
-def _r(x: float) -> float:
-    return round(x, 6)
-
-
-def summary_dict(r: SimResult) -> dict[str, Any]:
-    """The deterministic summary of a run."""
-    m = r.model
-    return {
-        "model": m.name,
-        "seed": r.seed,
-        "start": format_time(r.start),
-        "duration_s": _r(m.duration),
-        "operator": {
-            "enabled": m.operator.enabled,
-            "threshold": m.operator.threshold,
-            "actions": [
-                {
-                    "time_s": _r(a.time),
-                    "time": format_time(r.start + a.time),
-                    "name": a.name,
-                    "cidr": a.cidr,
-                    "family": a.family,
-                    "utilization": _r(a.utilization),
-                    **({"error": a.error} if a.error else {}),
-                }
-                for a in r.operator_actions
-            ],
-        },
-        "service_cidrs": [
-            {
-                **sc,
-                "added_s": _r(sc["added_s"]),
-                "peak_utilization": _r(sc["peak_utilization"]),
-            }
-            for sc in r.service_cidrs
-        ],
-        "totals": {
-            **r.totals,
-            "first_range_full_s": (
-                None
-                if r.totals["first_range_full_s"] is None
-                else _r(r.totals["first_range_full_s"])
-            ),
-            "simulated_s": _r(r.totals["simulated_s"]),
-        },
-        "peak_utilization": {
-            fam: _r(max((s.get(f"{fam.lower()}_utilization", 0.0) for s in r.samples), default=0))
-            for fam in r.families
-        },
-        "failures": [
-            {
-                "time_s": _r(f.time),
-                "namespace": f.namespace,
-                "name": f.name,
-                "reason": f.reason,
-                "message": f.message,
-            }
-            for f in r.failures[:MAX_LISTED_FAILURES]
-        ],
-        "digest": r.digest,
-    }
 
 
 def _cell(v: float | None) -> str:

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
-    from servicecidr.sim.engine import SimResult
+    from servicecidr.sim.result import SimResult
 
 __all__ = [
     "INSTALL_HINT",
