@@ -10,103 +10,56 @@
 mod admission;
 mod audit;
 mod buffers;
+mod errors;
 mod records;
 mod store;
 
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use pyo3::exceptions::{PyMemoryError, PyTypeError};
-use pyo3::ffi;
 use pyo3::prelude::*;
-use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyBytes, PyInt, PyList, PyString, PyTuple, PyType};
 use servicecidr_core::{Allocator, Error, Family, Ip, MAX_IP_TEXT_LEN};
 
-const ERRORS_MODULE: &str = "servicecidr.errors";
+use crate::errors::{invalid_input, Class};
 
-static INVALID_INPUT_ERROR: PyOnceLock<Py<PyType>> = PyOnceLock::new();
-static RANGE_FULL_ERROR: PyOnceLock<Py<PyType>> = PyOnceLock::new();
-static ALREADY_ALLOCATED_ERROR: PyOnceLock<Py<PyType>> = PyOnceLock::new();
-static NOT_IN_RANGE_ERROR: PyOnceLock<Py<PyType>> = PyOnceLock::new();
-
-/// Builds the Python exception for a core error. If `servicecidr.errors` itself
-/// cannot be imported, that import error is what the caller sees.
+/// Builds the Python exception for a core error.
 fn to_pyerr(py: Python<'_>, err: &Error) -> PyErr {
-    build_pyerr(py, err).unwrap_or_else(|e| e)
-}
-
-fn build_pyerr(py: Python<'_>, err: &Error) -> PyResult<PyErr> {
-    let value = match err {
-        Error::RangeFull => RANGE_FULL_ERROR
-            .import(py, ERRORS_MODULE, "RangeFullError")?
-            .call0()?,
+    match err {
+        Error::RangeFull => Class::RangeFull.new_err(py, &[]),
         Error::AlreadyAllocated { ip } => {
-            let value = ALREADY_ALLOCATED_ERROR
-                .import(py, ERRORS_MODULE, "AlreadyAllocatedError")?
-                .call0()?;
-            // Kubernetes' message does not say which address; batch callers need to know.
-            value.setattr("ip", ip.to_string())?;
-            value
+            match Class::AlreadyAllocated.instance(py, &[]) {
+                Ok(value) => {
+                    // Kubernetes' message does not say which address; batch callers need it.
+                    if let Err(e) = value.setattr("ip", ip.to_string()) {
+                        return e;
+                    }
+                    PyErr::from_value(value)
+                }
+                Err(e) => e,
+            }
         }
-        Error::NotInRange { ip, range } => NOT_IN_RANGE_ERROR
-            .import(py, ERRORS_MODULE, "NotInRangeError")?
-            .call1((ip.to_string(), range.to_string()))?,
-        Error::TooMany { .. } => return Ok(PyMemoryError::new_err(err.to_string())),
-        _ => invalid_input(py, &err.to_string())?,
-    };
-    Ok(PyErr::from_value(value))
+        Error::NotInRange { ip, range } => {
+            Class::NotInRange.new_err(py, &[&ip.to_string(), &range.to_string()])
+        }
+        Error::TooMany { .. } => PyMemoryError::new_err(err.to_string()),
+        _ => invalid_input(py, &err.to_string()),
+    }
 }
 
-fn invalid_input<'py>(py: Python<'py>, message: &str) -> PyResult<Bound<'py, PyAny>> {
-    INVALID_INPUT_ERROR
-        .import(py, ERRORS_MODULE, "InvalidInputError")?
-        .call1((message,))
-}
-
-fn invalid_input_err(py: Python<'_>, message: &str) -> PyErr {
-    invalid_input(py, message).map_or_else(|e| e, PyErr::from_value)
+pub(crate) fn invalid_input_err(py: Python<'_>, message: &str) -> PyErr {
+    invalid_input(py, message)
 }
 
 /// The canonical text of `ip` as a Python str.
-///
-/// Addresses are pure ASCII, so the string is created as a compact ASCII object and
-/// filled directly: `PyString::new` would run the UTF-8 decoder over every address,
-/// which is measurable in `allocate_next_many` and iteration.
-fn ip_to_py(py: Python<'_>, ip: Ip) -> PyResult<Bound<'_, PyString>> {
+fn ip_to_py(py: Python<'_>, ip: Ip) -> Bound<'_, PyString> {
     let mut buf = [0u8; MAX_IP_TEXT_LEN];
-    let text = ip.format_ascii(&mut buf);
-    // SAFETY: `PyUnicode_New(len, 127)` returns a new compact ASCII string (or NULL
-    // with an exception set) whose 1-byte data buffer holds exactly `len` characters;
-    // all of them are written before the object is exposed, and `text` is ASCII by
-    // construction. The returned reference is owned, and its type is `str`.
-    unsafe {
-        let ptr = ffi::PyUnicode_New(text.len() as ffi::Py_ssize_t, 127);
-        if ptr.is_null() {
-            return Err(PyErr::fetch(py));
-        }
-        std::ptr::copy_nonoverlapping(text.as_ptr(), ffi::PyUnicode_1BYTE_DATA(ptr), text.len());
-        Ok(Bound::from_owned_ptr(py, ptr).cast_into_unchecked())
-    }
+    PyString::new(py, ip.format_into(&mut buf))
 }
 
-/// A new list of the addresses' texts, filled in place (no intermediate vector).
+/// A new list of the addresses' texts.
 fn ips_to_list<'py>(py: Python<'py>, ips: &[Ip]) -> PyResult<Bound<'py, PyList>> {
-    // SAFETY: `PyList_New(n)` returns a new list of `n` NULL slots (or NULL with an
-    // exception set). Each slot is set exactly once with an owned reference, which
-    // `PyList_SET_ITEM` steals; if a string cannot be created the list is released
-    // with its remaining NULL slots, which list deallocation tolerates.
-    unsafe {
-        let list = ffi::PyList_New(ips.len() as ffi::Py_ssize_t);
-        if list.is_null() {
-            return Err(PyErr::fetch(py));
-        }
-        let list = Bound::from_owned_ptr(py, list);
-        for (i, &ip) in ips.iter().enumerate() {
-            let item = ip_to_py(py, ip)?;
-            ffi::PyList_SET_ITEM(list.as_ptr(), i as ffi::Py_ssize_t, item.into_ptr());
-        }
-        Ok(list.cast_into_unchecked())
-    }
+    PyList::new(py, ips.iter().map(|&ip| ip_to_py(py, ip)))
 }
 
 fn parse_ip_text(py: Python<'_>, text: &str) -> PyResult<Ip> {
@@ -227,7 +180,7 @@ impl CidrAllocator {
     fn allocate_next<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyString>> {
         let result = self.lock().allocate_next();
         let ip = result.map_err(|e| to_pyerr(py, &e))?;
-        ip_to_py(py, ip)
+        Ok(ip_to_py(py, ip))
     }
 
     /// Frees `ip`; returns whether it was allocated (free or foreign: no-op, False).
@@ -431,7 +384,7 @@ impl AllocatedIterator {
             return Ok(None);
         };
         let ip = Ip::new(self.first.family(), self.first.value() + u128::from(index));
-        ip_to_py(py, ip).map(Some)
+        Ok(Some(ip_to_py(py, ip)))
     }
 
     fn __length_hint__(&self) -> usize {

@@ -10,8 +10,7 @@
 use pyo3::buffer::PyBuffer;
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
-use pyo3::sync::PyOnceLock;
-use pyo3::types::{PyBytes, PyDict, PyList, PyString, PyTuple, PyType};
+use pyo3::types::{PyBytes, PyDict, PyList, PyString, PyTuple};
 use servicecidr_codec::frame::{self, Read};
 use servicecidr_codec::msgpack::Reader;
 use servicecidr_codec::record::{self, WriteRef, OP_PUT};
@@ -19,10 +18,9 @@ use servicecidr_core::Ip;
 use servicecidr_store::{Blob, Observer, Store as CoreStore};
 
 use crate::buffers::slice_of;
+use crate::errors::Class;
 use crate::records::{extract_writes, PyWrite};
-use crate::{invalid_input_err, CidrAllocator, ERRORS_MODULE};
-
-static EXPIRED_ERROR: PyOnceLock<Py<PyType>> = PyOnceLock::new();
+use crate::{invalid_input_err, CidrAllocator};
 
 /// The kinds whose changes the store itself acts on or reports.
 const ADDRESS_KIND: &str = "IPAddress";
@@ -134,14 +132,7 @@ fn apply_error(py: Python<'_>, e: &servicecidr_store::ApplyError) -> PyErr {
 
 fn expired_error(py: Python<'_>, rv: u64, oldest: u64) -> PyErr {
     // kube-apiserver's watch cache: errors.NewResourceExpired, 410 Gone.
-    let message = format!("too old resource version: {rv} ({oldest})");
-    match EXPIRED_ERROR.import(py, ERRORS_MODULE, "ExpiredError") {
-        Ok(cls) => match cls.call1((message,)) {
-            Ok(v) => PyErr::from_value(v),
-            Err(e) => e,
-        },
-        Err(e) => e,
-    }
+    Class::Expired.new_err(py, &[&format!("too old resource version: {rv} ({oldest})")])
 }
 
 impl Store {
