@@ -66,9 +66,12 @@ def imports_of(path: Path, module: str) -> set[str]:
             # `from servicecidr.x import y` may name a submodule y
             for a in node.names:
                 sub = f"{target}.{a.name}"
-                out.add(sub if (PACKAGE.parent / sub.replace(".", "/")).exists()
-                        or (PACKAGE.parent / (sub.replace(".", "/") + ".py")).exists()
-                        else target)
+                out.add(
+                    sub
+                    if (PACKAGE.parent / sub.replace(".", "/")).exists()
+                    or (PACKAGE.parent / (sub.replace(".", "/") + ".py")).exists()
+                    else target
+                )
     return out
 
 
@@ -88,8 +91,9 @@ def test_no_module_imports_a_higher_layer() -> None:
     for module, deps in sorted(graph().items()):
         for dep in sorted(deps):
             if layer_of(dep) > layer_of(module):
-                bad.append(f"{module} (layer {layer_of(module)}) imports {dep} "
-                           f"(layer {layer_of(dep)})")
+                bad.append(
+                    f"{module} (layer {layer_of(module)}) imports {dep} (layer {layer_of(dep)})"
+                )
     assert not bad, "\n".join(bad)
 
 

@@ -89,15 +89,23 @@ class Engine:
         feed_capacity: int = 100_000,
     ) -> None:
         self.service_cluster_ip_range = service_cluster_ip_range
-        self._families = families
         self.seed = seed
         self.clock = clock
         self.recorder = recorder
-        self._store = Store(list(KINDS), feed_capacity=feed_capacity)
-        self._meta = MetaAllocator(families, seed, self._store)
-        self._nodeports = NodePortAllocator()
-        self._memo = ValidationMemo()
-        self._rng = random.Random(seed)
+        # The parts a request flows through (registry.context.RequestContext): plain
+        # attributes, read on every request.
+        #: the object store
+        self.store = Store(list(KINDS), feed_capacity=feed_capacity)
+        #: ClusterIP allocation across the ServiceCIDRs
+        self.meta = MetaAllocator(families, seed, self.store)
+        #: NodePort allocation
+        self.nodeports = NodePortAllocator()
+        #: remembered validation of Service shapes
+        self.memo = ValidationMemo()
+        #: the random stream of decisions
+        self.rng = random.Random(seed)
+        #: the IP families served, primary first
+        self.families = families
         #: ValidatingAdmissionPolicies are enforced by default, as in kube-apiserver.
         self.admission: AdmissionHook | None = ValidatingAdmissionPolicyPlugin()
         self._sinks: list[Callable[[Entry], None]] = []
@@ -106,40 +114,10 @@ class Engine:
 
     # ------------------------------------------------------------------ request context
 
-    @property
-    def store(self) -> Store:
-        """The object store."""
-        return self._store
-
-    @property
-    def meta(self) -> MetaAllocator:
-        """ClusterIP allocation across the ServiceCIDRs."""
-        return self._meta
-
-    @property
-    def nodeports(self) -> NodePortAllocator:
-        """NodePort allocation."""
-        return self._nodeports
-
-    @property
-    def memo(self) -> ValidationMemo:
-        """Remembered validation of Service shapes."""
-        return self._memo
-
-    @property
-    def rng(self) -> random.Random:
-        """The random stream of decisions."""
-        return self._rng
-
-    @property
-    def families(self) -> tuple[str, ...]:
-        """The IP families served, primary first."""
-        return self._families
-
     def new_uid(self) -> str:
         """A version-4 UUID from the seeded stream (as ``uuid.UUID(int=..., version=4)``)."""
         h = "%032x" % (
-            (self._rng.getrandbits(128) & ~(0xF000 << 64) & ~(0xC000 << 48))
+            (self.rng.getrandbits(128) & ~(0xF000 << 64) & ~(0xC000 << 48))
             | (0x4000 << 64)
             | (0x8000 << 48)
         )
@@ -155,7 +133,7 @@ class Engine:
     def generate_name(self, base: str) -> str:
         """``base`` (cut to fit 63 characters) plus five random characters."""
         base = base[: 63 - 5]
-        return base + "".join(self._rng.choice(_NAME_CHARS) for _ in range(5))
+        return base + "".join(self.rng.choice(_NAME_CHARS) for _ in range(5))
 
     def admit(
         self,
@@ -170,17 +148,17 @@ class Engine:
         """Run the admission hook (when one is installed)."""
         if self.admission is None:
             return NOTHING
-        return self.admission(self._store, actor, operation, info, obj, old, dry_run, subresource)
+        return self.admission(self.store, actor, operation, info, obj, old, dry_run, subresource)
 
     def reseed(self, stream: str) -> None:
         """New random streams for decisions and allocators, derived from the seed and
         ``stream`` (a restart does not resume its predecessor's sequence)."""
-        self._rng = random.Random(f"{self.seed}/{stream}")
-        self._meta.reseed(self._rng)
+        self.rng = random.Random(f"{self.seed}/{stream}")
+        self.meta.reseed(self.rng)
 
     def set_rng(self, rng: random.Random) -> None:
         """Use ``rng`` for the decisions from now on."""
-        self._rng = rng
+        self.rng = rng
 
     # ------------------------------------------------------------------ state
 
@@ -238,7 +216,7 @@ class Engine:
 
     def apply(self, writes: Sequence[Write]) -> None:
         """The one apply (see the module doc): the store, then the Python indexes."""
-        touched = self._store.apply(writes)
+        touched = self.store.apply(writes)
         if touched is not None:
             self.upkeep(*touched)
 
@@ -246,11 +224,11 @@ class Engine:
         """Bring the MetaAllocator and the node-port index up to the stored objects of
         these keys (ServiceCIDRs, Services)."""
         for name in dict.fromkeys(reshaped):
-            self._meta.sync_from_store(name)
+            self.meta.sync_from_store(name)
         for key in dict.fromkeys(node_ports):
-            blob = self._store.get("Service", key)
+            blob = self.store.get("Service", key)
             spec = decode_object(blob).get("spec") if blob is not None else None
-            self._nodeports.sync_service(key, service_ports(spec) if isinstance(spec, dict) else ())
+            self.nodeports.sync_service(key, service_ports(spec) if isinstance(spec, dict) else ())
 
     def restore_indexes(
         self, reshaped: Iterable[str], node_ports: Iterable[str], saved: dict[str, bytes]
@@ -259,13 +237,13 @@ class Engine:
         these ServiceCIDRs, each allocator from its saved bitmap (or marked from the
         IPAddress objects when none is saved), and the node ports of these Services."""
         for name in dict.fromkeys(reshaped):
-            self._meta.sync_from_store(name, attach=False)
-        self._meta.restore_allocators(saved)
+            self.meta.sync_from_store(name, attach=False)
+        self.meta.restore_allocators(saved)
         self.upkeep((), node_ports)
 
     def allocator_snapshots(self) -> list[tuple[str, bytes]]:
         """(prefix, bitmap bytes) of every allocator, for a snapshot."""
-        return [(p, a.snapshot()) for p, a in self._meta.allocators()]
+        return [(p, a.snapshot()) for p, a in self.meta.allocators()]
 
     def run(self, outcome: Outcome, actor: str) -> tuple[Obj, list[str]]:
         """Commit what a strategy decided; raise its error after that, if it has one."""
@@ -343,7 +321,7 @@ class Engine:
         if not name:
             raise BadRequestError(f"a name is required to get a {info.kind}")
         ns = (namespace or "default") if info.namespaced else None
-        blob = self._store.get(info.kind, object_key(info.namespaced, ns, name))
+        blob = self.store.get(info.kind, object_key(info.namespaced, ns, name))
         if blob is None:
             raise generic.not_found(info, name)
         return decode_object(blob)
@@ -352,7 +330,7 @@ class Engine:
         """Every object of a kind (in one namespace, or all), ordered by key."""
         info = KINDS[resolve_kind(kind)]
         prefix = f"{namespace}/" if (namespace and info.namespaced) else ""
-        return [decode_object(b) for _, b in self._store.items(info.kind, prefix)]
+        return [decode_object(b) for _, b in self.store.items(info.kind, prefix)]
 
     def put_raw(self, obj: Obj, actor: str = USER) -> Obj:
         """An etcd-level put: no validation, no admission, no allocation (to build the
@@ -370,7 +348,7 @@ class Engine:
         meta.setdefault("uid", self.new_uid())
         meta.setdefault("creationTimestamp", self.now())
         key = object_key(info.namespaced, meta.get("namespace"), meta["name"])
-        txn = Txn(self._store.revision, "store", kind, meta.get("namespace"), meta["name"])
+        txn = Txn(self.store.revision, "store", kind, meta.get("namespace"), meta["name"])
         try:
             txn.put(kind, key, new)
         except (TypeError, ValueError, OverflowError) as e:

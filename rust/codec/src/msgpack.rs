@@ -115,6 +115,17 @@ pub fn map_len(n: usize, out: &mut Vec<u8>) -> Option<()> {
 /// whole requests; no stored object of ours comes near this bound).
 pub const MAX_DEPTH: u32 = 1000;
 
+/// How much [`Reader`]'s skips check of what they step over.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Check {
+    /// What msgpack-python reads: UTF-8 strings, string or bytes map keys.
+    Msgpack,
+    /// What JSON carries: also no bytes, finite floats, string keys only.
+    Json,
+    /// The structure only (bytes checked when they were stored).
+    Structure,
+}
+
 /// A minimal msgpack reader over a byte slice.
 pub struct Reader<'a> {
     buf: &'a [u8],
@@ -238,6 +249,7 @@ impl<'a> Reader<'a> {
     }
 
     /// A UTF-8 string.
+    #[allow(unsafe_code)]
     pub fn str(&mut self) -> Option<&'a str> {
         let n = match self.byte()? {
             b @ 0xa0..=0xbf => usize::from(b & 0x1f),
@@ -246,7 +258,13 @@ impl<'a> Reader<'a> {
             0xdb => self.be(4)? as usize,
             _ => return None,
         };
-        std::str::from_utf8(self.take(n)?).ok()
+        let bytes = self.take(n)?;
+        if bytes.is_ascii() {
+            // SAFETY: ASCII bytes are valid UTF-8. (The checked conversion costs more than
+            // the rest of reading a record: most of its strings are short ASCII names.)
+            return Some(unsafe { std::str::from_utf8_unchecked(bytes) });
+        }
+        std::str::from_utf8(bytes).ok()
     }
 
     /// nil (None) or a string.
@@ -275,7 +293,7 @@ impl<'a> Reader<'a> {
     /// types, nesting up to [`MAX_DEPTH`]. Returns the value's bytes.
     pub fn skip(&mut self) -> Option<&'a [u8]> {
         let start = self.pos;
-        self.walk(0, false)?;
+        self.walk(0, Check::Msgpack)?;
         Some(&self.buf[start..self.pos])
     }
 
@@ -283,12 +301,21 @@ impl<'a> Reader<'a> {
     /// strings, no bytes, no extension types, floats finite.
     pub fn skip_json(&mut self) -> Option<&'a [u8]> {
         let start = self.pos;
-        self.walk(0, true)?;
+        self.walk(0, Check::Json)?;
+        Some(&self.buf[start..self.pos])
+    }
+
+    /// Steps over one value of bytes checked before (a stored object): only its
+    /// structure is followed, strings are not checked again.
+    pub fn skip_checked(&mut self) -> Option<&'a [u8]> {
+        let start = self.pos;
+        self.walk(0, Check::Structure)?;
         Some(&self.buf[start..self.pos])
     }
 
     // Iterative over siblings, recursive only in depth, which is bounded.
-    fn walk(&mut self, depth: u32, json: bool) -> Option<()> {
+    fn walk(&mut self, depth: u32, check: Check) -> Option<()> {
+        let json = check == Check::Json;
         if depth > MAX_DEPTH {
             return None;
         }
@@ -297,10 +324,10 @@ impl<'a> Reader<'a> {
             0x00..=0x7f | 0xe0..=0xff | 0xc0 | 0xc2 | 0xc3 => (0, 0, 0),
             0x80..=0x8f => (0, 0, usize::from(b & 0x0f)),
             0x90..=0x9f => (0, usize::from(b & 0x0f), 0),
-            0xa0..=0xbf => return self.utf8(usize::from(b & 0x1f)),
-            0xd9 => return self.be(1).and_then(|n| self.utf8(n as usize)),
-            0xda => return self.be(2).and_then(|n| self.utf8(n as usize)),
-            0xdb => return self.be(4).and_then(|n| self.utf8(n as usize)),
+            0xa0..=0xbf => return self.text(usize::from(b & 0x1f), check),
+            0xd9 => return self.be(1).and_then(|n| self.text(n as usize, check)),
+            0xda => return self.be(2).and_then(|n| self.text(n as usize, check)),
+            0xdb => return self.be(4).and_then(|n| self.text(n as usize, check)),
             0xcc | 0xd0 => (1, 0, 0),
             0xcd | 0xd1 => (2, 0, 0),
             0xce | 0xd2 => (4, 0, 0),
@@ -325,21 +352,24 @@ impl<'a> Reader<'a> {
         };
         self.take(fixed)?;
         for _ in 0..items {
-            self.walk(depth + 1, json)?;
+            self.walk(depth + 1, check)?;
         }
         for _ in 0..pairs {
             match self.peek()? {
-                0xa0..=0xbf | 0xd9 | 0xda | 0xdb => self.walk(depth + 1, json)?,
-                0xc4..=0xc6 if !json => self.walk(depth + 1, json)?,
+                0xa0..=0xbf | 0xd9 | 0xda | 0xdb => self.walk(depth + 1, check)?,
+                0xc4..=0xc6 if !json => self.walk(depth + 1, check)?,
                 _ => return None, // msgpack-python's strict_map_key refuses it
             }
-            self.walk(depth + 1, json)?;
+            self.walk(depth + 1, check)?;
         }
         Some(())
     }
 
-    fn utf8(&mut self, n: usize) -> Option<()> {
-        std::str::from_utf8(self.take(n)?).ok().map(|_| ())
+    fn text(&mut self, n: usize, check: Check) -> Option<()> {
+        let bytes = self.take(n)?;
+        // Object keys and values are mostly ASCII: the cheap test first.
+        (check == Check::Structure || bytes.is_ascii() || std::str::from_utf8(bytes).is_ok())
+            .then_some(())
     }
 
     /// In a map whose header has just been read (`pairs` pairs), finds the value of the
@@ -350,7 +380,7 @@ impl<'a> Reader<'a> {
         for _ in 0..pairs {
             let k = self.str();
             let at = self.pos;
-            self.skip()?;
+            self.skip_checked()?;
             if k == Some(key) {
                 found = Some(at);
             }
@@ -366,9 +396,112 @@ impl<'a> Reader<'a> {
 
 /// Whether `blob` is a stored API object: one msgpack map with string keys holding only
 /// what JSON carries (see [`Reader::skip_json`]), and nothing after it.
+///
+/// Every put of the store checks its object with this, live and on replay, so it is one
+/// loop over the bytes with an explicit stack (no recursion, bounded by [`MAX_DEPTH`]).
 pub fn is_json_object(blob: &[u8]) -> bool {
-    let mut r = Reader::new(blob);
-    matches!(r.peek(), Some(0x80..=0x8f | 0xde | 0xdf)) && r.skip_json().is_some() && r.at_end()
+    if !matches!(blob.first(), Some(0x80..=0x8f | 0xde | 0xdf)) {
+        return false;
+    }
+    // Open containers: items still to read, and whether the next item is a map key
+    // (maps count two items per pair, keys at even positions from the end).
+    let mut stack: Vec<(u32, bool)> = Vec::with_capacity(16);
+    let mut pos = 0usize;
+    let n = blob.len();
+    let be = |pos: usize, len: usize| -> Option<u64> {
+        let bytes = blob.get(pos..pos.checked_add(len)?)?;
+        let mut v = 0u64;
+        for &b in bytes {
+            v = (v << 8) | u64::from(b);
+        }
+        Some(v)
+    };
+    loop {
+        // The item about to be read: is it a map key?
+        let is_key = match stack.last_mut() {
+            None if pos > 0 => return pos == n,
+            None => false,
+            Some((0, _)) => {
+                stack.pop();
+                continue;
+            }
+            Some((left, is_map)) => {
+                *left -= 1;
+                *is_map && *left % 2 == 1
+            }
+        };
+        let Some(&b) = blob.get(pos) else {
+            return false;
+        };
+        pos += 1;
+        let text_len = match b {
+            0xa0..=0xbf => Some(usize::from(b & 0x1f)),
+            0xd9..=0xdb => {
+                let w = 1usize << (b - 0xd9);
+                let Some(len) = be(pos, w) else {
+                    return false;
+                };
+                pos += w;
+                Some(len as usize)
+            }
+            _ => None,
+        };
+        if let Some(len) = text_len {
+            let Some(end) = pos.checked_add(len) else {
+                return false;
+            };
+            let Some(text) = blob.get(pos..end) else {
+                return false;
+            };
+            // Keys and values are mostly ASCII: the cheap test first.
+            if !text.is_ascii() && std::str::from_utf8(text).is_err() {
+                return false;
+            }
+            pos = end;
+            continue;
+        }
+        if is_key {
+            return false; // a key that is not a string: JSON has none
+        }
+        let (skip, open): (usize, Option<(u64, bool)>) = match b {
+            0x00..=0x7f | 0xe0..=0xff | 0xc0 | 0xc2 | 0xc3 => (0, None),
+            0x80..=0x8f => (0, Some((u64::from(b & 0x0f), true))),
+            0x90..=0x9f => (0, Some((u64::from(b & 0x0f), false))),
+            0xcc | 0xd0 => (1, None),
+            0xcd | 0xd1 => (2, None),
+            0xce | 0xd2 => (4, None),
+            0xcf | 0xd3 => (8, None),
+            0xca => match be(pos, 4) {
+                Some(v) if f32::from_bits(v as u32).is_finite() => (4, None),
+                _ => return false,
+            },
+            0xcb => match be(pos, 8) {
+                Some(v) if f64::from_bits(v).is_finite() => (8, None),
+                _ => return false,
+            },
+            0xdc | 0xde => match be(pos, 2) {
+                Some(len) => (2, Some((len, b == 0xde))),
+                None => return false,
+            },
+            0xdd | 0xdf => match be(pos, 4) {
+                Some(len) => (4, Some((len, b == 0xdf))),
+                None => return false,
+            },
+            _ => return false, // bytes, extension types, 0xc1
+        };
+        pos += skip;
+        if pos > n {
+            return false;
+        }
+        if let Some((len, is_map)) = open {
+            let items = if is_map { len * 2 } else { len };
+            // (a count is only a promise: no container can hold more items than bytes)
+            if items > (n - pos) as u64 || stack.len() >= MAX_DEPTH as usize {
+                return false;
+            }
+            stack.push((items as u32, is_map));
+        }
+    }
 }
 
 #[cfg(test)]
@@ -480,6 +613,22 @@ mod tests {
             let _ = is_json_object(&bytes);
             let mut r = Reader::new(&bytes);
             let _ = r.skip();
+        }
+
+        /// The fast object check and the reader's JSON walk are one rule: they agree on
+        /// any bytes (random ones, and maps with random tails).
+        #[test]
+        fn the_object_check_agrees_with_the_json_walk(
+            tail in proptest::collection::vec(any::<u8>(), 0..120),
+            head in 0x80u8..0x90,
+        ) {
+            for bytes in [tail.clone(), [&[head][..], &tail].concat()] {
+                let mut r = Reader::new(&bytes);
+                let walked = matches!(r.peek(), Some(0x80..=0x8f | 0xde | 0xdf))
+                    && r.skip_json().is_some()
+                    && r.at_end();
+                prop_assert_eq!(is_json_object(&bytes), walked, "{:?}", bytes);
+            }
         }
     }
 }

@@ -12,7 +12,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{btree_map, BTreeMap, VecDeque};
 use std::ops::Bound;
 use std::sync::Arc;
 
@@ -112,7 +112,8 @@ pub struct Expired {
 /// Objects by kind and key, the revision, and the change feed.
 pub struct Store {
     kinds: Vec<String>,
-    buckets: Vec<BTreeMap<Box<str>, Blob>>,
+    // Keys are shared with the feed's changes (one allocation per key).
+    buckets: Vec<BTreeMap<Arc<str>, Blob>>,
     revision: u64,
     feed: VecDeque<Change>,
     feed_capacity: usize,
@@ -205,29 +206,41 @@ impl Store {
         for (w, kind) in writes.iter().zip(kinds) {
             self.revision = self.revision.max(w.rv);
             let bucket = &mut self.buckets[kind];
-            let (change, old, blob) = if let Some(bytes) = w.blob.filter(|_| w.op == OP_PUT) {
+            let (change, old, blob, key) = if let Some(bytes) = w.blob.filter(|_| w.op == OP_PUT) {
                 let blob: Blob = Arc::from(bytes);
-                let old = bucket.insert(Box::from(w.key), Arc::clone(&blob));
+                // One descent of the tree: a replaced entry keeps its own key (the new one
+                // is dropped) and the feed shares it.
+                let (key, old) = match bucket.entry(Arc::from(w.key)) {
+                    btree_map::Entry::Occupied(mut e) => {
+                        let old = e.insert(Arc::clone(&blob));
+                        (Arc::clone(e.key()), Some(old))
+                    }
+                    btree_map::Entry::Vacant(e) => {
+                        let key = Arc::clone(e.key());
+                        e.insert(Arc::clone(&blob));
+                        (key, None)
+                    }
+                };
                 observer.changed(kind, w.key, old.as_ref(), Some(&blob));
                 let change = if old.is_some() {
                     ChangeType::Modified
                 } else {
                     ChangeType::Added
                 };
-                (change, old, blob)
+                (change, old, blob, key)
             } else {
-                let Some(old) = bucket.remove(w.key) else {
+                let Some((key, old)) = bucket.remove_entry(w.key) else {
                     continue;
                 };
                 observer.changed(kind, w.key, Some(&old), None);
-                (ChangeType::Deleted, None, old)
+                (ChangeType::Deleted, None, old, key)
             };
             drop(old);
             self.push_change(Change {
                 rv: self.revision,
                 kind,
                 change,
-                key: Arc::from(w.key),
+                key,
                 blob,
             });
         }
