@@ -825,7 +825,11 @@ impl Checker<'_> {
     fn check(&mut self, e: &IdedExpr) -> Ty {
         // The tree's depth is bounded by the parse limits; more stack if the thread has
         // little left.
-        let t = stacker::maybe_grow(64 * 1024, 1024 * 1024, || self.check_kind(e));
+        let t = stacker::maybe_grow(
+            crate::limits::STACK_RED_ZONE,
+            crate::limits::STACK_GROWTH,
+            || self.check_kind(e),
+        );
         self.types.insert(e.id, t.clone());
         t
     }
@@ -840,7 +844,11 @@ impl Checker<'_> {
     /// (`expected type 'int' but found 'string'`; the arguments of `format` exempted)
     /// and regex literals (`invalid matches argument`).
     fn validate(&mut self, e: &IdedExpr, exempt: bool) {
-        stacker::maybe_grow(64 * 1024, 1024 * 1024, || self.validate_node(e, exempt))
+        stacker::maybe_grow(
+            crate::limits::STACK_RED_ZONE,
+            crate::limits::STACK_GROWTH,
+            || self.validate_node(e, exempt),
+        )
     }
 
     fn validate_node(&mut self, e: &IdedExpr, exempt: bool) {

@@ -75,6 +75,12 @@ impl Tracker {
         Ok(())
     }
 
+    /// Cancels the evaluation as an exhausted limit does.
+    fn cancel(&self) -> ExecutionError {
+        self.cancelled.set(true);
+        cancelled()
+    }
+
     fn check(&self) -> Result<(), ExecutionError> {
         if self.cancelled.get() {
             return Err(cancelled());
@@ -136,63 +142,67 @@ fn prepare(
     scopes: &mut Vec<String>,
     calls: &mut HashMap<u64, Delegate>,
 ) {
-    stacker::maybe_grow(64 * 1024, 1024 * 1024, || match &e.expr {
-        Expr::Call(c) => {
-            if !structural(&c.func_name, c.args.len()) {
-                calls.insert(e.id, delegate(c, is_function, scopes));
-            }
-            if let Some(t) = &c.target {
-                prepare(t, is_function, scopes, calls);
-            }
-            for a in &c.args {
-                prepare(a, is_function, scopes, calls);
-            }
-        }
-        Expr::Select(s) => {
-            if s.test {
-                calls.insert(
-                    e.id,
-                    Delegate {
-                        expr: IdedExpr {
-                            id: e.id,
-                            expr: Expr::Select(SelectExpr {
-                                operand: Box::new(temp(0)),
-                                field: s.field.clone(),
-                                test: true,
-                            }),
-                        },
-                        name: String::new(),
-                        member: false,
-                    },
-                );
-                prepare(&s.operand, is_function, scopes, calls);
-            }
-        }
-        Expr::List(l) => l
-            .elements
-            .iter()
-            .for_each(|x| prepare(x, is_function, scopes, calls)),
-        Expr::Map(m) => {
-            for entry in &m.entries {
-                if let EntryExpr::MapEntry(me) = &entry.expr {
-                    prepare(&me.key, is_function, scopes, calls);
-                    prepare(&me.value, is_function, scopes, calls);
+    stacker::maybe_grow(
+        crate::limits::STACK_RED_ZONE,
+        crate::limits::STACK_GROWTH,
+        || match &e.expr {
+            Expr::Call(c) => {
+                if !structural(&c.func_name, c.args.len()) {
+                    calls.insert(e.id, delegate(c, is_function, scopes));
+                }
+                if let Some(t) = &c.target {
+                    prepare(t, is_function, scopes, calls);
+                }
+                for a in &c.args {
+                    prepare(a, is_function, scopes, calls);
                 }
             }
-        }
-        Expr::Comprehension(c) => {
-            prepare(&c.iter_range, is_function, scopes, calls);
-            prepare(&c.accu_init, is_function, scopes, calls);
-            let depth = scopes.len();
-            scopes.push(c.accu_var.clone());
-            scopes.push(c.iter_var.clone());
-            for x in [&c.loop_cond, &c.loop_step, &c.result] {
-                prepare(x, is_function, scopes, calls);
+            Expr::Select(s) => {
+                if s.test {
+                    calls.insert(
+                        e.id,
+                        Delegate {
+                            expr: IdedExpr {
+                                id: e.id,
+                                expr: Expr::Select(SelectExpr {
+                                    operand: Box::new(temp(0)),
+                                    field: s.field.clone(),
+                                    test: true,
+                                }),
+                            },
+                            name: String::new(),
+                            member: false,
+                        },
+                    );
+                    prepare(&s.operand, is_function, scopes, calls);
+                }
             }
-            scopes.truncate(depth);
-        }
-        _ => {}
-    })
+            Expr::List(l) => l
+                .elements
+                .iter()
+                .for_each(|x| prepare(x, is_function, scopes, calls)),
+            Expr::Map(m) => {
+                for entry in &m.entries {
+                    if let EntryExpr::MapEntry(me) = &entry.expr {
+                        prepare(&me.key, is_function, scopes, calls);
+                        prepare(&me.value, is_function, scopes, calls);
+                    }
+                }
+            }
+            Expr::Comprehension(c) => {
+                prepare(&c.iter_range, is_function, scopes, calls);
+                prepare(&c.accu_init, is_function, scopes, calls);
+                let depth = scopes.len();
+                scopes.push(c.accu_var.clone());
+                scopes.push(c.iter_var.clone());
+                for x in [&c.loop_cond, &c.loop_step, &c.result] {
+                    prepare(x, is_function, scopes, calls);
+                }
+                scopes.truncate(depth);
+            }
+            _ => {}
+        },
+    )
 }
 
 /// The calls evaluated here rather than by the crate.
@@ -421,7 +431,11 @@ fn constant(e: &IdedExpr) -> bool {
 }
 
 fn eval<'e, 'a>(e: &'e IdedExpr, env: &Env<'e, 'a>) -> Res<'e, 'a> {
-    stacker::maybe_grow(64 * 1024, 1024 * 1024, || eval_node(e, env))
+    stacker::maybe_grow(
+        crate::limits::STACK_RED_ZONE,
+        crate::limits::STACK_GROWTH,
+        || eval_node(e, env),
+    )
 }
 
 fn eval_node<'e, 'a>(e: &'e IdedExpr, env: &Env<'e, 'a>) -> Res<'e, 'a> {
@@ -671,6 +685,9 @@ fn call<'e, 'a>(e: &'e IdedExpr, c: &'e CallExpr, env: &Env<'e, 'a>) -> Res<'e, 
                 values.insert(0, eval(target, env)?);
             }
             let args: Vec<&dyn Val> = values.iter().map(|v| v.as_ref() as &dyn Val).collect();
+            if too_large(&d.name, &args) {
+                return Err(t.cancel());
+            }
             let result = run_delegate(&d.expr, &args)?;
             let mut cost = crate::cost::call(&d.name, d.member, &args, result.as_ref());
             if d.name == operators::IN && c.args.get(1).is_some_and(constant) {
@@ -682,6 +699,37 @@ fn call<'e, 'a>(e: &'e IdedExpr, c: &'e CallExpr, env: &Env<'e, 'a>) -> Res<'e, 
         }
     }
 }
+
+/// Whether a call would build a value larger than this process holds for one
+/// expression. cel-go charges a list concatenation 1 whatever its length (it joins the
+/// two lists lazily), and a replacement by the length of the receiver alone, so neither
+/// is bounded by cost; the crate builds both in full. Such a call cancels the
+/// evaluation as the cost limit does.
+fn too_large(function: &str, args: &[&dyn Val]) -> bool {
+    let len = |v: &dyn Val| {
+        if let Some(s) = v.downcast_ref::<CelString>() {
+            return s.inner().len() as u64;
+        }
+        v.as_sizer()
+            .map_or(0, |s| u64::try_from(*s.size().inner()).unwrap_or(0))
+    };
+    match (function, args) {
+        (operators::ADD, [a, b]) if a.get_type().name() == "list" => {
+            len(*a) + len(*b) > MAX_ELEMENTS
+        }
+        ("replace", [s, old, new, ..]) => {
+            let (s, old, new) = (len(*s), len(*old), len(*new));
+            let replacements = if old == 0 { s + 1 } else { s / old };
+            s.saturating_add(replacements.saturating_mul(new)) > MAX_STRING_BYTES
+        }
+        _ => false,
+    }
+}
+
+/// The most elements a list built by `+` may have.
+const MAX_ELEMENTS: u64 = 1 << 20;
+/// The most bytes a string built by `replace` may have.
+const MAX_STRING_BYTES: u64 = 64 << 20;
 
 /// How a comprehension's loop step folds errors (cel-go's `evalAnd` / `evalOr`):
 /// `error && false` is `false`, `error || true` is `true`.

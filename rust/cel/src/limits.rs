@@ -36,3 +36,10 @@ pub const OUT_OF_BUDGET: &str =
 /// uncounted ones, lists, maps, calls and parentheses, nest through the listener's
 /// `expr` rule); this second bound only guards the recursive walks over the tree.
 pub const MAX_TREE_DEPTH: usize = 4 * MAX_RECURSION_DEPTH + 64;
+
+/// The stack a recursive walk keeps in hand before each level; below it, the walk goes
+/// on in a new segment of [`STACK_GROWTH`] bytes (`stacker::maybe_grow`).
+pub const STACK_RED_ZONE: usize = 256 * 1024;
+
+/// See [`STACK_RED_ZONE`].
+pub const STACK_GROWTH: usize = 4 * 1024 * 1024;

@@ -16,6 +16,7 @@ use crate::checker::{self, Declarations, Ty};
 use crate::errors::{self, runtime_message, Issue};
 use crate::eval::{self, Tracker};
 use crate::library::error;
+use crate::limits::{STACK_GROWTH, STACK_RED_ZONE};
 use crate::value::ABSENT;
 use crate::{limits, syntax, ENV};
 
@@ -149,7 +150,7 @@ pub fn compile(source: &str, decls: &Declarations, returns: Returns) -> Result<P
 /// a selection chain as a qualified name first (a string built per evaluation), while a
 /// lookup goes straight to the value. Type names (`net.IP`) and presence tests stay.
 fn rewrite_selects(e: &mut IdedExpr) {
-    stacker::maybe_grow(64 * 1024, 1024 * 1024, || rewrite_select(e))
+    stacker::maybe_grow(STACK_RED_ZONE, STACK_GROWTH, || rewrite_select(e))
 }
 
 fn rewrite_select(e: &mut IdedExpr) {
@@ -358,6 +359,10 @@ fn access_path(e: &IdedExpr, root: &str) -> Option<Vec<String>> {
 }
 
 fn project(e: &IdedExpr, root: &str, proj: &mut Projection) {
+    stacker::maybe_grow(STACK_RED_ZONE, STACK_GROWTH, || project_node(e, root, proj))
+}
+
+fn project_node(e: &IdedExpr, root: &str, proj: &mut Projection) {
     use cel::common::ast::{EntryExpr, Expr};
     if let Some(path) = access_path(e, root) {
         proj.merge(&path);
@@ -512,6 +517,10 @@ fn for_each_child<'a>(e: &'a IdedExpr, mut f: impl FnMut(&'a IdedExpr)) {
 }
 
 fn reads_of(e: &IdedExpr, reads: &mut Reads) {
+    stacker::maybe_grow(STACK_RED_ZONE, STACK_GROWTH, || reads_of_node(e, reads))
+}
+
+fn reads_of_node(e: &IdedExpr, reads: &mut Reads) {
     use cel::common::ast::{Expr, LiteralValue};
     match &e.expr {
         Expr::Ident(n) => match n.as_str() {
@@ -550,6 +559,10 @@ fn reads_of(e: &IdedExpr, reads: &mut Reads) {
 }
 
 fn collect_uses(e: &IdedExpr, uses: &mut Uses) {
+    stacker::maybe_grow(STACK_RED_ZONE, STACK_GROWTH, || collect_uses_node(e, uses))
+}
+
+fn collect_uses_node(e: &IdedExpr, uses: &mut Uses) {
     use cel::common::ast::Expr;
     match &e.expr {
         Expr::Ident(n) => match n.as_str() {

@@ -393,18 +393,22 @@ impl Parser {
     }
 
     fn expr(&mut self) -> Result<Depth, Stop> {
-        stacker::maybe_grow(32 * 1024, 1024 * 1024, || {
-            self.enter(Rule::Expr)?;
-            let mut d = self.conditional_or()?;
-            if self.eat(Tok::Question) {
-                let then = self.conditional_or()?;
-                self.expect(Tok::Colon)?;
-                let otherwise = self.expr()?;
-                d = 1 + d.max(then).max(otherwise);
-            }
-            self.exit(Rule::Expr);
-            Ok(d)
-        })
+        stacker::maybe_grow(
+            crate::limits::STACK_RED_ZONE,
+            crate::limits::STACK_GROWTH,
+            || {
+                self.enter(Rule::Expr)?;
+                let mut d = self.conditional_or()?;
+                if self.eat(Tok::Question) {
+                    let then = self.conditional_or()?;
+                    self.expect(Tok::Colon)?;
+                    let otherwise = self.expr()?;
+                    d = 1 + d.max(then).max(otherwise);
+                }
+                self.exit(Rule::Expr);
+                Ok(d)
+            },
+        )
     }
 
     fn conditional_or(&mut self) -> Result<Depth, Stop> {
