@@ -141,13 +141,7 @@ pub fn call(function: &str, member: bool, args: &[&dyn Val], result: &dyn Val) -
         {
             traversal(sz(0), STRING_TRAVERSAL)
         }
-        "@in" if args.len() == 2 => {
-            if args[1].get_type().name() == "list" {
-                sz(1)
-            } else {
-                1
-            }
-        }
+        "@in" if args.len() == 2 && args[1].get_type().name() == "list" => sz(1),
         "_<_" | "_>_" | "_<=_" | "_>=_" | "_==_" | "_!=_" if args.len() == 2 => {
             let sized = |v: &dyn Val| {
                 v.downcast_ref::<CelString>().is_some()

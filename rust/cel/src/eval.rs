@@ -157,25 +157,23 @@ fn prepare(
                     prepare(a, is_function, scopes, calls);
                 }
             }
-            Expr::Select(s) => {
-                if s.test {
-                    calls.insert(
-                        e.id,
-                        Delegate {
-                            expr: IdedExpr {
-                                id: e.id,
-                                expr: Expr::Select(SelectExpr {
-                                    operand: Box::new(temp(0)),
-                                    field: s.field.clone(),
-                                    test: true,
-                                }),
-                            },
-                            name: String::new(),
-                            member: false,
+            Expr::Select(s) if s.test => {
+                calls.insert(
+                    e.id,
+                    Delegate {
+                        expr: IdedExpr {
+                            id: e.id,
+                            expr: Expr::Select(SelectExpr {
+                                operand: Box::new(temp(0)),
+                                field: s.field.clone(),
+                                test: true,
+                            }),
                         },
-                    );
-                    prepare(&s.operand, is_function, scopes, calls);
-                }
+                        name: String::new(),
+                        member: false,
+                    },
+                );
+                prepare(&s.operand, is_function, scopes, calls);
             }
             Expr::List(l) => l
                 .elements
@@ -719,7 +717,7 @@ fn too_large(function: &str, args: &[&dyn Val]) -> bool {
         }
         ("replace", [s, old, new, ..]) => {
             let (s, old, new) = (len(*s), len(*old), len(*new));
-            let replacements = if old == 0 { s + 1 } else { s / old };
+            let replacements = s.checked_div(old).unwrap_or(s + 1);
             s.saturating_add(replacements.saturating_mul(new)) > MAX_STRING_BYTES
         }
         _ => false,
