@@ -461,7 +461,14 @@ fn eval_node<'e, 'a>(e: &'e IdedExpr, env: &Env<'e, 'a>) -> Res<'e, 'a> {
             run_delegate(&d.expr, &[operand.as_ref()]).map(CowVal::Owned)
         }
         // what is left of selections after checking: qualified type names
-        Expr::Select(_) => run_delegate(e, &[]).map(CowVal::Owned),
+        Expr::Select(s) => match run_delegate(e, &[]) {
+            Ok(v) => Ok(CowVal::Owned(v)),
+            Err(_) => {
+                let operand = eval(&s.operand, env)?;
+                env.tracker.charge(1)?;
+                index_into(operand, &CelString::from(s.field.as_str()), "_._")
+            }
+        },
         Expr::Call(c) => call(e, c, env),
         Expr::List(l) => {
             if !constant(e) {

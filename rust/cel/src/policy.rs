@@ -182,7 +182,9 @@ fn rewrite_select(e: &mut IdedExpr) {
         Expr::Call(c) => {
             if let Some(t) = &mut c.target {
                 // A call target may name a function namespace (`ip.isCanonical(...)`).
-                if qualified_name(&t.expr).is_none() {
+                let namespace = qualified_name(&t.expr)
+                    .is_some_and(|q| checker::is_function(&format!("{q}.{}", c.func_name)));
+                if !namespace {
                     rewrite_selects(t);
                 }
             }
