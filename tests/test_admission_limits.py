@@ -224,7 +224,9 @@ def test_string_doubling_variables_are_stopped() -> None:
 # ------------------------------------------------------------------ a stored state
 
 
-def servicecidr_cli(state: Path, *argv: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+def servicecidr_cli(
+    state: Path, *argv: str, stdin: str | None = None
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "servicecidr", "--state", str(state), *argv],
         input=stdin,
@@ -242,7 +244,13 @@ def test_a_state_holding_an_expensive_policy_answers_every_command(tmp_path: Pat
     )
     assert init.returncode == 0, init.stderr
     docs = [policy("p", validations=[{"expression": SLOW}]), binding("b", "p")]
-    applied = servicecidr_cli(state, "apply", "-f", "-", stdin=json.dumps({"kind": "List", "apiVersion": "v1", "items": docs}))
+    applied = servicecidr_cli(
+        state,
+        "apply",
+        "-f",
+        "-",
+        stdin=json.dumps({"kind": "List", "apiVersion": "v1", "items": docs}),
+    )
     assert applied.returncode == 0, applied.stderr
     deep = policy("deep", validations=[{"expression": " + ".join(["1"] * 6_000) + " > 0"}])
     refused_ = servicecidr_cli(state, "apply", "-f", "-", stdin=json.dumps(deep))
@@ -251,11 +259,15 @@ def test_a_state_holding_an_expensive_policy_answers_every_command(tmp_path: Pat
     got = servicecidr_cli(state, "get", "validatingadmissionpolicy")
     assert got.returncode == 0, got.stderr
     assert "p" in got.stdout.split()
-    denied = servicecidr_cli(state, "apply", "-f", "-", stdin=json.dumps(servicecidr("new", "10.100.0.0/24")))
+    denied = servicecidr_cli(
+        state, "apply", "-f", "-", stdin=json.dumps(servicecidr("new", "10.100.0.0/24"))
+    )
     assert denied.returncode != 0
     assert LIMIT in denied.stderr
     for argv in (["check"], ["reconcile"], ["delete", "validatingadmissionpolicy", "p"]):
         r = servicecidr_cli(state, *argv)
         assert r.returncode == 0, (argv, r.stderr)
-    allowed = servicecidr_cli(state, "apply", "-f", "-", stdin=json.dumps(servicecidr("new", "10.100.0.0/24")))
+    allowed = servicecidr_cli(
+        state, "apply", "-f", "-", stdin=json.dumps(servicecidr("new", "10.100.0.0/24"))
+    )
     assert allowed.returncode == 0, allowed.stderr
