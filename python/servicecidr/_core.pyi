@@ -79,7 +79,8 @@ class CidrAllocator:
 
     def allocate_next_many(self, n: int) -> list[str]:
         """Reserve ``n`` addresses as ``n`` calls of :meth:`allocate_next` would, or
-        none (RangeFullError) when fewer than ``n`` are free."""
+        none (RangeFullError) when fewer than ``n`` are free; more than 2**24 in one call
+        is an InvalidInputError."""
 
     def release_many(self, ips: Iterable[str]) -> int:
         """Free every address of ``ips``; return how many were allocated."""
@@ -266,7 +267,13 @@ class AuditLineReader:
     ``servicecidr.importers.fastaudit`` for what it hands back."""
 
     def __new__(
-        cls, path: str, *, fast: bool = True, batch: int = 256, source: str | None = None
+        cls,
+        path: str,
+        *,
+        fast: bool = True,
+        batch: int = 256,
+        source: str | None = None,
+        schema: dict[str, Any] | None = None,
     ) -> AuditLineReader: ...
     def next_batch(self) -> list[tuple[Any, ...]] | None:
         """The next batch of classified lines, or None at the end of the file."""

@@ -436,6 +436,8 @@ class Cluster:
         """:meth:`apply`, also returning warnings."""
         kind = self._kind_of(obj)
         info = KINDS[kind]
+        # What the request cannot carry is refused before anything below copies or reads it.
+        api_decode.check(obj)
         self._need_name(obj, kind)
         meta = obj.get("metadata") or {}
         ns = (meta.get("namespace") or "default") if info.namespaced else None
@@ -451,9 +453,10 @@ class Cluster:
             if k in meta:
                 merged["metadata"][k] = copy.deepcopy(meta[k])
         merged["metadata"].pop("resourceVersion", None)
-        if kind == "Service":
+        spec = merged.get("spec")
+        if kind == "Service" and isinstance(spec or {}, dict):
             # apply leaves fields it does not name to the server: allocated values stay.
-            spec = merged.setdefault("spec", {})
+            spec = merged["spec"] = spec or {}
             new_spec = obj.get("spec") or {}
             for f in ("clusterIP", "clusterIPs", "ipFamilies", "ipFamilyPolicy"):
                 if f not in new_spec and f in (current.get("spec") or {}):
@@ -505,9 +508,11 @@ class Cluster:
         admission, no allocation (to build the broken states repair and importers meet)."""
         kind = self._kind_of(obj)
         info = KINDS[kind]
-        new = copy.deepcopy(obj)
+        # Even etcd only ever holds what the apiserver encoded from its Go types: a stored
+        # object decodes (field types, JSON values), or nothing is written.
+        new, _ = api_decode.decode(obj, field_validation="Ignore")
         meta = new.setdefault("metadata", {})
-        if not isinstance(meta, dict) or not meta.get("name"):
+        if not meta.get("name"):
             raise BadRequestError("store: metadata.name is required")
         if info.namespaced:
             meta.setdefault("namespace", "default")
