@@ -330,7 +330,7 @@ PASSTHROUGH_KINDS: Final[dict[str, frozenset[str]]] = {
     "Namespace": frozenset({"v1"}),
     "Event": frozenset({"events.k8s.io/v1"}),
 }
-"""Other kinds the engine serves: accepted and deep-copied without a schema check."""
+"""Other kinds the engine serves: deep-copied, only ``metadata`` decoded as ObjectMeta."""
 
 _SCHEME_NAME: Final = "pkg/api/legacyscheme/scheme.go:30"
 
@@ -697,7 +697,7 @@ def decode(
     Returns a normalised deep copy (unknown fields and ``null`` values dropped, timestamps
     re-rendered as ``metav1.Time`` prints them) and the list of warnings (``unknown field
     "spec.foo"``, only with ``field_validation="Warn"``). Kinds in
-    :data:`PASSTHROUGH_KINDS` are deep-copied unchecked.
+    :data:`PASSTHROUGH_KINDS` are deep-copied with only their ``metadata`` decoded.
 
     Raises:
         RequestEntityTooLargeError: the body is over the 3 MiB request limit.
@@ -719,9 +719,8 @@ def decode(
     if not api_version:
         raise BadRequestError(f"Object 'apiVersion' is missing in '{_compact(obj)}'")
     root = ROOTS.get((api_version, kind))
-    if root is None:
-        if api_version in PASSTHROUGH_KINDS.get(kind, ()):
-            return copy.deepcopy(obj), []
+    passthrough = root is None and api_version in PASSTHROUGH_KINDS.get(kind, ())
+    if root is None and not passthrough:
         raise BadRequestError(
             f'no kind "{kind}" is registered for version "{api_version}" in scheme "{_SCHEME_NAME}"'
         )
@@ -729,7 +728,16 @@ def decode(
     d = _Decoder(version)
     prefix = f'{kind} in version "{version}" cannot be handled as a {kind}: '
     try:
-        out = d.struct(obj, root, root, [], "")
+        if root is not None:
+            out = d.struct(obj, root, root, [], "")
+        else:
+            # Only the metadata has a schema here (the engine reads it like any object's).
+            out = {
+                k: d.value(v, "ObjectMeta", kind, [k], k) if k == "metadata" else copy.deepcopy(v)
+                for k, v in obj.items()
+            }
+            if out.get("metadata") is None:
+                out.pop("metadata", None)
     except _HardError as e:
         raise BadRequestError(prefix + str(e)) from None
     if d.saved is not None:

@@ -207,9 +207,11 @@ _GO_YAML_WORDING = {
 }
 
 
-def _problem(e: yaml.YAMLError) -> YAMLDocError:
+def _problem(e: yaml.YAMLError, text: str) -> YAMLDocError:
+    if isinstance(e, yaml.reader.ReaderError):  # go-yaml: "control characters are not allowed"
+        return YAMLDocError(str(e.reason), text.count("\n", 0, e.position) + 1)
     mark = getattr(e, "problem_mark", None) or getattr(e, "context_mark", None)
-    problem = getattr(e, "problem", None) or str(e)
+    problem = " ".join((getattr(e, "problem", None) or str(e)).split())
     problem = _GO_YAML_WORDING.get(problem, problem)
     if problem.startswith("found undefined alias"):
         anchor = problem[len("found undefined alias") :].strip().strip("'")
@@ -224,7 +226,7 @@ def load_document(text: str) -> Any:
     try:
         value = loader.get_single_data()
     except yaml.YAMLError as e:
-        raise _problem(e) from None
+        raise _problem(e, text) from None
     except RecursionError:  # a bound above should have stopped it first
         raise YAMLDocError(f"exceeded max depth of {MAX_DEPTH}") from None
     finally:
