@@ -81,7 +81,8 @@ REFUSED = [
     (SVC + "spec: null\n", "spec.ports: Required value"),
     ("apiVersion: v1\nkind: Service\nmetadata: {name: 5}\n", "ObjectMeta.metadata.name"),
     (
-        'apiVersion: v1\nkind: Service\nmetadata: {name: n, creationTimestamp: "9999-12-31T23:59:59-23:59"}\n'
+        "apiVersion: v1\nkind: Service\n"
+        'metadata: {name: n, creationTimestamp: "9999-12-31T23:59:59-23:59"}\n'
         "spec: {ports: [{port: 80}]}\n",
         'parsing time "9999-12-31T23:59:59-23:59": year out of range',
     ),
@@ -89,14 +90,16 @@ REFUSED = [
     ('{"a": ' + "[" * 100_000 + "]" * 100_000 + "}", "exceeded max depth"),
     (
         '{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "j\\ud800"}}',
-        "metadata.name: \"j\\ud800\" is not valid Unicode text",
+        'metadata.name: "j\\ud800" is not valid Unicode text',
     ),
 ]
 
 
 @pytest.mark.parametrize(("manifest", "message"), REFUSED, ids=range(len(REFUSED)))
 @pytest.mark.parametrize("verb", ["apply", "create"])
-def test_hostile_manifests_are_an_error_line(run: object, verb: str, manifest: str, message: str) -> None:
+def test_hostile_manifests_are_an_error_line(
+    run: object, verb: str, manifest: str, message: str
+) -> None:
     state = run.state  # type: ignore[attr-defined]
     before = _state_files(state)
     code, out, err = run(verb, "-f", "-", stdin=manifest)  # type: ignore[operator]

@@ -136,6 +136,11 @@ class AllocatedIterator:
     def __next__(self) -> str: ...
     def __length_hint__(self) -> int: ...
 
+def json_bound(obj: object, max_depth: int, limit: int) -> int | None:
+    """A lower bound of the compact JSON size of ``obj`` when it is plain JSON (string
+    keys, valid UTF-8, int64 integers, finite floats) nested at most ``max_depth`` deep
+    (stopping once the bound passes ``limit``); None when Python must judge it."""
+
 def parse_ip(text: str) -> tuple[str, _IPFamily]:
     """Parse an IP address strictly; return ``(canonical text, family)``."""
 

@@ -30,7 +30,7 @@ from typing import Any
 import yaml
 from yaml.composer import Composer, ComposerError
 from yaml.constructor import SafeConstructor
-from yaml.events import AliasEvent, MappingStartEvent, ScalarEvent, SequenceStartEvent
+from yaml.events import AliasEvent, MappingStartEvent, SequenceStartEvent
 from yaml.resolver import Resolver
 
 from servicecidr.api.storable import MAX_DEPTH
@@ -65,6 +65,8 @@ class _Bounded(Composer):
     """PyYAML's composer, counting as go-yaml's decoder counts: every node is one decode,
     an alias the whole size of what it names (all of it alias-driven)."""
 
+    peek_event: Any  # from the parser it is mixed with
+
     def __init__(self) -> None:
         super().__init__()
         self._reset()
@@ -94,6 +96,7 @@ class _Bounded(Composer):
     def compose_node(self, parent: Any, index: Any) -> Any:
         event = self.peek_event()
         if isinstance(event, AliasEvent):
+            assert event.anchor is not None
             if event.anchor in self._open:
                 raise ComposerError(
                     None, None, f"anchor '{event.anchor}' value contains itself", None
@@ -177,7 +180,7 @@ _Loader: Any = _PyLoader
 if getattr(yaml, "__with_libyaml__", False):
     from yaml._yaml import CParser
 
-    class _CLoader(CParser, _Bounded, _Constructor, _Resolver):  # type: ignore[misc]
+    class _CLoader(CParser, _Bounded, _Constructor, _Resolver):
         """libyaml reads and parses; composing (with the bounds) stays in Python."""
 
         def __init__(self, stream: str) -> None:

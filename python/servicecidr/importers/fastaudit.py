@@ -4,10 +4,11 @@ The worker reads, parses and classifies lines on another core while the importer
 applies what it already handed over. What it hands back per line:
 
 * a **fast record**: a successful Service or IPAddress write whose responseObject is
-  complete and surely decodes (:data:`READER_SCHEMA`) — the :class:`Record` fields as :func:`.auditlog.event_record` would set them,
-  plus ``Record.fast``: the object normalised and encoded as the store keeps it, and the
-  ClusterIPs or parentRef the observed checks read. The line stays in ``Record.text``
-  for the importer's rarer paths, which parse it again;
+  complete and surely decodes (:data:`READER_SCHEMA`) — the :class:`Record` fields as
+  :func:`.auditlog.event_record` would set them, plus ``Record.fast``: the object
+  normalised and encoded as the store keeps it, and the ClusterIPs or parentRef the
+  observed checks read. The line stays in ``Record.text`` for the importer's rarer
+  paths, which parse it again;
 * a **skip** decided there (a read, another stage, an unmodelled resource, a failed or
   dry-run write), worded as :func:`.auditlog.event_record` words it;
 * a **slow line**: everything else, handled here exactly as :mod:`.sources` and

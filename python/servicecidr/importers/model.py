@@ -6,7 +6,8 @@ Reasons fall in three groups:
 * **unusable** (:data:`UNUSABLE`): the input is broken or too thin to reconstruct the write
   — malformed JSON/YAML, an unknown shape, a write to a modelled resource at Metadata level
   (or truncated) with no body, a patch without its responseObject, a Panic stage, a create
-  without a name, an object that does not decode (never stored). ``strict=True`` stops at the first of these.
+  without a name, an object that does not decode (never stored). ``strict=True`` stops at
+  the first of these.
 * **skipped** by rule (:data:`SKIPPED`): a write that changed nothing — a non-2xx
   response, a dry run, a duplicate ResponseComplete, a write older than the stored object.
 * **ignored** (:data:`IGNORED`): input that is not about the modelled state — reads

@@ -34,9 +34,9 @@ mod json;
 pub mod msgpack;
 mod schema;
 pub use batch::{Batch, FastRef, ItemRef, PayloadRef};
-pub use schema::Schema;
 use json::{truthy, Obj, J};
 use msgpack as mp;
+pub use schema::Schema;
 
 const ACTOR_ANNOTATION: &str = "servicecidr.io/actor";
 const RAW_WRITE_ANNOTATION: &str = "servicecidr.io/raw-storage-write";

@@ -50,12 +50,13 @@ impl Schema {
             .enumerate()
             .map(|(i, (name, _))| (name.as_str(), i))
             .collect();
-        let parse_struct = |fields: &Vec<(String, String)>| -> Result<HashMap<String, Type>, String> {
-            fields
-                .iter()
-                .map(|(f, t)| Ok((f.clone(), parse(t, &index)?)))
-                .collect()
-        };
+        let parse_struct =
+            |fields: &Vec<(String, String)>| -> Result<HashMap<String, Type>, String> {
+                fields
+                    .iter()
+                    .map(|(f, t)| Ok((f.clone(), parse(t, &index)?)))
+                    .collect()
+            };
         let structs = structs
             .iter()
             .map(|(_, fields)| parse_struct(fields))
@@ -172,7 +173,10 @@ mod tests {
                         ("raw", "raw"),
                     ]),
                 ),
-                ("Part".into(), s(&[("on", "bool"), ("target", "IntOrString")])),
+                (
+                    "Part".into(),
+                    s(&[("on", "bool"), ("target", "IntOrString")]),
+                ),
             ],
             &[("Thing".into(), "Thing".into())],
             100,
@@ -209,13 +213,20 @@ mod tests {
         ] {
             assert!(!valid(bad), "{bad}");
         }
-        assert!(
-            Schema::new(&[("T".into(), vec![("a".into(), "Nope".into())])], &[], 1, 1).is_err()
-        );
+        assert!(Schema::new(
+            &[("T".into(), vec![("a".into(), "Nope".into())])],
+            &[],
+            1,
+            1
+        )
+        .is_err());
         let mut b = b"{}".to_vec();
         let tape = simd_json::to_tape(&mut b).unwrap();
         let empty = J::root(&tape.0).unwrap().obj().unwrap();
         assert!(schema().valid("Thing", empty));
-        assert!(!schema().valid("Other", empty), "no root for the kind: never sure");
+        assert!(
+            !schema().valid("Other", empty),
+            "no root for the kind: never sure"
+        );
     }
 }

@@ -13,6 +13,7 @@ mod logenc;
 mod msgpack;
 mod replay;
 mod snapshot;
+mod storable;
 
 use std::borrow::Cow;
 use std::sync::{Mutex, MutexGuard, PoisonError};
@@ -516,6 +517,8 @@ mod _core {
     use super::replay::{crc32c_of, replay_records, ReplayProgress};
     #[pymodule_export]
     use super::snapshot::read_snapshot_body;
+    #[pymodule_export]
+    use super::storable::json_bound;
     #[pymodule_export]
     use super::{parse_cidr, parse_ip, AllocatedIterator, CidrAllocator};
 }
