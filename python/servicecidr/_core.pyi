@@ -28,6 +28,7 @@ __all__ = [
     "crc32c",
     "encode_log_records",
     "frame_import_event",
+    "json_bound",
     "parse_cidr",
     "parse_ip",
     "read_snapshot_body",
