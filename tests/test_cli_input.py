@@ -13,7 +13,8 @@ import pytest
 import yaml
 
 from conftest import CONFORMANCE
-from servicecidr.cli import main, yamldoc
+from servicecidr import yamldoc
+from servicecidr.cli import main
 from servicecidr.cli.errors import CliError
 from servicecidr.cli.manifests import parse_stream
 

@@ -80,3 +80,38 @@ def test_hostile_objects_are_reported_never_stored(tmp_path: Path, fmt: str) -> 
     before = c.digest()
     report = import_observed(c, fmt, [path]).to_dict()
     _check(c, before, report, path)
+
+
+def test_yaml_inputs_are_read_within_go_yamls_bounds(tmp_path: Path) -> None:
+    """The importers read YAML as the command line does: an alias bomb, a self-reference,
+    deep nesting or a value its tag cannot hold is one malformed-yaml line each."""
+    bomb = (
+        'a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]\n'
+        + "".join(
+            f"{n}: &{n} [{','.join(['*' + p] * 9)}]\n"
+            for p, n in zip("abcdefg", "bcdefgh", strict=True)
+        )
+        + "kind: Service\napiVersion: v1\nmetadata: {name: x, namespace: default}\n"
+    )
+    docs = [
+        bomb,
+        "kind: Service\napiVersion: v1\nmetadata: &m {name: y, labels: *m}\n",
+        "kind: Service\napiVersion: v1\nspec: " + "[" * 100_000 + "\n",
+        "kind: Service\napiVersion: v1\nmetadata: {name: z, generation: !!int x}\n",
+        "kind: Service\napiVersion: v1\nmetadata: {name: ok, namespace: default, uid: u,"
+        " resourceVersion: '5', creationTimestamp: 2025-01-01T00:00:00Z}\n"
+        "spec: {clusterIP: 10.96.0.20, clusterIPs: [10.96.0.20], ports: [{port: 80}]}\n",
+    ]
+    path = tmp_path / "dump.yaml"
+    path.write_text("---\n".join(docs))
+    c = Cluster("10.96.0.0/24", seed=1, clock=SimulatedClock())
+    report = import_observed(c, "dump", [path]).to_dict()
+    bad = report["skipped"]["malformed-yaml"]
+    assert bad["count"] == 4
+    details = [x["detail"] for x in bad["examples"]]
+    assert details[0] == "yaml: document contains excessive aliasing"
+    assert details[1] == "yaml: anchor 'm' value contains itself"
+    assert details[2] == "yaml: exceeded max depth of 100"
+    assert details[3] == "yaml: cannot decode `x` as a !!int"
+    # timestamps stay strings, as sigs.k8s.io/yaml keeps them
+    assert c.get("Service", "ok")["metadata"]["creationTimestamp"] == "2025-01-01T00:00:00Z"

@@ -4,7 +4,7 @@
   down) and ``-`` for standard input (source name ``STDIN``); a value may hold several
   paths separated by commas.
 * A file is a stream of YAML documents split on ``---`` lines (``YAMLReader``), each read
-  as kubectl reads it (:mod:`servicecidr.cli.yamldoc`: libyaml when PyYAML has it,
+  as kubectl reads it (:mod:`servicecidr.yamldoc`: libyaml when PyYAML has it,
   go-yaml's bounds on aliases and nesting, string keys), or a stream of JSON objects when
   it starts with ``{``; empty documents are skipped.
 * ``kind: List`` and typed lists (``ServiceList``...) are flattened into their items.
@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from servicecidr.cli.errors import CliError
-from servicecidr.cli.yamldoc import YAMLDocError, load_document
+from servicecidr.yamldoc import YAMLDocError, load_document
 
 __all__ = ["Manifest", "load_manifests", "parse_stream"]
 

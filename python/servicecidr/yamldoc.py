@@ -1,5 +1,6 @@
 """One YAML document to the JSON value kubectl would send (``sigs.k8s.io/yaml``'s
-``YAMLToJSON`` over ``gopkg.in/yaml.v2``), within go-yaml's bounds.
+``YAMLToJSON`` over ``gopkg.in/yaml.v2``), within go-yaml's bounds: how the command
+line's ``-f`` manifests and the importers' YAML files are read.
 
 * libyaml (``yaml.CParser``) reads the text when PyYAML was built with it, else PyYAML's
   pure-Python reader; either way the nodes are composed here, in Python, so that the
