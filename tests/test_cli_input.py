@@ -75,9 +75,10 @@ REFUSED = [
     (NS + "spec:\n" + "".join(" " * i + "- \n" for i in range(1, 400)), "max depth of 100"),
     (NS + "spec: {a: *nope}\n", "yaml: unknown anchor 'nope' referenced"),
     (NS + "spec: {a: !!int x}\n", "yaml: line 4: cannot decode `x` as a !!int"),
-    (NS + "spec: {~: 1}\n", "unsupported map key of type: null"),
-    (NS + "spec: !!set {a, b}\n", "spec: a value of type set is not a JSON value"),
-    (NS + "spec: {a: .nan}\n", "spec.a: nan is not a JSON number"),
+    (NS + "spec: {~: 1}\n", "YAML to JSON: unsupported map key of type: null"),
+    (NS + "spec: !!set {a, b}\n", "error converting YAML to JSON: json: unsupported type: set"),
+    (NS + "spec: {a: .nan}\n", "error converting YAML to JSON: json: unsupported value: NaN"),
+    (NS + "spec: !!omap [a: 1]\n", "json: unsupported type: tuple"),
     (SVC + "spec: [1]\n", "cannot unmarshal array into Go struct field Service.spec"),
     (SVC + "spec: null\n", "spec.ports: Required value"),
     ("apiVersion: v1\nkind: Service\nmetadata: {name: 5}\n", "ObjectMeta.metadata.name"),
@@ -118,11 +119,17 @@ def test_apply_of_an_existing_object_with_a_broken_spec(run: object) -> None:
 
 
 def test_keys_and_binary_become_json_as_kubectl_sends_them(run: object) -> None:
-    manifest = NS + "spec: {1: a, 2.5: b, false: c, k: !!binary aGVsbG8=, bad: !!binary /w==}\n"
+    manifest = NS + (
+        "spec: {1: a, 2.5: b, false: c, k: !!binary aGVsbG8=, bad: !!binary /w==,"
+        " t: !!timestamp 2001-12-14t21:59:43.10-05:00, d: !!timestamp 2002-12-14}\n"
+    )
     code, _, err = run("apply", "-f", "-", stdin=manifest)  # type: ignore[operator]
     assert code == 0, err
     code, out, _ = run("get", "ns", "x", "-o", "jsonpath={.spec}")  # type: ignore[operator]
-    assert out == '{"1":"a","2.5":"b","bad":"\ufffd","false":"c","k":"hello"}'
+    assert out == (
+        '{"1":"a","2.5":"b","bad":"\ufffd","d":"2002-12-14T00:00:00Z","false":"c","k":"hello",'
+        '"t":"2001-12-14T21:59:43.1-05:00"}'
+    )
 
 
 def test_dev_null_is_an_empty_file(run: object) -> None:

@@ -24,6 +24,7 @@ Errors are :class:`YAMLDocError` with go-yaml's wording and, where there is one,
 from __future__ import annotations
 
 import codecs
+import datetime
 import math
 import struct
 from typing import Any
@@ -54,10 +55,12 @@ def _allowed_alias_ratio(decodes: int) -> float:
 
 class YAMLDocError(Exception):
     """A document that cannot be read: ``problem`` in go-yaml's words, ``line`` (1-based)
-    where the reader knows it."""
+    where the reader knows it. ``str()`` is what kubectl prints after ``error converting
+    YAML to JSON:`` (``yaml: line 3: ...``, or ``json: ...`` when the value has no JSON)."""
 
-    def __init__(self, problem: str, line: int | None = None) -> None:
-        super().__init__(f"line {line}: {problem}" if line is not None else problem)
+    def __init__(self, problem: str, line: int | None = None, *, stage: str = "yaml") -> None:
+        where = f"line {line}: " if line is not None else ""
+        super().__init__(f"{stage}: {where}{problem}" if stage else problem)
         self.problem = problem
         self.line = line
 
@@ -284,17 +287,43 @@ def _key(k: Any) -> str:
     if isinstance(k, float):
         return _float_key(k)
     if k is None:
-        raise YAMLDocError("unsupported map key of type: null, key: null")
-    raise YAMLDocError(f"unsupported map key of type: {type(k).__name__}, key: {k!r}")
+        raise YAMLDocError("unsupported map key of type: null, key: null", stage="")
+    raise YAMLDocError(f"unsupported map key of type: {type(k).__name__}, key: {k!r}", stage="")
+
+
+def _go_time(t: datetime.date) -> str:
+    """An explicit ``!!timestamp`` as Go's JSON encoder writes a time.Time (RFC 3339 with
+    nanoseconds trimmed; go-yaml reads a time without a zone as UTC)."""
+    if not isinstance(t, datetime.datetime):
+        t = datetime.datetime(t.year, t.month, t.day)
+    if t.tzinfo is None:
+        t = t.replace(tzinfo=datetime.UTC)
+    frac = f".{t.microsecond:06d}".rstrip("0") if t.microsecond else ""
+    off = t.utcoffset() or datetime.timedelta(0)
+    if not off:
+        zone = "Z"
+    else:
+        minutes = int(off.total_seconds()) // 60
+        sign = "-" if minutes < 0 else "+"
+        zone = f"{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
+    return f"{t:%Y-%m-%dT%H:%M:%S}{frac}{zone}"
 
 
 def _to_json(v: Any) -> Any:
-    """What ``YAMLToJSON`` makes of a loaded value: string keys, ``!!binary`` as text.
-    Values JSON has no type for (sets, ...) are left for the API's decoding to refuse."""
+    """What ``YAMLToJSON`` makes of a loaded value: string keys, ``!!binary`` as text, an
+    explicit ``!!timestamp`` as Go writes a time; what JSON has no value for (NaN, a
+    ``!!set``, the pairs of a ``!!omap``) fails as Go's ``json.Marshal`` fails."""
     if isinstance(v, dict):
         return {_key(k): _to_json(item) for k, item in v.items()}
     if isinstance(v, list):
         return [_to_json(item) for item in v]
     if isinstance(v, bytes):
         return v.decode("utf-8", "servicecidr-go-replace")
-    return v
+    if isinstance(v, float) and not math.isfinite(v):
+        shown = "NaN" if math.isnan(v) else ("+Inf" if v > 0 else "-Inf")
+        raise YAMLDocError(f"unsupported value: {shown}", stage="json")
+    if isinstance(v, datetime.date):
+        return _go_time(v)
+    if isinstance(v, str | int | float | type(None)):
+        return v
+    raise YAMLDocError(f"unsupported type: {type(v).__name__}", stage="json")

@@ -54,7 +54,7 @@ def _split_documents(text: str) -> list[str]:
 
 
 def _yaml_error(source: str, e: YAMLDocError) -> CliError:
-    return CliError(f"error: error parsing {source}: error converting YAML to JSON: yaml: {e}")
+    return CliError(f"error: error parsing {source}: error converting YAML to JSON: {e}")
 
 
 def _json_constant(name: str) -> Any:

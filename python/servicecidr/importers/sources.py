@@ -323,7 +323,8 @@ def _yaml(name: str, stream: IO[bytes]) -> Iterator[tuple[int, Any] | Skip]:
             value = load_document(text)
         except YAMLDocError as e:
             line = start + (e.line - 1 if e.line is not None else 0)
-            yield Skip(name, line, "malformed-yaml", f"yaml: {e.problem}"[:200])
+            where = "" if e.line is None else f"line {e.line}: "
+            yield Skip(name, line, "malformed-yaml", str(e).replace(where, "", 1)[:200])
             return
         if value is not None:
             yield start, value
