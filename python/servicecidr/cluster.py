@@ -437,7 +437,7 @@ class Cluster:
         kind = self._kind_of(obj)
         info = KINDS[kind]
         # What the request cannot carry is refused before anything below copies or reads it.
-        api_decode.check(obj)
+        api_decode.check_body(obj)
         self._need_name(obj, kind)
         meta = obj.get("metadata") or {}
         ns = (meta.get("namespace") or "default") if info.namespaced else None
@@ -505,7 +505,9 @@ class Cluster:
 
     def store(self, obj: Obj) -> Obj:
         """Write an object straight to storage, as an etcd-level put: no validation, no
-        admission, no allocation (to build the broken states repair and importers meet)."""
+        admission, no allocation (to build the broken states repair and importers meet).
+        The object must still decode as kube-apiserver decodes (field types, JSON values),
+        as whatever etcd holds was encoded from the API types: it is stored decoded."""
         kind = self._kind_of(obj)
         info = KINDS[kind]
         # Even etcd only ever holds what the apiserver encoded from its Go types: a stored

@@ -43,6 +43,7 @@ __all__ = [
     "STRUCTS",
     "FieldValidation",
     "check",
+    "check_body",
     "decode",
     "go_type",
 ]
@@ -681,6 +682,13 @@ def _check_storable(obj: dict[str, Any], api_version: str, kind: str) -> None:
         else:
             prefix = "the request body cannot be decoded: "
         raise BadRequestError(prefix + str(e)) from None
+
+
+def check_body(obj: dict[str, Any]) -> None:
+    """Raise what :func:`decode` raises for a body JSON cannot carry or one too large
+    (nothing else is checked): for a caller that reads a body before decoding it."""
+    api_version, kind = _type_meta(obj)
+    _check_storable(obj, api_version, kind)
 
 
 def check(obj: dict[str, Any]) -> None:
