@@ -27,10 +27,12 @@ from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
 from typing import Any
 
+from servicecidr._core import json_bound
 from servicecidr.admission import ValidatingAdmissionPolicyPlugin
 from servicecidr.allocation.meta import MetaAllocator
 from servicecidr.allocation.nodeports import NodePortAllocator, service_ports
 from servicecidr.api import decode as api_decode
+from servicecidr.api import storable as api_storable
 from servicecidr.api.kinds import KINDS, KindInfo, kind_info
 from servicecidr.api.memo import ValidationMemo
 from servicecidr.audit import AuditWriter
@@ -49,6 +51,9 @@ from servicecidr.registry.txn import Txn
 from servicecidr.store import ObjectStore, object_key
 
 __all__ = ["Cluster"]
+
+# Every request body is checked for what JSON can carry: plain ones in Rust.
+api_storable.use_quick_pass(json_bound)
 
 Obj = dict[str, Any]
 AdmissionHook = Callable[..., list[str]]

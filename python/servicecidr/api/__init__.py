@@ -1,7 +1,7 @@
 """The API objects as kube-apiserver spells them: decode, default, validate.
 
-Pure Python, but for the quick pass of :mod:`servicecidr.api.storable` (the check every
-request body takes runs in the Rust extension when it can):
+Pure Python (no compiled extension is imported here; the engine plugs the extension's
+quick pass into :mod:`servicecidr.api.storable`):
 
 * :mod:`servicecidr.api.field_errors` — ``field.Error`` and the ``Invalid`` StatusError;
 * :mod:`servicecidr.api.decode` — structural JSON decoding with Go's error texts;

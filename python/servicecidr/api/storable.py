@@ -20,19 +20,19 @@ the field path, before anything is decided:
   object's compact JSON encoding: the 413 ``Request entity too large: limit is 3145728``
   of ``limitedReadBody`` (``endpoints/handlers/rest.go``).
 
-Every request body is checked, so the common case (plain JSON types, well within the
-bounds) is answered by a quick pass in Rust (``_core.json_bound``: about a tenth of a
-Service create's time in Python, a few percent in Rust); anything it is not sure of is
-walked here, which names the field.
+Every request body is checked. The walk here (pure Python, like all of ``api``) costs
+about a tenth of a Service create, so the engine plugs in a quick pass in Rust
+(:func:`use_quick_pass` with ``_core.json_bound``) that answers for the common case,
+plain JSON well within the bounds, and leaves everything else to this walk, which names
+the field.
 """
 
 from __future__ import annotations
 
 import json
 import math
+from collections.abc import Callable
 from typing import Any, Final
-
-from servicecidr._core import json_bound
 
 __all__ = [
     "INT64_MAX",
@@ -43,6 +43,7 @@ __all__ = [
     "TooLarge",
     "check",
     "is_text",
+    "use_quick_pass",
 ]
 
 MAX_REQUEST_BYTES: Final = 3 * 1024 * 1024
@@ -193,12 +194,26 @@ class _Walker:
                 raise
 
 
+QuickPass = Callable[[Any, int, int], "int | None"]
+_quick_pass: QuickPass | None = None
+
+
+def use_quick_pass(quick: QuickPass | None) -> None:
+    """Answer plain bodies with ``quick(obj, MAX_DEPTH, MAX_REQUEST_BYTES)``: a lower bound
+    of the compact JSON size when ``obj`` is plain JSON within the depth (stopping once
+    past the limit), or None to have the walk here judge it. It must give the walk's
+    verdicts (tests/fuzz/test_fuzz_api.py holds ``_core.json_bound`` to them)."""
+    global _quick_pass
+    _quick_pass = quick
+
+
 def check(obj: Any) -> None:
     """Refuse what JSON cannot carry or kube-apiserver would not accept (see the module
     doc): raises :class:`NotStorable` (with the field path) or :class:`TooLarge`."""
-    # The quick pass (Rust) answers for plain JSON within the bounds; anything else is
-    # judged here, field by field.
-    size = json_bound(obj, MAX_DEPTH, MAX_REQUEST_BYTES)
+    # A quick pass answers for plain JSON within the bounds; anything else is judged
+    # here, field by field.
+    quick = _quick_pass
+    size = quick(obj, MAX_DEPTH, MAX_REQUEST_BYTES) if quick is not None else None
     if size is None:
         w = _Walker()
         w.value(obj, 0)
