@@ -241,3 +241,26 @@ def test_non_strings_are_invalid_inputs_too() -> None:
             parse_cidr(value)
     with pytest.raises(ServiceCIDRError):
         CidrAllocator("10.0.0.0/24").allocate(5)  # type: ignore[arg-type]
+
+
+def test_hostile_facade_arguments_are_invalid_inputs() -> None:
+    bad_ranges: list[Any] = [5, [5], ["10.0.0.0/24", None], object()]
+    for value in bad_ranges:
+        with pytest.raises(InvalidInputError, match="service-cluster-ip-range"):
+            Cluster(value, seed=1, clock=SimulatedClock())
+    bad_seeds: list[Any] = [[1], math.nan, "x"]
+    for seed in bad_seeds:
+        with pytest.raises(InvalidInputError, match="seed must be an integer"):
+            Cluster("10.0.0.0/24", seed=seed, clock=SimulatedClock())
+    c = new()
+    before = c.digest()
+    for advance in ("", "1x", "1.2.3s"):
+        with pytest.raises(InvalidInputError, match="reconcile: "):
+            c.reconcile(advance)
+    for huge in (2**70, 1e300, math.inf, math.nan):
+        # once moved the simulated clock past what a timestamp shows: every later call failed
+        with pytest.raises(InvalidInputError, match="past the year 9999"):
+            c.reconcile(huge)
+    assert c.digest() == before
+    c.reconcile("1h")
+    c.create(svc("later"))

@@ -24,7 +24,7 @@ import json
 import os
 import random
 from collections.abc import Callable, Iterable, Iterator
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from servicecidr._core import json_bound
@@ -59,13 +59,21 @@ Obj = dict[str, Any]
 AdmissionHook = Callable[..., list[str]]
 _NAME_CHARS = "bcdfghjklmnpqrstvwxz2456789"  # k8s.io/apimachinery/pkg/util/rand
 MAX_CONTROLLER_ROUNDS = 1000
+_LATEST = datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC).timestamp()
 
 
 def _parse_range(value: str | Iterable[str] | None) -> tuple[str, ...]:
     if value is None:
         return ()
-    parts = [p.strip() for p in value.split(",")] if isinstance(value, str) else list(value)
-    parts = [p for p in parts if p]
+    raw = value.split(",") if isinstance(value, str) else value
+    if isinstance(raw, Iterable):
+        raw = list(raw)
+    if not isinstance(raw, list) or not all(isinstance(p, str) for p in raw):
+        raise InvalidInputError(
+            f"--service-cluster-ip-range must be CIDRs as a string or a list of strings, "
+            f"not {value!r}"
+        )
+    parts = [p for p in (p.strip() for p in raw) if p]
     if len(parts) > 2:
         raise InvalidInputError(
             f"--service-cluster-ip-range {','.join(parts)!r}: at most two CIDRs (one per family)"
@@ -129,7 +137,10 @@ class Cluster:
             self.families = ("IPv4", "IPv6")
         # Without a seed the run is not meant to repeat: pick one (it is kept with a state
         # directory, so a reopened state stays reproducible from then on).
-        self.seed = int(seed) if seed is not None else random.SystemRandom().randrange(1 << 63)
+        try:
+            self.seed = int(seed) if seed is not None else random.SystemRandom().randrange(1 << 63)
+        except (TypeError, ValueError, OverflowError):
+            raise InvalidInputError(f"seed must be an integer, not {seed!r}") from None
         self._rng = random.Random(self.seed)
         self._clock: Clock = clock if clock is not None else WallClock()
         self._store = ObjectStore()
@@ -541,10 +552,16 @@ class Cluster:
         """
         clock = self._clock
         if advance is not None:
-            seconds = parse_duration(advance)
+            try:
+                seconds = parse_duration(advance)
+            except ValueError as e:
+                raise InvalidInputError(f"reconcile: {e}") from None
             if seconds < 0:
                 raise InvalidInputError(f"reconcile: advance must not be negative ({advance})")
-            target: float | None = clock.now() + seconds
+            until = clock.now() + seconds
+            if not until <= _LATEST:  # (NaN too) a time no timestamp could show
+                raise InvalidInputError(f"reconcile: advance {advance} goes past the year 9999")
+            target: float | None = until
             if not clock.simulated:
                 raise InvalidInputError("reconcile(advance=...) needs a simulated clock")
         else:

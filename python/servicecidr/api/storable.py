@@ -9,9 +9,9 @@ the field path, before anything is decided:
   ``!!binary``, sets, tuples, other objects);
 * strings that are not valid Unicode text (a lone surrogate cannot be encoded as UTF-8);
 * floats that are not finite (JSON has no NaN or Infinity);
-* integers outside int64: Kubernetes carries a JSON integer as an ``int64``
-  (``k8s.io/apimachinery/pkg/util/json`` turns any other number into a float64, which
-  would not read back as the integer that was sent);
+* integers outside int64: kube-apiserver decodes a JSON integer as an ``int64``
+  (``sigs.k8s.io/json``, ``UnmarshalCaseSensitivePreserveInts``) and falls back to a
+  float64 beyond that range, which would not read back as the integer that was sent;
 * nesting deeper than :data:`MAX_DEPTH` containers (Go's JSON decoder stops at 10,000;
   msgpack, the stored form, at 511; Python's recursion sooner: the objects served here
   nest less than 15 deep);

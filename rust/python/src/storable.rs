@@ -3,7 +3,7 @@
 //! lists, strs, ints, floats, bools and None, within the bounds — and leaves everything
 //! else to the Python walker, which names the field that is wrong. The Python pass costs
 //! about a tenth of a Service create; this one a few percent. A differential fuzz test
-//! (tests/test_storable.py) holds the two to the same verdicts.
+//! (tests/fuzz/test_fuzz_api.py) holds the two to the same verdicts.
 
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyDict, PyFloat, PyInt, PyList, PyString};
