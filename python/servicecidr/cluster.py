@@ -24,13 +24,15 @@ import json
 import os
 import random
 from collections.abc import Callable, Iterable, Iterator
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
+from servicecidr._core import json_bound
 from servicecidr.admission import ValidatingAdmissionPolicyPlugin
 from servicecidr.allocation.meta import MetaAllocator
 from servicecidr.allocation.nodeports import NodePortAllocator, service_ports
 from servicecidr.api import decode as api_decode
+from servicecidr.api import storable as api_storable
 from servicecidr.api.kinds import KINDS, KindInfo, kind_info
 from servicecidr.api.memo import ValidationMemo
 from servicecidr.audit import AuditWriter
@@ -50,17 +52,28 @@ from servicecidr.store import ObjectStore, object_key
 
 __all__ = ["Cluster"]
 
+# Every request body is checked for what JSON can carry: plain ones in Rust.
+api_storable.use_quick_pass(json_bound)
+
 Obj = dict[str, Any]
 AdmissionHook = Callable[..., list[str]]
 _NAME_CHARS = "bcdfghjklmnpqrstvwxz2456789"  # k8s.io/apimachinery/pkg/util/rand
 MAX_CONTROLLER_ROUNDS = 1000
+_LATEST = datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC).timestamp()
 
 
 def _parse_range(value: str | Iterable[str] | None) -> tuple[str, ...]:
     if value is None:
         return ()
-    parts = [p.strip() for p in value.split(",")] if isinstance(value, str) else list(value)
-    parts = [p for p in parts if p]
+    raw = value.split(",") if isinstance(value, str) else value
+    if isinstance(raw, Iterable):
+        raw = list(raw)
+    if not isinstance(raw, list) or not all(isinstance(p, str) for p in raw):
+        raise InvalidInputError(
+            f"--service-cluster-ip-range must be CIDRs as a string or a list of strings, "
+            f"not {value!r}"
+        )
+    parts = [p for p in (p.strip() for p in raw) if p]
     if len(parts) > 2:
         raise InvalidInputError(
             f"--service-cluster-ip-range {','.join(parts)!r}: at most two CIDRs (one per family)"
@@ -124,7 +137,10 @@ class Cluster:
             self.families = ("IPv4", "IPv6")
         # Without a seed the run is not meant to repeat: pick one (it is kept with a state
         # directory, so a reopened state stays reproducible from then on).
-        self.seed = int(seed) if seed is not None else random.SystemRandom().randrange(1 << 63)
+        try:
+            self.seed = int(seed) if seed is not None else random.SystemRandom().randrange(1 << 63)
+        except (TypeError, ValueError, OverflowError):
+            raise InvalidInputError(f"seed must be an integer, not {seed!r}") from None
         self._rng = random.Random(self.seed)
         self._clock: Clock = clock if clock is not None else WallClock()
         self._store = ObjectStore()
@@ -436,6 +452,8 @@ class Cluster:
         """:meth:`apply`, also returning warnings."""
         kind = self._kind_of(obj)
         info = KINDS[kind]
+        # What the request cannot carry is refused before anything below copies or reads it.
+        api_decode.check_body(obj)
         self._need_name(obj, kind)
         meta = obj.get("metadata") or {}
         ns = (meta.get("namespace") or "default") if info.namespaced else None
@@ -451,9 +469,10 @@ class Cluster:
             if k in meta:
                 merged["metadata"][k] = copy.deepcopy(meta[k])
         merged["metadata"].pop("resourceVersion", None)
-        if kind == "Service":
+        spec = merged.get("spec")
+        if kind == "Service" and isinstance(spec or {}, dict):
             # apply leaves fields it does not name to the server: allocated values stay.
-            spec = merged.setdefault("spec", {})
+            spec = merged["spec"] = spec or {}
             new_spec = obj.get("spec") or {}
             for f in ("clusterIP", "clusterIPs", "ipFamilies", "ipFamilyPolicy"):
                 if f not in new_spec and f in (current.get("spec") or {}):
@@ -502,12 +521,16 @@ class Cluster:
 
     def store(self, obj: Obj) -> Obj:
         """Write an object straight to storage, as an etcd-level put: no validation, no
-        admission, no allocation (to build the broken states repair and importers meet)."""
+        admission, no allocation (to build the broken states repair and importers meet).
+        The object must still decode as kube-apiserver decodes (field types, JSON values),
+        as whatever etcd holds was encoded from the API types: it is stored decoded."""
         kind = self._kind_of(obj)
         info = KINDS[kind]
-        new = copy.deepcopy(obj)
+        # Even etcd only ever holds what the apiserver encoded from its Go types: a stored
+        # object decodes (field types, JSON values), or nothing is written.
+        new, _ = api_decode.decode(obj, field_validation="Ignore")
         meta = new.setdefault("metadata", {})
-        if not isinstance(meta, dict) or not meta.get("name"):
+        if not meta.get("name"):
             raise BadRequestError("store: metadata.name is required")
         if info.namespaced:
             meta.setdefault("namespace", "default")
@@ -529,10 +552,16 @@ class Cluster:
         """
         clock = self._clock
         if advance is not None:
-            seconds = parse_duration(advance)
+            try:
+                seconds = parse_duration(advance)
+            except ValueError as e:
+                raise InvalidInputError(f"reconcile: {e}") from None
             if seconds < 0:
                 raise InvalidInputError(f"reconcile: advance must not be negative ({advance})")
-            target: float | None = clock.now() + seconds
+            until = clock.now() + seconds
+            if not until <= _LATEST:  # (NaN too) a time no timestamp could show
+                raise InvalidInputError(f"reconcile: advance {advance} goes past the year 9999")
+            target: float | None = until
             if not clock.simulated:
                 raise InvalidInputError("reconcile(advance=...) needs a simulated clock")
         else:

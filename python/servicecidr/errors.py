@@ -37,6 +37,7 @@ __all__ = [
     "NotReadyError",
     "RangeFullError",
     "ReadOnlyError",
+    "RequestEntityTooLargeError",
     "ServiceCIDRError",
     "SnapshotError",
     "StateError",
@@ -243,6 +244,14 @@ class ConflictError(ApiError):
     code = 409
 
 
+class RequestEntityTooLargeError(ApiError):
+    """``RequestEntityTooLarge`` (413): the body is over kube-apiserver's request limit
+    (``Request entity too large: limit is 3145728``)."""
+
+    reason = "RequestEntityTooLarge"
+    code = 413
+
+
 class InvalidError(ApiError):
     """``Invalid`` (422): validation failed; ``details["causes"]`` lists the field errors."""
 
@@ -266,6 +275,7 @@ _BY_REASON: dict[str, type[ApiError]] = {
         MethodNotAllowedError,
         AlreadyExistsError,
         ConflictError,
+        RequestEntityTooLargeError,
         InvalidError,
         InternalError,
     )

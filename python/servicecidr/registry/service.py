@@ -3,8 +3,9 @@
 Order of a create, as kube-apiserver's generic store runs it for Services:
 system metadata and generateName -> BeginCreate (IP families, ClusterIP allocation) ->
 PrepareForCreate and validation -> admission -> storage (AlreadyExists). Any failure
-after allocation gives the addresses back, so a failed create leaks nothing — except the
-half-done dual-stack allocation Kubernetes itself leaves to the repair loop.
+after allocation (an error of any kind, up to the encoding of the event) gives the
+addresses back, so a failed create leaks nothing — except the half-done dual-stack
+allocation Kubernetes itself leaves to the repair loop.
 """
 
 from __future__ import annotations
@@ -119,6 +120,11 @@ def create(
         if not dry_run:
             _commit_leaked(c, alloc, ns, name)
         raise
+    except BaseException:
+        alloc.rollback()
+        raise
+    # From here until the event is committed, any failure gives everything back: the
+    # event (the IPAddresses and the Service, encoded) is built in full first.
     try:
         allocate_node_ports(name, spec, (), ports, c._rng)
         svc["status"] = {"loadBalancer": {}}
@@ -129,17 +135,17 @@ def create(
         key = object_key(True, ns, name)
         if c._store.contains("Service", key):
             raise generic.already_exists(INFO, name)
-    except ApiError:
+        if dry_run:
+            alloc.rollback()
+            ports.rollback()
+            return svc, warnings
+        txn = Txn(c._store.revision)
+        _put_ip_addresses(c, txn, alloc.allocated, ns, name)
+        txn.put("Service", key, svc)
+    except BaseException:
         alloc.rollback()
         ports.rollback()
         raise
-    if dry_run:
-        alloc.rollback()
-        ports.rollback()
-        return svc, warnings
-    txn = Txn(c._store.revision)
-    _put_ip_addresses(c, txn, alloc.allocated, ns, name)
-    txn.put("Service", key, svc)
     c._commit("create", None, "Service", ns, name, txn, None)
     return svc, warnings
 
@@ -276,30 +282,33 @@ def update(
         if not dry_run:
             _commit_leaked(c, alloc, ns, name)
         raise
-    try:
+    except BaseException:
+        alloc.rollback()
+        raise
+    try:  # as in create: the whole event is built before anything stays marked
         update_node_ports(name, spec, old_spec, ports, c._rng)
         _drop_type_dependent_fields(svc, old)
         errs = validation.validate_service_update(svc, old)
         if errs:
             raise fe.to_invalid_error(INFO.qualified_kind, name, errs)
         warnings += c._admit("UPDATE", INFO, svc, old, dry_run)
-    except ApiError:
+        if dry_run:
+            alloc.rollback()
+            ports.rollback()
+            return svc, warnings
+        txn = Txn(c._store.revision)
+        _put_ip_addresses(c, txn, alloc.allocated, ns, name)
+        gone = bool(old["metadata"].get("deletionTimestamp")) and not meta.get("finalizers")
+        if gone:
+            txn.delete("Service", key, blob)
+            _release(c, txn, [ip for ip in old_spec.get("clusterIPs") or [] if ip != "None"])
+        else:
+            txn.put("Service", key, svc)
+            _release(c, txn, alloc.to_release)
+    except BaseException:
         alloc.rollback()
         ports.rollback()
         raise
-    if dry_run:
-        alloc.rollback()
-        ports.rollback()
-        return svc, warnings
-    txn = Txn(c._store.revision)
-    _put_ip_addresses(c, txn, alloc.allocated, ns, name)
-    gone = bool(old["metadata"].get("deletionTimestamp")) and not meta.get("finalizers")
-    if gone:
-        txn.delete("Service", key, blob)
-        _release(c, txn, [ip for ip in old_spec.get("clusterIPs") or [] if ip != "None"])
-    else:
-        txn.put("Service", key, svc)
-        _release(c, txn, alloc.to_release)
     c._commit("update", None, "Service", ns, name, txn, None)
     return svc, warnings
 
