@@ -6,10 +6,12 @@ It is compiled once, when written; every create evaluates it.
 
 * ``pytest bench/bench_admission.py`` (pytest-benchmark): a ServiceCIDR create without
   and with the policy; with ``--benchmark-disable`` each runs once (a smoke test).
-* ``test_policy_overhead_within_budget``: the two measured side by side in interleaved
-  short rounds (see :func:`measure`), in a fresh interpreter; the policy must cost at
-  most 10 µs per create. The figures are printed.
-* ``python bench/bench_admission.py [--n 300 --rounds 40]``: the same as a table.
+* ``python bench/bench_admission.py [--n 300 --rounds 40]``: the two measured side by
+  side in interleaved short rounds (see :func:`measure`), as a table, with the goal of
+  issue 5 (at most 10 µs per create, ``goals.POLICY_COST``) met or missed. A goal is
+  printed, never asserted: a busy machine measures more (DESIGN.md rule 10).
+  ``test_the_table_script_runs`` runs it once with tiny rounds and checks only that it
+  works.
 """
 
 from __future__ import annotations
@@ -22,13 +24,13 @@ import statistics
 import subprocess
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from goals import POLICY_COST
 from servicecidr import Cluster, SimulatedClock
-
-BUDGET_US = 10.0
 
 POLICY: dict[str, Any] = {
     "apiVersion": "admissionregistration.k8s.io/v1",
@@ -130,29 +132,35 @@ def measure(n: int, rounds: int) -> tuple[float, float, float]:
 
 
 def table(without: float, with_policy: float, cost: float) -> list[str]:
-    """The figures as a Markdown table."""
-    verdict = "within" if cost <= BUDGET_US else "OVER"
+    """The figures as a Markdown table, then the goal met or missed."""
     return [
         "| ServiceCIDR create | µs per create |",
         "|---|---|",
         f"| no policy (fastest round) | {without:.2f} |",
         f"| seed containsCIDR policy bound, Deny+Audit (fastest round) | {with_policy:.2f} |",
-        f"| cost of the policy (median of paired rounds) | {cost:+.2f} "
-        f"({verdict} the {BUDGET_US:.0f} µs budget) |",
+        f"| cost of the policy (median of paired rounds) | {cost:+.2f} |",
+        "",
+        POLICY_COST.line(cost),
     ]
 
 
-def test_policy_overhead_within_budget() -> None:
-    # In a fresh interpreter: a test session's heap (and whatever earlier tests left
-    # behind) slows every allocation and would be measured too.
+def test_the_table_script_runs(tmp_path: Path) -> None:
+    """The script behind ``./dev bench``'s admission figures works (tiny rounds; what it
+    measures is printed, not checked)."""
+    out = tmp_path / "admission.json"
     run = subprocess.run(
-        [sys.executable, __file__, "--n", "200", "--rounds", "30"],
+        [sys.executable, __file__, "--n", "5", "--rounds", "2", "--json", str(out)],
         capture_output=True,
         text=True,
         check=False,
     )
-    print("\n" + run.stdout + run.stderr)
     assert run.returncode == 0, run.stdout + run.stderr
+    assert "| cost of the policy (median of paired rounds) |" in run.stdout
+    assert set(json.loads(out.read_text())) == {
+        "without_policy_us",
+        "with_policy_us",
+        "policy_cost_us",
+    }
 
 
 def main() -> int:
@@ -162,7 +170,7 @@ def main() -> int:
     ap.add_argument("--json", help="also write the figures (µs) to this file")
     args = ap.parse_args()
     figures = measure(args.n, args.rounds)
-    if figures[2] > BUDGET_US:
+    if not POLICY_COST.met(figures[2]):
         # A burst of load from other processes can still dominate: look again, longer.
         figures = measure(args.n, 2 * args.rounds)
     print("\n".join(table(*figures)))
@@ -170,7 +178,7 @@ def main() -> int:
         keys = ("without_policy_us", "with_policy_us", "policy_cost_us")
         with open(args.json, "w") as f:
             json.dump(dict(zip(keys, figures, strict=False)), f, indent=1)
-    return 0 if figures[2] <= BUDGET_US else 1
+    return 0
 
 
 if __name__ == "__main__":

@@ -2,7 +2,8 @@
 
 Release + allocate_next churn at several fill levels of a /16 and a /12, one call per
 address and batched, beside the pure-Python baseline of ``bench/baselines.py``; and the
-peak-RSS growth of a million ``allocate_next`` calls in an IPv6 /64.
+peak-RSS growth of a million ``allocate_next`` calls in an IPv6 /64 (measured and printed:
+goals are never asserted, see ``goals.py``).
 
 ``pytest bench --benchmark-disable`` runs every case once, on small ranges, as a test;
 ``pytest bench/bench_allocator.py`` measures. ``bench/allocator_table.py`` prints the
@@ -112,8 +113,10 @@ def test_churn(benchmark: Any, quick: bool, impl: str, cidr: str, fill: float) -
     assert len(set(churn.held)) == len(churn.held), "no address is held twice"
 
 
-def test_ipv6_million_allocations_memory(quick: bool) -> None:
-    """A million allocate_next calls in a /64 raise peak RSS by at most 100 MiB."""
+def test_ipv6_allocations_memory_probe(quick: bool) -> None:
+    """The probe behind the memory goal (a million allocate_next calls in a /64 raise
+    peak RSS by at most 100 MiB, ``goals.IPV6_RSS``) makes its calls and reports a
+    figure; ``./dev bench`` prints the goal met or missed."""
     n = 100_000 if quick else 1_000_000
     out = subprocess.run(
         [sys.executable, "-c", MEMORY_PROBE, str(n)],
@@ -122,4 +125,4 @@ def test_ipv6_million_allocations_memory(quick: bool) -> None:
         text=True,
     )
     mib = float(out.stdout.strip())
-    assert mib <= 100 * n / 1_000_000, f"{n} allocations grew peak RSS by {mib:.1f} MiB"
+    print(f"\n{n:,} allocate_next calls in fd00::/64: peak RSS +{mib:.1f} MiB")

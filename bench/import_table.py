@@ -145,7 +145,7 @@ def applying():
         c = Cluster.open(d, service_cluster_ip_range="10.96.0.0/16", seed=1,
                          clock=SimulatedClock(), durability="none")
         imp = ObservedImporter(c, ImportReport())
-        with c._persist.batch(c):
+        with c.bulk():
             for r in recs:
                 imp.apply(r)
         imp.finish()

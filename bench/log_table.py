@@ -147,6 +147,7 @@ def main() -> None:
         o2 = child(OPEN, dir=str(d), digest=b["digest"])
         best = min(o["seconds"], o2["seconds"])
         rows["open_snapshot_s"] = best
+        rows["open_services"] = args.services
         print(f"  Cluster.open with the snapshot  {best:>10.2f} s   ({o['services']:,} Services)")
         for s in (d / "snapshots").iterdir():
             s.unlink()

@@ -18,7 +18,8 @@ Parts, in order (figures and drawings go to --out, default bench/out/):
    time and operations per second -> ``sim.json`` and each run's files;
 5. with ``--all``, ``cluster_table.py`` too (10^4..10^6 Services; scale.py covers it).
 
-Then the comparison table, the scale and simulation lines, and ``run.json`` with every
+Then the comparison table, the scale and simulation lines, the goals of the issues met or
+missed in this run (``goals.py``: printed, never a failure), and ``run.json`` with every
 figure and the machine they were measured on.
 """
 
@@ -362,7 +363,13 @@ def main() -> int:
 
     print("\n== allocator_table.py", flush=True)
     status |= subprocess.call(
-        [sys.executable, str(HERE / "allocator_table.py"), *(["--quick"] if args.quick else [])]
+        [
+            sys.executable,
+            str(HERE / "allocator_table.py"),
+            "--json",
+            str(out / "allocator_table.json"),
+            *(["--quick"] if args.quick else []),
+        ]
     )
 
     print("\n== comparison: allocation throughput at several fills", flush=True)
@@ -431,6 +438,14 @@ def main() -> int:
             f"| {r['preset']} | {r['simulated_s'] / 3600:.1f} h | {r['wall_s']:.1f} s | "
             f"{r['operations_per_s']:,.0f} | {r['service_cidrs_added']} | {r['failures']:,} |"
         )
+    # The issues' goals, met or missed in this run: printed, never a failure (a busy
+    # machine misses them; the ratios to the same run's baselines above are the stable part).
+    from goals import report
+
+    goals = report(out)
+    print("\nGoals (goals.py; PASS/MISS against this run's figures, never a failure):\n")
+    for line in goals:
+        print(line)
     elapsed = time.perf_counter() - t_start
     print(
         f"\nmachine: {info['cpu']}, {info['cpus']} CPUs, Python {info['python']}, "
@@ -443,6 +458,7 @@ def main() -> int:
         "compare": cmp,
         "scale": scale,
         "sim": sim,
+        "goals": goals,
     }
     (out / "run.json").write_text(json.dumps(doc, indent=1) + "\n")
     print(f"figures: {out / 'run.json'}, drawings: {out / 'scale.png'}, {out / 'sim'}/*/")

@@ -17,9 +17,10 @@ from hypothesis import strategies as st
 from conftest import SHARED
 from servicecidr import Cluster, SimulatedClock
 from servicecidr._core import AuditLineReader
+from servicecidr.api import decode
 from servicecidr.importers import import_observed, pipeline
 from servicecidr.importers.auditreader import event_record
-from servicecidr.importers.auditreader_rust import audit_file_records
+from servicecidr.importers.auditreader_rust import READER_SCHEMA, audit_file_records
 from servicecidr.importers.inputs import Record, Skip
 from servicecidr.importers.observed import ObservedImporter, _cluster_ips, _parent, _rv_int
 from servicecidr.importers.pipeline import ReadStats, read_records
@@ -225,6 +226,14 @@ PATHS = [
     ("responseObject", "spec", "clusterIPs"),
     ("responseObject", "spec", "type"),
     ("responseObject", "spec", "parentRef"),
+    ("responseObject", "spec", "parentRef", "name"),
+    ("responseObject", "spec", "ports"),
+    ("responseObject", "spec", "selector"),
+    ("responseObject", "metadata", "labels"),
+    ("responseObject", "metadata", "name"),
+    ("responseObject", "metadata", "generation"),
+    ("responseObject", "status"),
+    ("responseObject", "extra"),
     ("stageTimestamp",),
     ("requestReceivedTimestamp",),
     ("annotations",),
@@ -236,6 +245,9 @@ MISSING = object()
 NESTED: Any = [0]
 for _ in range(250):
     NESTED = [NESTED]
+NEAR_LIMIT: Any = [0]
+for _ in range(96):
+    NEAR_LIMIT = [NEAR_LIMIT]
 VALUES = [
     MISSING,
     None,
@@ -280,6 +292,21 @@ VALUES = [
     "s\x1f",  # Python's strip() takes U+001C..U+001F too
     "\x1c",
     NESTED,  # deeper than the worker reads itself
+    # shapes that once poisoned an imported state or aborted the import
+    "1" * 40,  # a resourceVersion beyond int64
+    10**39,
+    2**63,
+    "9223372036854775807",
+    "9999-12-31T23:59:59-23:59",  # a year 10000 once in UTC
+    "10000-01-01T00:00:00Z",
+    "0001-01-01T00:00:00Z",
+    {"a": 1},  # a map of the wrong value type
+    {"a": "b"},
+    [{"port": 80, "targetPort": "http"}],
+    [{"port": "80"}],
+    [{"port": 80, "nodePort": 4294967296}],
+    {"group": "", "resource": "services", "namespace": "default", "name": 5},
+    NEAR_LIMIT,  # about as deep as a stored object may be
 ]
 
 
@@ -348,7 +375,7 @@ def test_damaged_events_are_decided_alike(tmp_path: Path, events: list[dict[str,
     of the line before."""
     path = tmp_path / "some.log"
     path.write_text("".join(json.dumps(ev) + "\n" for ev in events))
-    reader = AuditLineReader(str(path), fast=True)
+    reader = AuditLineReader(str(path), fast=True, schema=READER_SCHEMA)
     batch: list[Any] = []
     while (got := reader.next_batch()) is not None:
         batch.extend(got)
@@ -403,3 +430,96 @@ def test_a_delete_with_an_empty_body_imports_alike(tmp_path: Path) -> None:
         assert c.count("Service") == 1  # only default/kubernetes is left
         digests.append(c.digest())
     assert digests[0] == digests[1]
+
+
+def _import_both(path: Path) -> list[tuple[str, str]]:
+    """Import ``path`` with each reader: the report and digest, after checking that every
+    stored object decodes and that the state is a replay of its events."""
+    outcomes = []
+    for rust in (True, False):
+        saved = pipeline.USE_RUST_READER
+        pipeline.USE_RUST_READER = rust
+        try:
+            c = Cluster("10.96.0.0/24", seed=1, clock=SimulatedClock())
+            r = import_observed(c, "audit", [path])
+        finally:
+            pipeline.USE_RUST_READER = saved
+        for kind in ("Service", "IPAddress", "ServiceCIDR"):
+            for obj in c.list(kind):
+                decode.check(obj)
+        replayed = Cluster.replay(c.events(), "10.96.0.0/24", 1)
+        assert replayed.digest() == c.digest()
+        d = r.to_dict()
+        d.pop("elapsedSeconds", None)
+        d.pop("eventsPerSecond", None)
+        outcomes.append((json.dumps(d, sort_keys=True, default=str), c.digest()))
+        c.reconcile()  # the controllers read every stored object
+    return outcomes
+
+
+@given(st.lists(EVENT, min_size=1, max_size=4))
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+def test_damaged_events_import_alike(tmp_path: Path, events: list[dict[str, Any]]) -> None:
+    """Whatever a line holds, both readers import it to the same state and report, and
+    nothing stored fails to decode."""
+    path = tmp_path / "some.log"
+    path.write_text("".join(json.dumps(ev) + "\n" for ev in events))
+    outcomes = _import_both(path)
+    assert outcomes[0] == outcomes[1]
+
+
+POISON = [
+    ("IPAddress", ("responseObject", "spec", "parentRef"), "x", "IPAddressSpec.spec.parentRef"),
+    ("IPAddress", ("responseObject", "spec"), 1.5, "IPAddress.spec of type"),
+    ("Service", ("responseObject", "spec"), 1.5, "Service.spec of type"),
+    ("Service", ("responseObject", "metadata", "resourceVersion"), "1" * 40, "etcd revision"),
+    ("Service", ("responseObject", "metadata", "resourceVersion"), 10**39, "etcd revision"),
+    ("Service", ("responseObject", "spec", "ports"), [{"port": "80"}], "ServicePort.spec.ports"),
+    (
+        "Service",
+        ("responseObject", "metadata", "creationTimestamp"),
+        "9999-12-31T23:59:59-23:59",
+        "year out of range",
+    ),
+]
+
+
+@pytest.mark.parametrize(("kind", "path", "value", "why"), POISON, ids=range(len(POISON)))
+def test_a_malformed_object_is_reported_never_stored(
+    tmp_path: Path, kind: str, path: tuple[str, ...], value: Any, why: str
+) -> None:
+    """An IPAddress whose parentRef is a string once imported with exit 0, and then get,
+    check, delete and reconcile all raised AttributeError; other shapes aborted the import."""
+    log = tmp_path / "audit.log"
+    log.write_text(json.dumps(_event("create", kind, [(path, value)])) + "\n")
+    for rust in (True, False):
+        saved = pipeline.USE_RUST_READER
+        pipeline.USE_RUST_READER = rust
+        try:
+            c = Cluster("10.96.0.0/24", seed=1, clock=SimulatedClock())
+            before = c.digest()
+            r = import_observed(c, "audit", [log])
+        finally:
+            pipeline.USE_RUST_READER = saved
+        got = r.to_dict()["skipped"]["invalid-object"]
+        assert got["count"] == 1
+        [example] = got["examples"]
+        assert (example["file"], example["line"]) == (str(log), 1)
+        assert why in example["detail"]
+        assert c.digest() == before
+        c.reconcile()
+        assert [o["metadata"]["name"] for o in c.list("IPAddress")] == ["10.96.0.1"]
+
+
+def test_a_record_time_no_clock_can_show_is_not_its_time(tmp_path: Path) -> None:
+    """A stageTimestamp past year 9999 in UTC once aborted the import (and a state that
+    took it failed every later command)."""
+    log = tmp_path / "audit.log"
+    ev = _event("create", "Service", [(("stageTimestamp",), "9999-12-31T23:59:59-23:59")])
+    log.write_text(json.dumps(ev) + "\n")
+    outcomes = _import_both(log)
+    assert outcomes[0] == outcomes[1]
+    # requestReceivedTimestamp stands in for it
+    assert json.loads(outcomes[0][0])["timeRange"][0] == "2025-01-01T00:00:00.000001Z"

@@ -3,6 +3,8 @@
 The main entry point is :class:`Cluster`; the allocator core is :class:`CidrAllocator`.
 """
 
+from importlib import metadata as _metadata
+
 from servicecidr._core import CidrAllocator
 from servicecidr.clock import SimulatedClock, WallClock
 from servicecidr.cluster import Cluster
@@ -25,6 +27,7 @@ from servicecidr.errors import (
     NotReadyError,
     RangeFullError,
     ReadOnlyError,
+    RequestEntityTooLargeError,
     ServiceCIDRError,
     SnapshotError,
     StateError,
@@ -59,6 +62,7 @@ __all__ = [
     "NotReadyError",
     "RangeFullError",
     "ReadOnlyError",
+    "RequestEntityTooLargeError",
     "ServiceCIDRError",
     "SimulatedClock",
     "SnapshotError",
@@ -69,4 +73,8 @@ __all__ = [
     "Write",
 ]
 
-__version__ = "0.1.0"
+# The one version lives in Cargo.toml; maturin writes it into the package metadata.
+try:
+    __version__: str = _metadata.version("servicecidr")
+except _metadata.PackageNotFoundError:  # a source tree used without being installed
+    __version__ = "0+unknown"

@@ -30,6 +30,7 @@ __all__ = [
     "decode_record",
     "encode_record",
     "frame_entries",
+    "json_bound",
     "load_snapshot_store",
     "parse_cidr",
     "parse_ip",
@@ -82,7 +83,8 @@ class CidrAllocator:
 
     def allocate_next_many(self, n: int) -> list[str]:
         """Reserve ``n`` addresses as ``n`` calls of :meth:`allocate_next` would, or
-        none (RangeFullError) when fewer than ``n`` are free."""
+        none (RangeFullError) when fewer than ``n`` are free; more than 2**24 in one call
+        is an InvalidInputError."""
 
     def release_many(self, ips: Iterable[str]) -> int:
         """Free every address of ``ips``; return how many were allocated."""
@@ -137,6 +139,11 @@ class AllocatedIterator:
     def __iter__(self) -> AllocatedIterator: ...
     def __next__(self) -> str: ...
     def __length_hint__(self) -> int: ...
+
+def json_bound(obj: object, max_depth: int, limit: int) -> int | None:
+    """A lower bound of the compact JSON size of ``obj`` when it is plain JSON (string
+    keys, valid UTF-8, int64 integers, finite floats) nested at most ``max_depth`` deep
+    (stopping once the bound passes ``limit``); None when Python must judge it."""
 
 def parse_ip(text: str) -> tuple[str, _IPFamily]:
     """Parse an IP address strictly; return ``(canonical text, family)``."""
@@ -354,7 +361,13 @@ class AuditLineReader:
     ``servicecidr.importers.auditreader_rust`` for what it hands back."""
 
     def __new__(
-        cls, path: str, *, fast: bool = True, batch: int = 256, source: str | None = None
+        cls,
+        path: str,
+        *,
+        fast: bool = True,
+        batch: int = 256,
+        source: str | None = None,
+        schema: dict[str, Any] | None = None,
     ) -> AuditLineReader: ...
     def next_batch(self) -> list[tuple[Any, ...]] | None:
         """The next batch of classified lines, or None at the end of the file."""

@@ -34,6 +34,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from servicecidr.api import decode as api_decode
 from servicecidr.api.kinds import KINDS
 from servicecidr.apiserver import AdmissionHook, Engine, need_name, resolve_kind
 from servicecidr.auditwriter import AuditWriter
@@ -82,8 +83,15 @@ def parse_service_cluster_ip_range(value: str | Iterable[str] | None) -> tuple[s
     canonical, primary first."""
     if value is None:
         return ()
-    parts = [p.strip() for p in value.split(",")] if isinstance(value, str) else list(value)
-    parts = [p for p in parts if p]
+    raw = value.split(",") if isinstance(value, str) else value
+    if isinstance(raw, Iterable):
+        raw = list(raw)
+    if not isinstance(raw, list) or not all(isinstance(p, str) for p in raw):
+        raise InvalidInputError(
+            f"--service-cluster-ip-range must be CIDRs as a string or a list of strings, "
+            f"not {value!r}"
+        )
+    parts = [p for p in (p.strip() for p in raw) if p]
     if len(parts) > 2:
         raise InvalidInputError(
             f"--service-cluster-ip-range {','.join(parts)!r}: at most two CIDRs (one per family)"
@@ -152,7 +160,10 @@ class Cluster:
             self.families = ("IPv4", "IPv6")
         # Without a seed the run is not meant to repeat: pick one (it is kept with a state
         # directory, so a reopened state stays reproducible from then on).
-        self.seed = int(seed) if seed is not None else random.SystemRandom().randrange(1 << 63)
+        try:
+            self.seed = int(seed) if seed is not None else random.SystemRandom().randrange(1 << 63)
+        except (TypeError, ValueError, OverflowError):
+            raise InvalidInputError(f"seed must be an integer, not {seed!r}") from None
         recorder: Recorder = MemoryRecorder() if keep_events else CountingRecorder()
 
         def make() -> Engine:
@@ -300,6 +311,8 @@ class Cluster:
         engine = self._engine
         kind = engine.kind_of(obj)
         info = KINDS[kind]
+        # What the request cannot carry is refused before anything below copies or reads it.
+        api_decode.check_body(obj)
         need_name(obj, kind)
         meta = obj.get("metadata") or {}
         ns = (meta.get("namespace") or "default") if info.namespaced else None
@@ -315,9 +328,10 @@ class Cluster:
             if k in meta:
                 merged["metadata"][k] = copy.deepcopy(meta[k])
         merged["metadata"].pop("resourceVersion", None)
-        if kind == "Service":
+        spec = merged.get("spec")
+        if kind == "Service" and isinstance(spec or {}, dict):
             # apply leaves fields it does not name to the server: allocated values stay.
-            spec = merged.setdefault("spec", {})
+            spec = merged["spec"] = spec or {}
             new_spec = obj.get("spec") or {}
             for f in ("clusterIP", "clusterIPs", "ipFamilies", "ipFamilyPolicy"):
                 if f not in new_spec and f in (current.get("spec") or {}):
@@ -350,7 +364,9 @@ class Cluster:
 
     def store(self, obj: Obj) -> Obj:
         """Write an object straight to storage, as an etcd-level put: no validation, no
-        admission, no allocation (to build the broken states repair and importers meet)."""
+        admission, no allocation (to build the broken states repair and importers meet).
+        The object must still decode as kube-apiserver decodes (field types, JSON values),
+        as whatever etcd holds was encoded from the API types: it is stored decoded."""
         return self._engine.put_raw(obj)
 
     def reconcile(self, advance: str | float | None = None) -> None:

@@ -38,6 +38,7 @@ __all__ = [
     "NotReadyError",
     "RangeFullError",
     "ReadOnlyError",
+    "RequestEntityTooLargeError",
     "ServiceCIDRError",
     "SnapshotError",
     "StateError",
@@ -244,6 +245,14 @@ class ConflictError(ApiError):
     code = 409
 
 
+class RequestEntityTooLargeError(ApiError):
+    """``RequestEntityTooLarge`` (413): the body is over kube-apiserver's request limit
+    (``Request entity too large: limit is 3145728``)."""
+
+    reason = "RequestEntityTooLarge"
+    code = 413
+
+
 class InvalidError(ApiError):
     """``Invalid`` (422): validation failed; ``details["causes"]`` lists the field errors."""
 
@@ -275,6 +284,7 @@ _BY_REASON: dict[str, type[ApiError]] = {
         MethodNotAllowedError,
         AlreadyExistsError,
         ConflictError,
+        RequestEntityTooLargeError,
         InvalidError,
         ExpiredError,
         InternalError,

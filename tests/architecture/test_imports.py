@@ -14,7 +14,7 @@ PACKAGE = Path(__file__).resolve().parents[2] / "python" / "servicecidr"
 #: Lowest first. A module may import its own layer and those below it.
 LAYERS: list[tuple[str, ...]] = [
     ("servicecidr._core", "servicecidr.errors", "servicecidr.clock"),
-    ("servicecidr.api",),
+    ("servicecidr.api", "servicecidr.yamldoc"),
     ("servicecidr.store", "servicecidr.journal"),
     ("servicecidr.allocation", "servicecidr.admission"),
     ("servicecidr.registry",),

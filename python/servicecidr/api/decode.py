@@ -12,6 +12,10 @@ fields. This module reproduces what a client observes:
   error in document order is reported, except that an error raised inside a custom
   unmarshaller (``IntOrString``, ``metav1.Time``) aborts at once and carries no field
   context (``json: cannot unmarshal bool into Go value of type int32``);
+* a body JSON cannot carry (a map key that is no string, bytes, NaN, an integer beyond
+  int64, a lone surrogate, nesting deeper than 100) is a ``BadRequest`` naming the field
+  path, and a body over kube-apiserver's 3 MiB request limit a ``RequestEntityTooLarge``
+  (:mod:`servicecidr.api.storable`), so whatever is stored reads back as it went in;
 * unknown fields are strict-decoding errors (``unknown field "spec.foo"``, array indices
   included: ``unknown field "spec.ports[0].foo"``). With ``fieldValidation=Warn`` (the
   server default) they come back as warnings; ``Strict`` turns them into
@@ -29,7 +33,8 @@ import datetime as _dt
 import json
 from typing import Any, Final, Literal
 
-from servicecidr.errors import BadRequestError
+from servicecidr.api import storable
+from servicecidr.errors import BadRequestError, RequestEntityTooLargeError
 
 __all__ = [
     "FIELD_VALIDATION_MODES",
@@ -37,6 +42,8 @@ __all__ = [
     "ROOTS",
     "STRUCTS",
     "FieldValidation",
+    "check",
+    "check_body",
     "decode",
     "go_type",
 ]
@@ -324,7 +331,7 @@ PASSTHROUGH_KINDS: Final[dict[str, frozenset[str]]] = {
     "Namespace": frozenset({"v1"}),
     "Event": frozenset({"events.k8s.io/v1"}),
 }
-"""Other kinds the engine serves: accepted and deep-copied without a schema check."""
+"""Other kinds the engine serves: deep-copied, only ``metadata`` decoded as ObjectMeta."""
 
 _SCHEME_NAME: Final = "pkg/api/legacyscheme/scheme.go:30"
 
@@ -493,7 +500,17 @@ def parse_rfc3339(value: str) -> _dt.datetime:
     if day < 1 or day > _days_in(month, year):
         raise out_of_range("day")
     tz = _dt.timezone(_dt.timedelta(seconds=offset))
-    return _dt.datetime(year, month, day, hour, minute, second, micro, tzinfo=tz)
+    try:
+        t = _dt.datetime(year, month, day, hour, minute, second, micro, tzinfo=tz)
+        t.astimezone(_dt.UTC)
+    except (ValueError, OverflowError):
+        # Go reads years 0000 and 10000 in UTC too, but writes a year 10000 that no RFC 3339
+        # parser reads back: such a time could be stored and never decoded again.
+        raise ValueError(
+            f"parsing time {_time_quote(whole)}: year out of range (in UTC it must fall in "
+            "0001 through 9999)"
+        ) from None
+    return t
 
 
 def format_rfc3339(t: _dt.datetime) -> str:
@@ -547,11 +564,11 @@ class _Decoder:
                 self._type_error(_json_kind(v), struct, fields, t)
                 return None
             out: dict[str, str] = {}
-            for k, item in v.items():
+            for k, item in v.items():  # string keys: storable.check saw to that
                 if item is None:
-                    out[str(k)] = ""
+                    out[k] = ""
                 elif isinstance(item, str):
-                    out[str(k)] = item
+                    out[k] = item
                 else:
                     self._type_error(_json_kind(item), struct, fields, "string")
             return out
@@ -650,6 +667,36 @@ def _type_meta(obj: dict[str, Any]) -> tuple[str, str]:
     return field("apiVersion"), field("kind")
 
 
+def _check_storable(obj: dict[str, Any], api_version: str, kind: str) -> None:
+    """Refuse a body JSON cannot carry (naming the field) or one over the request limit."""
+    try:
+        storable.check(obj)
+    except storable.TooLarge:
+        raise RequestEntityTooLargeError(
+            f"Request entity too large: limit is {storable.MAX_REQUEST_BYTES}"
+        ) from None
+    except storable.NotStorable as e:
+        if kind and api_version and storable.is_text(kind) and storable.is_text(api_version):
+            version = api_version.rpartition("/")[2]
+            prefix = f'{kind} in version "{version}" cannot be handled as a {kind}: '
+        else:
+            prefix = "the request body cannot be decoded: "
+        raise BadRequestError(prefix + str(e)) from None
+
+
+def check_body(obj: dict[str, Any]) -> None:
+    """Raise what :func:`decode` raises for a body JSON cannot carry or one too large
+    (nothing else is checked): for a caller that reads a body before decoding it."""
+    api_version, kind = _type_meta(obj)
+    _check_storable(obj, api_version, kind)
+
+
+def check(obj: dict[str, Any]) -> None:
+    """Raise what :func:`decode` would raise for ``obj`` (unknown fields allowed): the
+    importers' test of a recorded object before it is stored as it was recorded."""
+    decode(obj, field_validation="Ignore")
+
+
 def decode(
     obj: dict[str, Any], *, field_validation: FieldValidation = "Warn"
 ) -> tuple[dict[str, Any], list[str]]:
@@ -658,10 +705,12 @@ def decode(
     Returns a normalised deep copy (unknown fields and ``null`` values dropped, timestamps
     re-rendered as ``metav1.Time`` prints them) and the list of warnings (``unknown field
     "spec.foo"``, only with ``field_validation="Warn"``). Kinds in
-    :data:`PASSTHROUGH_KINDS` are deep-copied unchecked.
+    :data:`PASSTHROUGH_KINDS` are deep-copied with only their ``metadata`` decoded.
 
     Raises:
-        BadRequestError: missing ``apiVersion``/``kind`` (``Object 'Kind' is missing in
+        RequestEntityTooLargeError: the body is over the 3 MiB request limit.
+        BadRequestError: a value JSON cannot carry (:mod:`.storable`), missing
+            ``apiVersion``/``kind`` (``Object 'Kind' is missing in
             '<json>'``), an unknown kind or version (``no kind "X" is registered for
             version "v" in scheme ...``), a value of the wrong JSON type, or unknown fields
             with ``field_validation="Strict"``.
@@ -672,14 +721,14 @@ def decode(
             "must be one of Ignore, Warn, Strict"
         )
     api_version, kind = _type_meta(obj)
+    _check_storable(obj, api_version, kind)
     if not kind:
         raise BadRequestError(f"Object 'Kind' is missing in '{_compact(obj)}'")
     if not api_version:
         raise BadRequestError(f"Object 'apiVersion' is missing in '{_compact(obj)}'")
     root = ROOTS.get((api_version, kind))
-    if root is None:
-        if api_version in PASSTHROUGH_KINDS.get(kind, ()):
-            return copy.deepcopy(obj), []
+    passthrough = root is None and api_version in PASSTHROUGH_KINDS.get(kind, ())
+    if root is None and not passthrough:
         raise BadRequestError(
             f'no kind "{kind}" is registered for version "{api_version}" in scheme "{_SCHEME_NAME}"'
         )
@@ -687,7 +736,16 @@ def decode(
     d = _Decoder(version)
     prefix = f'{kind} in version "{version}" cannot be handled as a {kind}: '
     try:
-        out = d.struct(obj, root, root, [], "")
+        if root is not None:
+            out = d.struct(obj, root, root, [], "")
+        else:
+            # Only the metadata has a schema here (the engine reads it like any object's).
+            out = {
+                k: d.value(v, "ObjectMeta", kind, [k], k) if k == "metadata" else copy.deepcopy(v)
+                for k, v in obj.items()
+            }
+            if out.get("metadata") is None:
+                out.pop("metadata", None)
     except _HardError as e:
         raise BadRequestError(prefix + str(e)) from None
     if d.saved is not None:

@@ -412,6 +412,9 @@ class JSONPath:
                             if 0 <= idx < len(v):
                                 nxt.append(v[idx])
                         else:
+                            if item[2] is not None and item[2] <= 0:
+                                # client-go evalArray; Python would reverse (or raise)
+                                raise JSONPathError("step must be > 0")
                             nxt.extend(v[slice(*item)])
             else:
                 for v in values:

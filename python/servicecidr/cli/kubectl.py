@@ -969,8 +969,13 @@ def _info_string(obj: Obj, info: KindInfo) -> str:
 
 
 def _patch_verb(obj: Obj, info: KindInfo) -> str:
-    # kubectl shows its three-way merge patch here; the manifest stands in for it.
-    return f"applying patch:\n{to_json(obj, indent=None)}\nto:\n{_info_string(obj, info)}\nfor:"
+    # kubectl shows its three-way merge patch here; the manifest stands in for it (one
+    # JSON cannot carry, such as a YAML !!set, is what the error is about: not shown).
+    try:
+        patch = to_json(obj, indent=None)
+    except (TypeError, ValueError):
+        patch = "(not JSON)"
+    return f"applying patch:\n{patch}\nto:\n{_info_string(obj, info)}\nfor:"
 
 
 def run_apply(args: argparse.Namespace, io: IO) -> int:

@@ -3,8 +3,10 @@
 * ``-f`` takes files, directories (``.json``, ``.yaml``, ``.yml`` inside; ``-R`` walks
   down) and ``-`` for standard input (source name ``STDIN``); a value may hold several
   paths separated by commas.
-* A file is a stream of YAML documents split on ``---`` lines (``YAMLReader``), or a
-  stream of JSON objects when it starts with ``{``; empty documents are skipped.
+* A file is a stream of YAML documents split on ``---`` lines (``YAMLReader``), each read
+  as kubectl reads it (:mod:`servicecidr.yamldoc`: libyaml when PyYAML has it,
+  go-yaml's bounds on aliases and nesting, string keys), or a stream of JSON objects when
+  it starts with ``{``; empty documents are skipped.
 * ``kind: List`` and typed lists (``ServiceList``...) are flattened into their items.
 * Everything is read and parsed before the command touches the state, so bad input
   changes nothing.
@@ -21,9 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
-import yaml
-
 from servicecidr.cli.errors import CliError
+from servicecidr.yamldoc import YAMLDocError, load_document
 
 __all__ = ["Manifest", "load_manifests", "parse_stream"]
 
@@ -39,16 +40,6 @@ class Manifest:
     source: str
 
 
-class _Loader(yaml.SafeLoader):
-    """YAML as ``sigs.k8s.io/yaml`` reads it: timestamps stay strings."""
-
-
-_Loader.yaml_implicit_resolvers = {
-    ch: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
-    for ch, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
-
-
 def _split_documents(text: str) -> list[str]:
     docs: list[list[str]] = [[]]
     for line in text.splitlines(keepends=True):
@@ -62,29 +53,20 @@ def _split_documents(text: str) -> list[str]:
     return ["".join(d) for d in docs]
 
 
-# PyYAML's wording of common problems, and go-yaml's (what kubectl prints).
-_GO_YAML_WORDING = {
-    "mapping values are not allowed here": "mapping values are not allowed in this context",
-    "found character '\\t' that cannot start any token": "found character that cannot start "
-    "any token",
-}
+def _yaml_error(source: str, e: YAMLDocError) -> CliError:
+    return CliError(f"error: error parsing {source}: error converting YAML to JSON: {e}")
 
 
-def _yaml_error(source: str, e: yaml.YAMLError) -> CliError:
-    mark = getattr(e, "problem_mark", None) or getattr(e, "context_mark", None)
-    problem = getattr(e, "problem", None) or str(e)
-    problem = _GO_YAML_WORDING.get(problem, problem)
-    line = f"line {mark.line + 1}: " if mark is not None else ""
-    return CliError(
-        f"error: error parsing {source}: error converting YAML to JSON: yaml: {line}{problem}"
-    )
+def _json_constant(name: str) -> Any:
+    # Python's json reads NaN and Infinity; JSON (and Go) has no such literal.
+    raise ValueError(f"invalid character {name[0]!r} looking for beginning of value ({name})")
 
 
 def parse_stream(text: str, source: str) -> list[dict[str, Any]]:
     """Every object of a YAML or JSON stream (Lists flattened, empty documents dropped)."""
     docs: list[Any] = []
     if text.lstrip().startswith("{") or text.lstrip().startswith("["):
-        dec = json.JSONDecoder()
+        dec = json.JSONDecoder(parse_constant=_json_constant)
         pos = 0
         body = text
         while True:
@@ -96,13 +78,21 @@ def parse_stream(text: str, source: str) -> list[dict[str, Any]]:
                 doc, pos = dec.raw_decode(body, pos)
             except json.JSONDecodeError as e:
                 raise CliError(f"error: error parsing {source}: {e.msg} (line {e.lineno})") from e
+            except ValueError as e:
+                line = body.count("\n", 0, pos) + 1
+                raise CliError(f"error: error parsing {source}: {e} (line {line})") from e
+            except RecursionError:
+                line = body.count("\n", 0, pos) + 1
+                raise CliError(
+                    f"error: error parsing {source}: exceeded max depth (line {line})"
+                ) from None
             docs.append(doc)
     else:
         for part in _split_documents(text):
             try:
-                doc = yaml.load(part, Loader=_Loader)
-            except yaml.YAMLError as e:
-                raise _yaml_error(source, e) from e
+                doc = load_document(part)
+            except YAMLDocError as e:
+                raise _yaml_error(source, e) from None
             if doc is not None:
                 docs.append(doc)
     out: list[dict[str, Any]] = []
@@ -165,7 +155,10 @@ def load_manifests(
     for p in _expand(paths):
         if p == "-":
             stream = stdin if stdin is not None else sys.stdin
-            text = stream.read()
+            try:
+                text = stream.read()
+            except (OSError, UnicodeDecodeError) as e:
+                raise CliError(f'error: error reading "STDIN": {e}') from e
             out.extend(Manifest(o, "STDIN") for o in parse_stream(text, "STDIN"))
             continue
         if p.startswith(("http://", "https://")):
@@ -173,7 +166,11 @@ def load_manifests(
         path = Path(p)
         if not path.exists():
             raise CliError(f'error: the path "{p}" does not exist')
-        files = [path] if path.is_file() else _files_in(path, recursive)
+        # Anything but a directory is read as a file, as kubectl does (/dev/null, a pipe).
+        try:
+            files = _files_in(path, recursive) if path.is_dir() else [path]
+        except OSError as e:
+            raise CliError(f'error: error reading "{p}": {e}') from e
         for f in files:
             source = p if f == path else str(f)
             try:

@@ -9,6 +9,8 @@ grace, the 60 s leak grace).
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from servicecidr.apiserver import Engine
 from servicecidr.clock import parse_duration
 from servicecidr.controllers.default_cidr import sync_default_service_cidr
@@ -21,6 +23,7 @@ from servicecidr.errors import InvalidInputError
 __all__ = ["MAX_CONTROLLER_ROUNDS", "ControllerManager"]
 
 MAX_CONTROLLER_ROUNDS = 1000
+_LATEST = datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC).timestamp()
 
 
 class ControllerManager:
@@ -58,10 +61,16 @@ class ControllerManager:
         """Run the controllers until nothing changes (see :meth:`Cluster.reconcile`)."""
         clock = self._engine.clock
         if advance is not None:
-            seconds = parse_duration(advance)
+            try:
+                seconds = parse_duration(advance)
+            except ValueError as e:
+                raise InvalidInputError(f"reconcile: {e}") from None
             if seconds < 0:
                 raise InvalidInputError(f"reconcile: advance must not be negative ({advance})")
-            target: float | None = clock.now() + seconds
+            until = clock.now() + seconds
+            if not until <= _LATEST:  # (NaN too) a time no timestamp could show
+                raise InvalidInputError(f"reconcile: advance {advance} goes past the year 9999")
+            target: float | None = until
             if not clock.simulated:
                 raise InvalidInputError("reconcile(advance=...) needs a simulated clock")
         else:

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from servicecidr.auditwriter import ACTOR_ANNOTATION, RAW_WRITE_ANNOTATION
@@ -80,6 +80,9 @@ _GRPC_HTTP = {
 }
 
 _time_cache: dict[str, float] = {}
+# The times Python's datetime (and RFC 3339's four-digit years) can show, in UTC.
+_MIN_TIME = datetime(1, 1, 2, tzinfo=UTC).timestamp()
+_MAX_TIME = datetime(9999, 12, 31, tzinfo=UTC).timestamp()
 
 
 def parse_time(text: Any) -> float | None:
@@ -94,6 +97,8 @@ def parse_time(text: Any) -> float | None:
         t = datetime.fromisoformat(s).timestamp()
     except ValueError:
         return None
+    if not _MIN_TIME <= t <= _MAX_TIME:
+        return None  # a time no clock can show (a year beyond 9999 once in UTC)
     if len(_time_cache) > 4096:
         _time_cache.clear()
     _time_cache[text] = t

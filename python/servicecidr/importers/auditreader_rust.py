@@ -4,10 +4,11 @@ The worker reads, parses and classifies lines on another core while the importer
 applies what it already handed over. What it hands back per line:
 
 * a **fast record**: a successful Service or IPAddress write whose responseObject is
-  complete — the :class:`Record` fields as :func:`.auditlog.event_record` would set them,
-  plus ``Record.fast``: the object normalised and encoded as the store keeps it, and the
-  ClusterIPs or parentRef the observed checks read. The line stays in ``Record.text``
-  for the importer's rarer paths, which parse it again;
+  complete and surely decodes (:data:`READER_SCHEMA`) — the :class:`Record` fields as
+  :func:`.auditlog.event_record` would set them, plus ``Record.fast``: the object
+  normalised and encoded as the store keeps it, and the ClusterIPs or parentRef the
+  observed checks read. The line stays in ``Record.text`` for the importer's rarer
+  paths, which parse it again;
 * a **skip** decided there (a read, another stage, an unmodelled resource, a failed or
   dry-run write), worded as :func:`.auditlog.event_record` words it;
 * a **slow line**: everything else, handled here exactly as :mod:`.sources` and
@@ -21,8 +22,11 @@ the fast records into slow lines; skips are still decided by the worker.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 from servicecidr._core import AuditLineReader
+from servicecidr.api import decode, storable
+from servicecidr.api.kinds import KINDS
 from servicecidr.importers.auditreader import event_records
 from servicecidr.importers.inputs import ReadStats, Record, Skip
 from servicecidr.importers.sources import (
@@ -34,7 +38,19 @@ from servicecidr.importers.sources import (
     json_stream_from,
 )
 
-__all__ = ["audit_file_records"]
+__all__ = ["READER_SCHEMA", "audit_file_records"]
+
+READER_SCHEMA: dict[str, Any] = {
+    "structs": {name: dict(fields) for name, (_, fields) in decode.STRUCTS.items()},
+    "roots": {
+        kind: decode.ROOTS[(KINDS[kind].api_version, kind)] for kind in ("Service", "IPAddress")
+    },
+    "max_depth": storable.MAX_DEPTH,
+    "max_bytes": storable.MAX_REQUEST_BYTES,
+}
+"""What the worker must know to prepare an object the importer stores as recorded: the
+decoder's schema (a prepared object surely decodes; the importer checks every other one
+itself) and the bounds of :mod:`servicecidr.api.storable`."""
 
 
 def audit_file_records(
@@ -45,7 +61,7 @@ def audit_file_records(
     name = inp.name
     base = pos.done
     try:
-        reader = AuditLineReader(str(inp.path), fast=fast, source=name)
+        reader = AuditLineReader(str(inp.path), fast=fast, source=name, schema=READER_SCHEMA)
     except OSError as e:
         yield Skip(name, 0, "unknown-shape", f"cannot read: {e}")
         return

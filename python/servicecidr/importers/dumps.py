@@ -111,9 +111,9 @@ def dump_records(doc: Any, source: str, line: int, position: int) -> Iterator[Re
 def _rv_order(obj: Any, fallback: float) -> float:
     meta = obj.get("metadata") if isinstance(obj, dict) else None
     rv = meta.get("resourceVersion") if isinstance(meta, dict) else None
-    if isinstance(rv, str) and rv.isdigit():
+    if isinstance(rv, str) and rv.isdigit() and len(rv) <= 19:
         return float(int(rv))
-    return fallback
+    return fallback  # none, or beyond an etcd revision (the importer refuses the object)
 
 
 def watch_records(doc: Any, source: str, line: int, position: int) -> Iterator[Record | Skip]:

@@ -6,7 +6,8 @@ Reasons fall in three groups:
 * **unusable** (:data:`UNUSABLE`): the input is broken or too thin to reconstruct the write
   — malformed JSON/YAML, an unknown shape, a write to a modelled resource at Metadata level
   (or truncated) with no body, a patch without its responseObject, a Panic stage, a create
-  without a name. ``strict=True`` stops at the first of these.
+  without a name, an object that does not decode (never stored). ``strict=True`` stops at
+  the first of these.
 * **skipped** by rule (:data:`SKIPPED`): a write that changed nothing — a non-2xx
   response, a dry run, a duplicate ResponseComplete, a write older than the stored object.
 * **ignored** (:data:`IGNORED`): input that is not about the modelled state — reads
@@ -40,6 +41,8 @@ REASONS: dict[str, str] = {
     "panic": "stage Panic: the outcome of the request is unknown",
     "no-name": "a write that names no object (generateName without a response)",
     "no-status": "a completed request without responseStatus",
+    "invalid-object": "an object kube-apiserver could not have decoded (a field of the "
+    "wrong type, a value JSON cannot carry, a resourceVersion beyond int64): not stored",
     # skipped by rule
     "failed": "the request failed (non-2xx): nothing changed",
     "dry-run": "a dry-run request (dryRun= in requestURI): nothing was kept",
@@ -67,6 +70,7 @@ UNUSABLE = frozenset(
         "panic",
         "no-name",
         "no-status",
+        "invalid-object",
     }
 )
 SKIPPED = frozenset({"failed", "dry-run", "duplicate", "stale", "after-until", "watch-error"})

@@ -43,10 +43,12 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
+from servicecidr.api import decode as api_decode
 from servicecidr.api.kinds import KINDS
+from servicecidr.api.storable import INT64_MAX, is_text
 from servicecidr.clock import format_time
 from servicecidr.controllers.servicecidr import orphaned_ips
-from servicecidr.errors import ApiError, InvalidInputError
+from servicecidr.errors import ApiError, InvalidInputError, ServiceCIDRError
 from servicecidr.importers.auditreader import event_record
 from servicecidr.importers.inputs import Record, Skip
 from servicecidr.importers.report import ImportReport
@@ -101,6 +103,8 @@ def _cluster_ips(obj: dict[str, Any] | None) -> list[str]:
     if not isinstance(spec, dict) or spec.get("type") == "ExternalName":
         return []
     ips = spec.get("clusterIPs") or ([spec["clusterIP"]] if spec.get("clusterIP") else [])
+    if not isinstance(ips, list):  # an unchecked body (a Metadata-level join reads one)
+        return []
     out = []
     for ip in ips:
         if isinstance(ip, str) and ip and ip != "None":
@@ -121,7 +125,23 @@ def _history_end(c: Cluster) -> float:
     return c.engine.recorder.max_ts if c.seq else float("-inf")
 
 
+class _Unusable(Exception):
+    """A record whose object cannot be stored: reported as ``invalid-object``."""
+
+
 def _rv_int(meta: dict[str, Any]) -> int | None:
+    """The resourceVersion as an etcd revision; None when there is none. A number etcd
+    cannot hold (negative, beyond int64) makes the record unusable."""
+    rv = _rv_value(meta)
+    if rv is not None and not 0 <= rv <= INT64_MAX:
+        raise _Unusable(
+            f"metadata.resourceVersion {str(meta.get('resourceVersion'))[:40]!r} is not an "
+            "etcd revision (0 through 2^63-1)"
+        )
+    return rv
+
+
+def _rv_value(meta: dict[str, Any]) -> int | None:
     rv = meta.get("resourceVersion")
     if isinstance(rv, int) and not isinstance(rv, bool):
         return rv
@@ -190,7 +210,14 @@ class ObservedImporter:
         self._on_skip(s)
 
     def apply(self, rec: Record) -> None:
-        """Apply one record (or report why not)."""
+        """Apply one record (or report why not: a record whose object cannot be stored is
+        an ``invalid-object`` skip, and changes nothing)."""
+        try:
+            self._apply_record(rec)
+        except _Unusable as e:
+            self.skip(Skip(rec.source, rec.line, "invalid-object", str(e)))
+
+    def _apply_record(self, rec: Record) -> None:
         if rec.fast is not None:
             if not self._pending_ips and not self.derive and self._apply_fast(rec, rec.fast):
                 return
@@ -221,6 +248,9 @@ class ObservedImporter:
                 if info.namespaced and not ns:
                     ns = meta.get("namespace")
         ns = (ns or "default") if info.namespaced else None
+        for what, v in (("name", name), ("namespace", ns)):
+            if v is not None and not (isinstance(v, str) and is_text(v)):
+                raise _Unusable(f"{info.resource}: the {what} {v!r} is not a string")
         if not name:
             self.skip(Skip(rec.source, rec.line, "no-name", f"{rec.verb} {info.resource}"))
             return
@@ -447,6 +477,10 @@ class ObservedImporter:
             self.r.note(f"manifests the engine refused ({e.reason})")
             self.r.diverge("created-twice" if e.reason == "AlreadyExists" else "gap", str(e), rec)
             return
+        except ServiceCIDRError as e:
+            self.r.note("manifests the engine refused")
+            self.r.diverge("gap", str(e), rec)
+            return
         finally:
             self.clock.t = t
         self.r.note("manifests created through the engine (no recorded state: allocated)")
@@ -559,10 +593,15 @@ class ObservedImporter:
             self.skip(Skip(rec.source, rec.line, "not-modeled", "an Event about another kind"))
             return
         obj, rv = self._normalize(obj, rec, ns, name, old)
+        try:
+            # stored as recorded, so it must decode as kube-apiserver would decode it
+            api_decode.check(obj)
+        except ApiError as e:
+            raise _Unusable(f"{kind} {key}: {e.message}") from None
         blob = encode_object(obj)
         if old is not None:
             old_meta = old.get("metadata") or {}
-            old_rv = _rv_int(old_meta)
+            old_rv = _rv_value(old_meta)
             same = old_meta.get("uid") == obj["metadata"].get("uid")
             if same and old_rv is not None and rv < old_rv:
                 if (kind, key) in self._touched:
@@ -587,7 +626,7 @@ class ObservedImporter:
                 rec.verb == "update"
                 and isinstance(req_meta, dict)
                 and old_rv is not None
-                and _rv_int(req_meta) not in (None, old_rv)
+                and _rv_value(req_meta) not in (None, old_rv)
                 and same
             ):
                 self.r.diverge(
@@ -655,7 +694,8 @@ class ObservedImporter:
         for item in items:
             if not isinstance(item, dict):
                 continue
-            meta = item.get("metadata") or {}
+            meta = item.get("metadata")
+            meta = meta if isinstance(meta, dict) else {}
             sub = Record(
                 rec.source,
                 rec.line,

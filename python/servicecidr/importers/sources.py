@@ -29,9 +29,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-import yaml
-
 from servicecidr.importers.inputs import ImportAborted, Skip
+from servicecidr.yamldoc import YAMLDocError, load_document
 
 __all__ = [
     "BLANK",
@@ -44,11 +43,6 @@ __all__ = [
     "json_line",
     "json_stream_from",
 ]
-
-try:  # the C loader when PyYAML was built with libyaml
-    _YamlLoader: Any = yaml.CSafeLoader
-except AttributeError:  # pragma: no cover
-    _YamlLoader = yaml.SafeLoader
 
 _SKIP_NAMES = ("readme", "license", "licence", "notice", "copying")
 _SKIP_SUFFIXES = (".md", ".rst")
@@ -326,9 +320,11 @@ def _yaml(name: str, stream: IO[bytes]) -> Iterator[tuple[int, Any] | Skip]:
         if not text.strip():
             return
         try:
-            value = yaml.load(text, Loader=_YamlLoader)
-        except yaml.YAMLError as e:
-            yield Skip(name, start, "malformed-yaml", str(e).replace("\n", " ")[:200])
+            value = load_document(text)
+        except YAMLDocError as e:
+            line = start + (e.line - 1 if e.line is not None else 0)
+            where = "" if e.line is None else f"line {e.line}: "
+            yield Skip(name, line, "malformed-yaml", str(e).replace(where, "", 1)[:200])
             return
         if value is not None:
             yield start, value

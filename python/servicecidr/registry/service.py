@@ -3,8 +3,9 @@
 Order of a create, as kube-apiserver's generic store runs it for Services:
 system metadata and generateName -> BeginCreate (IP families, ClusterIP allocation) ->
 PrepareForCreate and validation -> admission -> storage (AlreadyExists). Any failure
-after allocation gives the addresses back, so a failed create leaks nothing — except the
-half-done dual-stack allocation Kubernetes itself leaves to the repair loop.
+after allocation (an error of any kind, up to the encoding of the event) gives the
+addresses back, so a failed create leaks nothing — except the half-done dual-stack
+allocation Kubernetes itself leaves to the repair loop.
 """
 
 from __future__ import annotations
@@ -122,6 +123,11 @@ def create(
         if dry_run:
             raise
         return _failed(ctx, e, alloc, ns, name)
+    except BaseException:
+        alloc.rollback()
+        raise
+    # From here until the entry is recorded, any failure gives everything back: the
+    # transaction (the IPAddresses and the Service, encoded) is built in full first.
     try:
         allocate_node_ports(name, spec, (), ports, ctx.rng)
         svc["status"] = {"loadBalancer": {}}
@@ -281,7 +287,10 @@ def update(
         if dry_run:
             raise
         return _failed(ctx, e, alloc, ns, name)
-    try:
+    except BaseException:
+        alloc.rollback()
+        raise
+    try:  # as in create: the whole transaction is built before anything stays marked
         update_node_ports(name, spec, old_spec, ports, ctx.rng)
         _drop_type_dependent_fields(svc, old)
         errs = validation.validate_service_update(svc, old)

@@ -340,7 +340,7 @@ mod tests {
 
     #[test]
     fn items_come_back_as_they_went_in() {
-        let mut parser = crate::LineParser::default();
+        let mut parser = crate::LineParser::new(Some(crate::schema::untyped()));
         let fast_line = crate::SERVICE_CREATE;
         let mut b = Batch::default();
         b.push(&parser.read_line(fast_line, 1, true).unwrap());

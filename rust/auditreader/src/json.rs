@@ -34,6 +34,13 @@ impl<'t, 'i> J<'t, 'i> {
         }
     }
 
+    pub fn bool(self) -> Option<bool> {
+        match self.node() {
+            Node::Static(StaticNode::Bool(b)) => Some(*b),
+            _ => None,
+        }
+    }
+
     pub fn is_null(self) -> bool {
         matches!(self.node(), Node::Static(StaticNode::Null))
     }

@@ -5,7 +5,9 @@
 //! while it applies the previous ones, so reading and applying share two cores. For each line the worker decides one of:
 //!
 //! * **fast**: a successful Service or IPAddress write whose responseObject is complete
-//!   (uid, creationTimestamp, resourceVersion). The worker does what the importer's
+//!   (uid, creationTimestamp, resourceVersion) and surely decodes (the field types of
+//!   Python's schema, handed over as a [`Schema`]; no float, no integer beyond int64, no
+//!   nesting or size beyond the bounds a stored object has). The worker does what the importer's
 //!   Python would do with it — the Record fields, the object normalised as the store
 //!   keeps it and encoded as msgpack, the ClusterIPs (Service) or the parentRef
 //!   (IPAddress) the checks need — and keeps the line for the rare case the importer
@@ -29,9 +31,11 @@ use servicecidr_core::Error;
 
 mod batch;
 mod json;
+mod schema;
 
 pub use batch::{Batch, FastRef, ItemRef, PayloadRef};
 use json::{truthy, Obj, J};
+pub use schema::Schema;
 use servicecidr_codec::msgpack as mp;
 
 const ACTOR_ANNOTATION: &str = "servicecidr.io/actor";
@@ -140,7 +144,7 @@ fn obj<'t, 'i>(v: Option<J<'t, 'i>>) -> Option<Obj<'t, 'i>> {
 
 /// observed._rv_int: an int, or a string of digits; Ok(None) where Python finds none.
 /// Err(()) where Python finds one this cannot hold (a negative or huge int, digits
-/// beyond ASCII): the line is then slow.
+/// beyond ASCII, a number beyond int64): the line is then slow.
 fn rv_int(meta: Obj<'_, '_>) -> Result<Option<u64>, ()> {
     let Some(v) = meta.get("resourceVersion") else {
         return Ok(None);
@@ -152,11 +156,15 @@ fn rv_int(meta: Obj<'_, '_>) -> Result<Option<u64>, ()> {
         if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
             return Ok(None);
         }
-        return s.parse().map(Some).map_err(|_| ());
+        return match s.parse::<u64>() {
+            Ok(u) if i64::try_from(u).is_ok() => Ok(Some(u)),
+            _ => Err(()), // beyond an etcd revision: Python refuses the record
+        };
     }
     match v.u64() {
-        Some(u) => Ok(Some(u)),
-        None if v.i64().is_some() => Err(()), // a negative int: Python keeps it
+        Some(u) if i64::try_from(u).is_ok() => Ok(Some(u)),
+        Some(_) => Err(()),
+        None if v.i64().is_some() => Err(()), // a negative int: Python refuses it
         None => Ok(None),
     }
 }
@@ -263,13 +271,15 @@ fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
 
 /// msgpack-python's `packb(value, use_bin_type=True)` of what `json.loads` gives. None
 /// where the two could differ: a float (simd-json and Python may round a long mantissa
-/// apart), an object with a repeated key.
+/// apart), an object with a repeated key; and for an integer beyond int64.
 pub fn pack(v: J<'_, '_>, out: &mut Vec<u8>) -> Option<()> {
     use simd_json::{Node, StaticNode};
     match v.nodes().first()? {
         Node::Static(StaticNode::Null) => mp::nil(out),
         Node::Static(StaticNode::Bool(b)) => mp::boolean(*b, out),
         Node::Static(StaticNode::I64(i)) => mp::int(*i, out),
+        // beyond int64: not a value a stored object holds (Python refuses it)
+        Node::Static(StaticNode::U64(u)) if i64::try_from(*u).is_err() => return None,
         Node::Static(StaticNode::U64(u)) => mp::uint(*u, out),
         Node::Static(StaticNode::F64(_)) => return None,
         Node::String(s) => mp::str(s, out)?,
@@ -347,8 +357,18 @@ fn skip(line: u64, reason: &'static str, detail: String) -> Option<Item> {
     })
 }
 
+/// What a line is, for the bounds of the objects it may carry.
+#[derive(Clone, Copy)]
+struct Shape<'s> {
+    schema: Option<&'s Schema>,
+    /// nesting of the whole line
+    depth: usize,
+    /// bytes of the whole line
+    len: usize,
+}
+
 /// auditlog.event_record for the cases decided here; None: the line is slow.
-fn classify(ev: Obj<'_, '_>, line: u64, fast: bool) -> Option<Item> {
+fn classify(ev: Obj<'_, '_>, line: u64, fast: bool, shape: Shape<'_>) -> Option<Item> {
     let verb = ev.get("verb")?.str()?.to_string();
     if !["stage", "auditID", "objectRef", "requestURI"]
         .iter()
@@ -431,7 +451,7 @@ fn classify(ev: Obj<'_, '_>, line: u64, fast: bool) -> Option<Item> {
     if kind != "Service" && kind != "IPAddress" {
         return None;
     }
-    fast_record(ev, r, line, verb, kind, code)
+    fast_record(ev, r, line, verb, kind, code, shape)
 }
 
 fn fast_record(
@@ -441,6 +461,7 @@ fn fast_record(
     verb: String,
     kind: &'static str,
     code: i64,
+    shape: Shape<'_>,
 ) -> Option<Item> {
     let name = str_or_empty(r, "name").ok()?.to_string();
     let ref_ns = opt_str(r, "namespace").ok()?.filter(|s| !s.is_empty());
@@ -516,7 +537,7 @@ fn fast_record(
         };
         Payload::Delete { rv }
     } else {
-        put_payload(response?, kind, namespace.as_deref(), &name)?
+        put_payload(response?, kind, namespace.as_deref(), &name, shape)?
     };
     Some(Item::Fast(Box::new(FastRecord {
         line,
@@ -546,12 +567,23 @@ fn put_payload(
     kind: &'static str,
     namespace: Option<&str>,
     name: &str,
+    shape: Shape<'_>,
 ) -> Option<Payload> {
     let (api_version, namespaced) = match kind {
         "Service" => ("v1", true),
         _ => ("networking.k8s.io/v1", false),
     };
     if body.has_repeated_key() {
+        return None;
+    }
+    // Stored as recorded, so it must surely decode (else Python names the problem). The
+    // object nests less than the line and its JSON (normalised: names and versions set)
+    // is at most twice the line's and some.
+    let schema = shape.schema?;
+    if shape.depth > schema.max_depth
+        || shape.len.saturating_mul(2).saturating_add(1024) > schema.max_bytes
+        || !schema.valid(kind, body)
+    {
         return None;
     }
     let meta = obj(body.get("metadata"))?;
@@ -724,18 +756,27 @@ fn parent_of(o: Obj<'_, '_>) -> Option<Option<String>> {
 
 /// Reads lines one at a time, reusing simd-json's buffers and tape between them (a fresh
 /// set per line cost three allocations and a copy of the line).
+/// Without a [`Schema`] no put is prepared (nothing could be sure to decode).
 pub struct LineParser {
     buffers: simd_json::Buffers,
     tape: Option<simd_json::Tape<'static>>,
     scratch: Vec<u8>,
+    schema: Option<Arc<Schema>>,
 }
 
 impl Default for LineParser {
     fn default() -> Self {
+        LineParser::new(None)
+    }
+}
+
+impl LineParser {
+    pub fn new(schema: Option<Arc<Schema>>) -> Self {
         LineParser {
             buffers: simd_json::Buffers::new(4096),
             tape: None,
             scratch: Vec::with_capacity(4096),
+            schema,
         }
     }
 }
@@ -747,6 +788,7 @@ impl LineParser {
             buffers,
             tape: slot,
             scratch,
+            schema,
         } = self;
         scratch.clear();
         scratch.extend_from_slice(text);
@@ -755,12 +797,22 @@ impl LineParser {
         }
         let mut tape = slot.take().unwrap_or_else(simd_json::Tape::null).reset();
         let item = match simd_json::fill_tape(scratch, buffers, &mut tape) {
-            // Deep nesting is the Python reader's to judge (json.loads may give up on it)
-            Ok(()) if json::depth(&tape.0) > MAX_DEPTH => None,
-            Ok(()) => J::root(&tape.0)
-                .and_then(J::obj)
-                .filter(|ev| ev.get("kind").and_then(J::str) == Some("Event"))
-                .and_then(|ev| classify(ev, line, fast)),
+            Ok(()) => {
+                let shape = Shape {
+                    schema: schema.as_deref(),
+                    depth: json::depth(&tape.0),
+                    len: text.len(),
+                };
+                // Deep nesting is the Python reader's to judge (json.loads may give up on it)
+                if shape.depth > MAX_DEPTH {
+                    None
+                } else {
+                    J::root(&tape.0)
+                        .and_then(J::obj)
+                        .filter(|ev| ev.get("kind").and_then(J::str) == Some("Event"))
+                        .and_then(|ev| classify(ev, line, fast, shape))
+                }
+            }
             Err(_) => None,
         };
         *slot = Some(tape.reset());
@@ -816,10 +868,16 @@ pub fn open(path: &str, done: Arc<AtomicU64>) -> std::io::Result<Box<dyn BufRead
     })
 }
 
-pub fn work(mut input: Box<dyn BufRead + Send>, tx: SyncSender<Batch>, fast: bool, batch: usize) {
+pub fn work(
+    mut input: Box<dyn BufRead + Send>,
+    tx: SyncSender<Batch>,
+    fast: bool,
+    batch: usize,
+    schema: Option<Arc<Schema>>,
+) {
     let mut line = 0u64;
     let mut buf = Vec::with_capacity(4096);
-    let mut parser = LineParser::default();
+    let mut parser = LineParser::new(schema);
     let mut out = Batch::with_capacity(batch * 1024);
     loop {
         buf.clear();
@@ -929,7 +987,11 @@ mod tests {
     #[test]
     fn a_service_create_is_fast_and_a_get_is_skipped() {
         let line = SERVICE_CREATE;
-        let mut parser = LineParser::default();
+        assert!(
+            LineParser::default().read_line(line, 1, true).is_none(),
+            "without a schema no put is sure to decode"
+        );
+        let mut parser = LineParser::new(Some(schema::untyped()));
         let Some(Item::Fast(rec)) = parser.read_line(line, 1, true) else {
             panic!("not fast");
         };

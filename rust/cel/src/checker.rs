@@ -386,6 +386,11 @@ fn declarations() -> HashMap<&'static str, Vec<Overload>> {
 
 static DECLARATIONS: LazyLock<HashMap<&'static str, Vec<Overload>>> = LazyLock::new(declarations);
 
+/// Whether `name` (`size`, `ip.isCanonical`) is a declared function.
+pub fn is_function(name: &str) -> bool {
+    DECLARATIONS.contains_key(name)
+}
+
 /// Type names usable as identifiers (`type(x) == net.CIDR`).
 fn type_ident(name: &str) -> Option<Ty> {
     let t = match name {
@@ -818,7 +823,13 @@ impl Checker<'_> {
     }
 
     fn check(&mut self, e: &IdedExpr) -> Ty {
-        let t = self.check_kind(e);
+        // The tree's depth is bounded by the parse limits; more stack if the thread has
+        // little left.
+        let t = stacker::maybe_grow(
+            crate::limits::STACK_RED_ZONE,
+            crate::limits::STACK_GROWTH,
+            || self.check_kind(e),
+        );
         self.types.insert(e.id, t.clone());
         t
     }
@@ -833,6 +844,14 @@ impl Checker<'_> {
     /// (`expected type 'int' but found 'string'`; the arguments of `format` exempted)
     /// and regex literals (`invalid matches argument`).
     fn validate(&mut self, e: &IdedExpr, exempt: bool) {
+        stacker::maybe_grow(
+            crate::limits::STACK_RED_ZONE,
+            crate::limits::STACK_GROWTH,
+            || self.validate_node(e, exempt),
+        )
+    }
+
+    fn validate_node(&mut self, e: &IdedExpr, exempt: bool) {
         match &e.expr {
             Expr::List(l) => {
                 if !exempt {

@@ -37,10 +37,14 @@
 //! ```
 
 pub mod checker;
+pub mod cost;
 pub mod errors;
+pub mod eval;
 pub mod library;
+pub mod limits;
 pub mod netip;
 pub mod policy;
+pub mod syntax;
 pub mod value;
 
 use std::sync::{Arc, LazyLock};

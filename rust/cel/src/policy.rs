@@ -4,19 +4,21 @@
 //! policy's failure policy.
 
 use std::fmt;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::OnceLock;
 
 use cel::common::traits::Indexer;
 use cel::common::types::{CelBool, CelMap, CelMapKey, CelString, Kind, Type, MAP_TYPE};
 use cel::common::value::{CowVal, Val};
-use cel::context::VariableResolver;
-use cel::{Context, ExecutionError, IdedExpr, Value};
+use cel::{ExecutionError, IdedExpr};
 
 use crate::checker::{self, Declarations, Ty};
 use crate::errors::{self, runtime_message, Issue};
+use crate::eval::{self, Tracker};
 use crate::library::error;
+use crate::limits::{STACK_GROWTH, STACK_RED_ZONE};
 use crate::value::ABSENT;
-use crate::ENV;
+use crate::{limits, syntax, ENV};
 
 /// What an expression must evaluate to (`ExpressionAccessor.ReturnTypes`).
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -30,7 +32,7 @@ pub enum Returns {
 /// A parsed and type-checked expression.
 #[derive(Debug)]
 pub struct Program {
-    expr: IdedExpr,
+    program: eval::Program,
     output: Ty,
 }
 
@@ -39,13 +41,45 @@ impl Program {
     pub fn output(&self) -> &Ty {
         &self.output
     }
+
+    fn expr(&self) -> &IdedExpr {
+        &self.program.expr
+    }
+}
+
+/// `compilation failed: ERROR: <input>:-1:0: <message>`: an issue with no position, as
+/// cel-go reports its parser's limits.
+fn unpositioned(message: &str) -> String {
+    format!("compilation failed: ERROR: <input>:-1:0: {message}")
+}
+
+/// The depth of the tree, walked without recursion.
+fn tree_depth(e: &IdedExpr) -> usize {
+    let mut max = 0;
+    let mut stack = vec![(e, 1usize)];
+    while let Some((e, d)) = stack.pop() {
+        max = max.max(d);
+        for_each_child(e, |c| stack.push((c, d + 1)));
+    }
+    max
 }
 
 /// Compiles `source` against `decls`, as `CompileCELExpression` does: a parse or check
 /// failure reads `compilation failed: ERROR: <input>:...`; a wrong output type reads
-/// `must evaluate to bool`.
+/// `must evaluate to bool`. cel-go's parse limits (size, nesting) are checked first
+/// ([`crate::syntax`]), so that what reaches the crate's recursive parser is bounded.
 pub fn compile(source: &str, decls: &Declarations, returns: Returns) -> Result<Program, String> {
-    let (expr, info) = match ENV.parser().parse_with_source_info(source) {
+    if let Err(refusal) = syntax::check(source) {
+        return Err(unpositioned(&refusal.message()));
+    }
+    let parser = ENV
+        .parser()
+        .max_recursion_depth(limits::MAX_RECURSION_DEPTH as u16);
+    // Within the limits the parse nests a few hundred rules deep; an input that is not
+    // CEL was not measured, so it gets a stack its worst case cannot exhaust (the size
+    // limit bounds it), reserved but only touched as deep as the parse goes.
+    let parsed = stacker::grow(512 * 1024 * 1024, || parser.parse_with_source_info(source));
+    let (expr, info) = match parsed {
         Ok(parsed) => parsed,
         Err(errs) => {
             let issues: Vec<Issue> = errs
@@ -63,6 +97,11 @@ pub fn compile(source: &str, decls: &Declarations, returns: Returns) -> Result<P
             ));
         }
     };
+    if tree_depth(&expr) > limits::MAX_TREE_DEPTH {
+        // Not reachable within cel-go's limits; kept so that no tree deeper than the
+        // walks below were sized for is ever walked.
+        return Err(unpositioned("max recursion depth exceeded"));
+    }
     let output = match checker::check(&expr, decls) {
         Ok(t) => t,
         Err(errs) => {
@@ -99,7 +138,10 @@ pub fn compile(source: &str, decls: &Declarations, returns: Returns) -> Result<P
     }
     let mut expr = expr;
     rewrite_selects(&mut expr);
-    Ok(Program { expr, output })
+    Ok(Program {
+        program: eval::Program::new(expr, &checker::is_function),
+        output,
+    })
 }
 
 /// Rewrites the field selections of a value, `object.metadata.name`, into the equivalent
@@ -108,6 +150,10 @@ pub fn compile(source: &str, decls: &Declarations, returns: Returns) -> Result<P
 /// a selection chain as a qualified name first (a string built per evaluation), while a
 /// lookup goes straight to the value. Type names (`net.IP`) and presence tests stay.
 fn rewrite_selects(e: &mut IdedExpr) {
+    stacker::maybe_grow(STACK_RED_ZONE, STACK_GROWTH, || rewrite_select(e))
+}
+
+fn rewrite_select(e: &mut IdedExpr) {
     use cel::common::ast::{CallExpr, EntryExpr, Expr, LiteralValue};
     use cel::common::types::CelString;
     match &mut e.expr {
@@ -136,7 +182,9 @@ fn rewrite_selects(e: &mut IdedExpr) {
         Expr::Call(c) => {
             if let Some(t) = &mut c.target {
                 // A call target may name a function namespace (`ip.isCanonical(...)`).
-                if qualified_name(&t.expr).is_none() {
+                let namespace = qualified_name(&t.expr)
+                    .is_some_and(|q| checker::is_function(&format!("{q}.{}", c.func_name)));
+                if !namespace {
                     rewrite_selects(t);
                 }
             }
@@ -176,45 +224,6 @@ fn qualified_name(e: &cel::common::ast::Expr) -> Option<String> {
         }
         _ => None,
     }
-}
-
-/// A deep copy of a value that borrows nothing (`None` for a value of an unknown type).
-fn to_static(v: &dyn Val) -> Option<Box<dyn Val + 'static>> {
-    use crate::library::{CidrVal, IpVal};
-    use cel::common::types::{CelDouble, CelInt, CelList, CelNull, CelUInt};
-    if let Some(s) = v.downcast_ref::<CelString>() {
-        return Some(Box::new(CelString::from(s.inner().to_owned())));
-    }
-    if let Some(l) = v.downcast_ref::<CelList>() {
-        let items: Option<Vec<Box<dyn Val + 'static>>> =
-            l.inner().iter().map(|x| to_static(x.as_ref())).collect();
-        return Some(Box::new(CelList::from(items?)));
-    }
-    if let Some(m) = v.downcast_ref::<CelMap>() {
-        let mut out = std::collections::HashMap::with_capacity(m.inner().len());
-        for (k, x) in m.inner() {
-            let key: CelMapKey<'static> = match k {
-                CelMapKey::String(s) => CelMapKey::from(s.inner().to_owned()),
-                CelMapKey::Int(i) => CelMapKey::from(*i.inner()),
-                CelMapKey::UInt(u) => CelMapKey::from(*u.inner()),
-                CelMapKey::Bool(b) => CelMapKey::from(*b.inner()),
-            };
-            out.insert(key, to_static(x.as_ref())?);
-        }
-        return Some(Box::new(CelMap::from(out)));
-    }
-    macro_rules! copy {
-        ($($t:ty),*) => {$(
-            if let Some(x) = v.downcast_ref::<$t>() {
-                return Some(Box::new(x.clone()));
-            }
-        )*};
-    }
-    copy!(CelBool, CelInt, CelUInt, CelDouble, IpVal, CidrVal);
-    if v.downcast_ref::<CelNull>().is_some() {
-        return Some(Box::new(CelNull));
-    }
-    None
 }
 
 /// An expression of a policy: its source and its compilation.
@@ -352,6 +361,10 @@ fn access_path(e: &IdedExpr, root: &str) -> Option<Vec<String>> {
 }
 
 fn project(e: &IdedExpr, root: &str, proj: &mut Projection) {
+    stacker::maybe_grow(STACK_RED_ZONE, STACK_GROWTH, || project_node(e, root, proj))
+}
+
+fn project_node(e: &IdedExpr, root: &str, proj: &mut Projection) {
     use cel::common::ast::{EntryExpr, Expr};
     if let Some(path) = access_path(e, root) {
         proj.merge(&path);
@@ -412,7 +425,7 @@ pub struct Policy {
     audit_annotations: Vec<(String, Expression)>,
     uses: Uses,
     /// The value of each variable that reads nothing of the request (computed once).
-    constants: Vec<Option<Box<dyn Val + 'static>>>,
+    constants: Vec<Option<Constant>>,
     /// What the expressions read of `object` and of `oldObject`.
     projections: (Projection, Projection),
     /// Unique among the policies of the process (a cache key for converted objects).
@@ -506,6 +519,10 @@ fn for_each_child<'a>(e: &'a IdedExpr, mut f: impl FnMut(&'a IdedExpr)) {
 }
 
 fn reads_of(e: &IdedExpr, reads: &mut Reads) {
+    stacker::maybe_grow(STACK_RED_ZONE, STACK_GROWTH, || reads_of_node(e, reads))
+}
+
+fn reads_of_node(e: &IdedExpr, reads: &mut Reads) {
     use cel::common::ast::{Expr, LiteralValue};
     match &e.expr {
         Expr::Ident(n) => match n.as_str() {
@@ -544,6 +561,10 @@ fn reads_of(e: &IdedExpr, reads: &mut Reads) {
 }
 
 fn collect_uses(e: &IdedExpr, uses: &mut Uses) {
+    stacker::maybe_grow(STACK_RED_ZONE, STACK_GROWTH, || collect_uses_node(e, uses))
+}
+
+fn collect_uses_node(e: &IdedExpr, uses: &mut Uses) {
     use cel::common::ast::Expr;
     match &e.expr {
         Expr::Ident(n) => match n.as_str() {
@@ -657,9 +678,9 @@ impl Policy {
         let mut uses = Uses::default();
         let (mut object, mut old_object) = (Projection::Nothing, Projection::Nothing);
         policy.for_each_program(|p| {
-            collect_uses(&p.expr, &mut uses);
-            project(&p.expr, "object", &mut object);
-            project(&p.expr, "oldObject", &mut old_object);
+            collect_uses(p.expr(), &mut uses);
+            project(p.expr(), "object", &mut object);
+            project(p.expr(), "oldObject", &mut old_object);
         });
         policy.uses = uses;
         policy.projections = (object, old_object);
@@ -668,17 +689,22 @@ impl Policy {
     }
 
     /// Evaluates, once, the variables whose expressions read neither the request nor a
-    /// non-constant variable (a literal list of allowed ranges, say).
-    fn fold_constants(&self) -> Vec<Option<Box<dyn Val + 'static>>> {
-        let mut constants: Vec<Option<Box<dyn Val + 'static>>> = Vec::new();
+    /// non-constant variable (a literal list of allowed ranges, say), each within the
+    /// per-expression limit and all within one evaluation's budget; a variable past
+    /// either is left to be evaluated per request. A folded variable keeps its cost, which
+    /// every evaluation that reads it is charged, as if it had evaluated it.
+    fn fold_constants(&self) -> Vec<Option<Constant>> {
+        let mut constants: Vec<Option<Constant>> = Vec::new();
+        let mut spent = 0u64;
         for (i, (_, e)) in self.variables.iter().enumerate() {
             let Ok(p) = &e.program else {
                 constants.push(None);
                 continue;
             };
             let mut reads = Reads::default();
-            reads_of(&p.expr, &mut reads);
-            let constant = !reads.request
+            reads_of(p.expr(), &mut reads);
+            let constant = spent < limits::RUNTIME_BUDGET
+                && !reads.request
                 && reads.variables.iter().all(|name| {
                     self.variable_index(name)
                         .is_some_and(|j| j < i && constants[j].is_some())
@@ -688,13 +714,16 @@ impl Policy {
                 continue;
             }
             let bindings = Bindings::default();
-            let act = Activation {
-                bindings: &bindings,
-                policy: self,
-                cache: (0..i).map(|_| OnceLock::new()).collect(),
-                constants: &constants,
+            let (value, cost) = {
+                let act = Activation::new(&bindings, self, &constants);
+                let tracker = Tracker::new(limits::PER_CALL_LIMIT);
+                let value = eval::run(&p.program, &act, &tracker)
+                    .ok()
+                    .and_then(|v| eval::to_static(v.as_ref()));
+                (value, tracker.cost().saturating_add(act.take_cost()))
             };
-            constants.push(act.eval(&p.expr, to_static).ok().flatten());
+            spent = spent.saturating_add(cost);
+            constants.push(value.map(|value| Constant { value, cost }));
         }
         constants
     }
@@ -736,79 +765,148 @@ impl Policy {
         self.id
     }
 
-    /// Evaluates the policy for one binding and param (`validator.Validate`).
+    /// A deny decision for an error, under `failurePolicy: Fail`.
+    fn error_decision(index: usize, message: String) -> Decision {
+        Decision {
+            index,
+            message,
+            reason: None,
+        }
+    }
+
+    /// The outcome when a part of the evaluation ran out of its budget
+    /// (`validator.Validate` returns that one decision): denied under `Fail`, admitted
+    /// (with nothing else) under `Ignore`.
+    fn out_of_budget(&self) -> Outcome {
+        Outcome {
+            matched: true,
+            decisions: if self.fail {
+                vec![Self::error_decision(0, limits::OUT_OF_BUDGET.to_owned())]
+            } else {
+                Vec::new()
+            },
+            ..Outcome::default()
+        }
+    }
+
+    /// Evaluates the policy for one binding and param (`validator.Validate`): the match
+    /// conditions within their budget, then the validations and their message
+    /// expressions within one budget, then the audit annotations within another, each
+    /// part with its own lazily evaluated variables, as kube-apiserver charges them.
     pub fn evaluate(&self, bindings: &Bindings<'_>) -> Outcome {
-        let act = Activation {
-            bindings,
-            policy: self,
-            cache: (0..self.variables.len()).map(|_| OnceLock::new()).collect(),
-            constants: &self.constants,
-        };
+        if !self.match_conditions.is_empty() {
+            let act = Activation::new(bindings, self, &self.constants);
+            let mut budget = limits::MATCH_CONDITIONS_BUDGET;
+            // `ForInput` evaluates every condition before any result is looked at.
+            let mut results = Vec::with_capacity(self.match_conditions.len());
+            for mc in &self.match_conditions {
+                match act.run(mc, &mut budget, |v| {
+                    v.downcast_ref::<CelBool>().map(|b| *b.inner())
+                }) {
+                    Err(OutOfBudget) => {
+                        if !self.fail {
+                            return Outcome::default();
+                        }
+                        let mut out = self.out_of_budget();
+                        out.decisions[0].message = limits::OUT_OF_BUDGET.to_owned();
+                        return out;
+                    }
+                    Ok(r) => results.push(r),
+                }
+            }
+            if results.iter().any(|r| matches!(r, Ok(Some(false)))) {
+                return Outcome::default();
+            }
+            let mut mc_errors: Vec<String> = results.into_iter().filter_map(Result::err).collect();
+            if !mc_errors.is_empty() {
+                if !self.fail {
+                    return Outcome::default();
+                }
+                mc_errors.dedup();
+                let message = if mc_errors.len() == 1 {
+                    mc_errors.remove(0)
+                } else {
+                    format!("[{}]", mc_errors.join(", "))
+                };
+                return Outcome {
+                    matched: true,
+                    decisions: vec![Self::error_decision(0, message)],
+                    ..Outcome::default()
+                };
+            }
+        }
         let mut out = Outcome {
             matched: true,
             ..Outcome::default()
         };
-        let mut mc_errors: Vec<String> = Vec::new();
-        for mc in &self.match_conditions {
-            match &mc.program {
-                Err(detail) => mc_errors.push(format!("compilation error: {detail}")),
-                Ok(p) => {
-                    match act.eval(&p.expr, |v| v.downcast_ref::<CelBool>().map(|b| *b.inner())) {
-                        Ok(Some(false)) => return Outcome::default(),
-                        Ok(_) => {}
-                        Err(e) => mc_errors.push(expression_error(&mc.source, &e)),
+
+        let mut budget = limits::RUNTIME_BUDGET;
+        let act = Activation::new(bindings, self, &self.constants);
+        let mut results: Vec<Result<bool, String>> = Vec::with_capacity(self.validations.len());
+        for v in &self.validations {
+            match act.run(&v.expression, &mut budget, |r| {
+                r.downcast_ref::<CelBool>().is_some_and(|b| *b.inner())
+            }) {
+                Err(OutOfBudget) => return self.out_of_budget(),
+                Ok(r) => results.push(r),
+            }
+        }
+        // Every message expression is evaluated, with what is left of the budget and
+        // variables of their own, whether its validation failed or not.
+        let mut messages: Vec<Option<String>> = Vec::with_capacity(self.validations.len());
+        let mut messages_out_of_budget = false;
+        if self
+            .validations
+            .iter()
+            .any(|v| v.message_expression.is_some())
+        {
+            let act = Activation::new(bindings, self, &self.constants);
+            for v in &self.validations {
+                let Some(e) = &v.message_expression else {
+                    messages.push(None);
+                    continue;
+                };
+                match act.run(e, &mut budget, |r| {
+                    r.downcast_ref::<CelString>()
+                        .map(|s| s.inner().trim().to_owned())
+                }) {
+                    Err(OutOfBudget) => {
+                        messages_out_of_budget = true;
+                        break;
                     }
+                    Ok(m) => messages.push(m.ok().flatten()),
                 }
             }
         }
-        if !mc_errors.is_empty() {
-            if !self.fail {
-                return Outcome::default();
-            }
-            mc_errors.dedup();
-            let message = if mc_errors.len() == 1 {
-                mc_errors.remove(0)
-            } else {
-                format!("[{}]", mc_errors.join(", "))
-            };
-            out.decisions.push(Decision {
-                index: 0,
-                message,
-                reason: None,
-            });
-            return out;
-        }
-        for (index, v) in self.validations.iter().enumerate() {
-            let result = match &v.expression.program {
-                Err(detail) => Err(format!("compilation error: {detail}")),
-                Ok(p) => act
-                    .eval(&p.expr, |r| {
-                        r.downcast_ref::<CelBool>().is_some_and(|b| *b.inner())
-                    })
-                    .map_err(|e| expression_error(&v.expression.source, &e)),
-            };
+        for (index, (v, result)) in self.validations.iter().zip(results).enumerate() {
             match result {
+                Err(message) => {
+                    if self.fail {
+                        out.decisions.push(Self::error_decision(index, message));
+                    }
+                }
+                Ok(_) if messages_out_of_budget => {
+                    if self.fail {
+                        out.decisions.push(Self::error_decision(
+                            index,
+                            format!("failed messageExpression: {}", limits::OUT_OF_BUDGET),
+                        ));
+                    }
+                }
                 Ok(true) => {}
                 Ok(false) => out.decisions.push(Decision {
                     index,
-                    message: self.failure_message(&act, v),
+                    message: failure_message(v, messages.get(index).cloned().flatten()),
                     reason: Some(v.reason.clone().unwrap_or_else(|| "Invalid".to_owned())),
                 }),
-                Err(message) => {
-                    if self.fail {
-                        out.decisions.push(Decision {
-                            index,
-                            message,
-                            reason: None,
-                        });
-                    }
-                }
             }
         }
-        for (key, e) in &self.audit_annotations {
-            let result: Result<Option<String>, String> = match &e.program {
-                Err(detail) => Err(format!("compilation error: {detail}")),
-                Ok(p) => match act.eval(&p.expr, |r| {
+
+        if !self.audit_annotations.is_empty() {
+            let mut budget = limits::RUNTIME_BUDGET;
+            let act = Activation::new(bindings, self, &self.constants);
+            for (key, e) in &self.audit_annotations {
+                let result = act.run(e, &mut budget, |r| {
                     if let Some(s) = r.downcast_ref::<CelString>() {
                         Ok(Some(s.inner().trim().to_owned()))
                     } else if r.get_type().kind() == Kind::NullType {
@@ -816,25 +914,20 @@ impl Policy {
                     } else {
                         Err(r.get_type().name().to_owned())
                     }
-                }) {
-                    Ok(Ok(v)) => Ok(v),
-                    Ok(Err(type_name)) => {
-                        out.annotation_errors.push(format!(
-                            "valueExpression '{}' resulted in unsupported return type: {}. \
-                             Return type must be either string or null.",
-                            e.source, type_name
-                        ));
-                        continue;
-                    }
-                    Err(err) => Err(expression_error(&e.source, &err)),
-                },
-            };
-            match result {
-                Ok(Some(v)) if !v.is_empty() => out.annotations.push((key.clone(), v)),
-                Ok(_) => {}
-                Err(message) => {
-                    if self.fail {
-                        out.annotation_errors.push(message);
+                });
+                match result {
+                    Err(OutOfBudget) => return self.out_of_budget(),
+                    Ok(Ok(Ok(Some(v)))) if !v.is_empty() => out.annotations.push((key.clone(), v)),
+                    Ok(Ok(Ok(_))) => {}
+                    Ok(Ok(Err(type_name))) => out.annotation_errors.push(format!(
+                        "valueExpression '{}' resulted in unsupported return type: {}. \
+                         Return type must be either string or null.",
+                        e.source, type_name
+                    )),
+                    Ok(Err(message)) => {
+                        if self.fail {
+                            out.annotation_errors.push(message);
+                        }
                     }
                 }
             }
@@ -842,30 +935,25 @@ impl Policy {
         out
     }
 
-    /// The message of a failed validation: a non-empty, single-line messageExpression
-    /// result of at most 5 KiB, else the message, else `failed expression: <expr>`.
-    fn failure_message(&self, act: &Activation<'_>, v: &Validation) -> String {
-        if let Some(Ok(p)) = v.message_expression.as_ref().map(|e| &e.program) {
-            if let Ok(Some(m)) = act.eval(&p.expr, |r| {
-                r.downcast_ref::<CelString>()
-                    .map(|s| s.inner().trim().to_owned())
-            }) {
-                if !m.is_empty() && m.len() <= 5 * 1024 && !m.contains('\n') {
-                    return m;
-                }
-            }
-        }
-        let message = v.message.trim();
-        if !message.is_empty() {
-            return message.to_owned();
-        }
-        format!("failed expression: {}", v.expression.source.trim())
-    }
-
     fn variable_index(&self, name: &str) -> Option<usize> {
         // The last declaration of a name wins, as in the composition environment.
         self.variables.iter().rposition(|(n, _)| n == name)
     }
+}
+
+/// The message of a failed validation: a non-empty, single-line messageExpression
+/// result of at most 5 KiB, else the message, else `failed expression: <expr>`.
+fn failure_message(v: &Validation, evaluated: Option<String>) -> String {
+    if let Some(m) = evaluated {
+        if !m.is_empty() && m.len() <= 5 * 1024 && !m.contains('\n') {
+            return m;
+        }
+    }
+    let message = v.message.trim();
+    if !message.is_empty() {
+        return message.to_owned();
+    }
+    format!("failed expression: {}", v.expression.source.trim())
 }
 
 fn expression_error(source: &str, e: &ExecutionError) -> String {
@@ -875,18 +963,34 @@ fn expression_error(source: &str, e: &ExecutionError) -> String {
     )
 }
 
-type Cached = Result<Box<dyn Val + 'static>, ExecutionError>;
+/// A part of the evaluation ran out of its budget.
+struct OutOfBudget;
+
+/// A variable evaluated when the policy was compiled, with the cost it took.
+#[derive(Debug)]
+struct Constant {
+    value: Box<dyn Val + 'static>,
+    cost: u64,
+}
+
+type Cached<'a> = Result<Box<dyn Val + 'a>, ExecutionError>;
 
 static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
 
-/// The activation of one evaluation: resolves the admission variables, and is itself
-/// the `variables` value, whose entries are evaluated on first access and kept.
+/// The activation of one part of an evaluation (`ForInput`): resolves the admission
+/// variables, and is itself the `variables` value, whose entries are evaluated on first
+/// access and kept, their cost charged to the expression that first read them.
 struct Activation<'a> {
     bindings: &'a Bindings<'a>,
     policy: &'a Policy,
-    cache: Vec<OnceLock<Cached>>,
+    cache: Vec<OnceLock<Cached<'a>>>,
     /// The policy's constant variables (while they are being folded, the ones so far).
-    constants: &'a [Option<Box<dyn Val + 'static>>],
+    constants: &'a [Option<Constant>],
+    /// Whether each constant was read (and so charged) in this part.
+    charged: Vec<AtomicBool>,
+    /// The cost of the variables evaluated since it was last taken
+    /// (`compositionContext.accumulatedCost`).
+    composition_cost: AtomicU64,
 }
 
 impl fmt::Debug for Activation<'_> {
@@ -896,19 +1000,63 @@ impl fmt::Debug for Activation<'_> {
 }
 
 impl<'a> Activation<'a> {
-    /// Evaluates `expr` and hands the result to `inspect`.
-    fn eval<T>(
-        &self,
-        expr: &IdedExpr,
-        inspect: impl FnOnce(&dyn Val) -> T,
-    ) -> Result<T, ExecutionError> {
-        let mut ctx = Context::with_env(ENV.clone());
-        ctx.set_variable_resolver(self);
-        let v = Value::resolve_val(expr, &ctx)?;
-        Ok(inspect(v.as_ref()))
+    fn new(
+        bindings: &'a Bindings<'a>,
+        policy: &'a Policy,
+        constants: &'a [Option<Constant>],
+    ) -> Self {
+        let n = policy.variables.len();
+        Activation {
+            bindings,
+            policy,
+            cache: (0..n).map(|_| OnceLock::new()).collect(),
+            constants,
+            charged: (0..n).map(|_| AtomicBool::new(false)).collect(),
+            composition_cost: AtomicU64::new(0),
+        }
     }
 
-    fn variable(&self, index: usize) -> &Cached {
+    fn take_cost(&self) -> u64 {
+        self.composition_cost.swap(0, Ordering::Relaxed)
+    }
+
+    fn add_cost(&self, cost: u64) {
+        let _ = self
+            .composition_cost
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |c| {
+                Some(c.saturating_add(cost))
+            });
+    }
+
+    /// Evaluates one expression within the per-expression limit and what is left of
+    /// `budget` (`evaluationActivation.Evaluate`): `Err` when the budget ran out, else
+    /// the value handed to `inspect`, or the error as the decision words it.
+    fn run<T>(
+        &self,
+        e: &Expression,
+        budget: &mut u64,
+        inspect: impl FnOnce(&dyn Val) -> T,
+    ) -> Result<Result<T, String>, OutOfBudget> {
+        let p = match &e.program {
+            Err(detail) => return Ok(Err(format!("compilation error: {detail}"))),
+            Ok(p) => p,
+        };
+        let tracker = Tracker::new(limits::PER_CALL_LIMIT);
+        let result = eval::run(&p.program, self, &tracker).map(|v| inspect(v.as_ref()));
+        // the variables it read first, then its own cost
+        let composition = self.take_cost();
+        if composition > *budget {
+            return Err(OutOfBudget);
+        }
+        *budget -= composition;
+        if tracker.cost() > *budget {
+            return Err(OutOfBudget);
+        }
+        *budget -= tracker.cost();
+        Ok(result.map_err(|err| expression_error(&e.source, &err)))
+    }
+
+    fn variable(&self, index: usize) -> &Cached<'a> {
         self.cache[index].get_or_init(|| {
             let (name, e) = &self.policy.variables[index];
             let program = match &e.program {
@@ -920,37 +1068,34 @@ impl<'a> Activation<'a> {
                     ))
                 }
             };
-            let mut ctx = Context::with_env(ENV.clone());
-            ctx.set_variable_resolver(self);
-            match Value::resolve_val(&program.expr, &ctx) {
-                Ok(v) => {
-                    let owned: Box<dyn Val + '_> = v.into_owned();
-                    // SAFETY: the value may borrow only data that outlives this
-                    // activation's cache: the policy's AST, the bindings (both borrowed
-                    // for 'a), and other entries of this cache (boxed, never moved, and
-                    // dropped together with it). It is handed out only as a borrow of
-                    // `self`, so erasing the lifetime for storage never lets it outlive
-                    // what it borrows.
-                    Ok(unsafe {
-                        std::mem::transmute::<Box<dyn Val + '_>, Box<dyn Val + 'static>>(owned)
-                    })
-                }
-                Err(err) => Err(error(
+            let tracker = Tracker::new(limits::PER_CALL_LIMIT);
+            let result = eval::run(&program.program, self, &tracker).map(CowVal::into_owned);
+            self.add_cost(tracker.cost());
+            result.map_err(|err| {
+                error(
                     "variables",
                     format!(
                         "composited variable {name:?} fails to evaluate: {}",
                         runtime_message(&err)
                     ),
-                )),
-            }
+                )
+            })
         })
+    }
+
+    fn constant(&self, index: usize) -> Option<&'a (dyn Val + 'static)> {
+        let c = self.constants.get(index)?.as_ref()?;
+        if !self.charged[index].swap(true, Ordering::Relaxed) {
+            self.add_cost(c.cost);
+        }
+        Some(c.value.as_ref())
     }
 }
 
-impl VariableResolver for Activation<'_> {
-    fn resolve<'b>(&'b self, variable: &str) -> Option<CowVal<'b, 'b>> {
+impl<'a> eval::Scope<'a> for Activation<'a> {
+    fn resolve<'s>(&'s self, variable: &str) -> Option<&'s (dyn Val + 'a)> {
         let b = self.bindings;
-        let v: &'b dyn Val = match variable {
+        Some(match variable {
             "object" => b.object.unwrap_or(&ABSENT),
             "oldObject" => b.old_object.unwrap_or(&ABSENT),
             "request" => b.request.unwrap_or(&ABSENT),
@@ -958,8 +1103,7 @@ impl VariableResolver for Activation<'_> {
             "namespaceObject" => b.namespace_object.unwrap_or(&ABSENT),
             "variables" if !self.policy.variables.is_empty() => self,
             _ => return None,
-        };
-        Some(CowVal::Borrowed(v))
+        })
     }
 }
 
@@ -982,7 +1126,7 @@ impl Val for Activation<'_> {
     {
         let mut m = std::collections::HashMap::new();
         for (i, (name, _)) in self.policy.variables.iter().enumerate() {
-            if let Some(Some(v)) = self.constants.get(i) {
+            if let Some(v) = self.constant(i) {
                 m.insert(CelMapKey::from(name.clone()), v.clone_as_boxed());
             } else if let Ok(v) = self.variable(i) {
                 m.insert(CelMapKey::from(name.clone()), v.clone_as_boxed());
@@ -1004,8 +1148,8 @@ impl Indexer for Activation<'_> {
         let Some(i) = self.policy.variable_index(&name) else {
             return Err(ExecutionError::no_such_key(&name));
         };
-        if let Some(Some(v)) = self.constants.get(i) {
-            return Ok(CowVal::Borrowed(v.as_ref()));
+        if let Some(v) = self.constant(i) {
+            return Ok(CowVal::Borrowed(v));
         }
         match self.variable(i) {
             Ok(v) => Ok(CowVal::Borrowed(v.as_ref())),
@@ -1037,13 +1181,9 @@ pub fn eval_program(program: &Program) -> Result<String, ExecutionError> {
         errors: Vec::new(),
     };
     let bindings = Bindings::default();
-    let act = Activation {
-        bindings: &bindings,
-        policy: &policy,
-        cache: Vec::new(),
-        constants: &[],
-    };
-    act.eval(&program.expr, show)
+    let act = Activation::new(&bindings, &policy, &[]);
+    let tracker = Tracker::new(limits::PER_CALL_LIMIT);
+    eval::run(&program.program, &act, &tracker).map(|v| show(v.as_ref()))
 }
 
 fn show(v: &dyn Val) -> String {

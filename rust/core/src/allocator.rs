@@ -95,7 +95,9 @@ impl Allocator {
         let size = range_size(&cidr);
         Ok(Allocator {
             cidr,
-            first: cidr.network().value() + 1,
+            // Saturating: past the last address of the family (`255.255.255.255/32`,
+            // `ffff:..:ffff/128`) the range is empty, and `first` is never read.
+            first: cidr.network().value().saturating_add(1),
             size,
             offset: range_offset(&cidr),
             used: 0,
@@ -390,6 +392,10 @@ mod tests {
             ("2001:db8::/128", 0, 0),
             ("2001:db8::/65", (1 << 63) - 1, 256),
             ("2001:db8::/64", u64::MAX, 256),
+            // The last prefix of each family: network + 1 is past the family's end.
+            ("255.255.255.255/32", 0, 0),
+            ("ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff/128", 0, 0),
+            ("ffff:ffff:ffff:ffff::/64", u64::MAX, 256),
         ];
         for &(cidr, size, offset) in cases {
             let a = alloc(cidr);

@@ -262,11 +262,16 @@ fn parse_v4_fast(s: &[u8]) -> Option<u32> {
             if d > 9 {
                 break;
             }
+            if i - start == 3 {
+                // A fourth digit: never a canonical octet, and the value would soon
+                // outgrow any integer.
+                return None;
+            }
             octet = octet * 10 + u32::from(d);
             i += 1;
         }
         let len = i - start;
-        if len == 0 || len > 3 || octet > 255 || (len > 1 && s[start] == b'0') {
+        if len == 0 || octet > 255 || (len > 1 && s[start] == b'0') {
             return None;
         }
         value = (value << 8) | octet;
@@ -626,6 +631,13 @@ mod tests {
                 "0.0.0.00",
                 "1.2.3.4/",
                 "255.255.255.255",
+                // More digits than a u32 holds: the fast path must refuse them, not
+                // overflow (found by fast_path_agrees_on_dotted_noise).
+                "4300000000",
+                "10000000000",
+                "99999999999999",
+                "1.1.4294967296",
+                "1.2.3.99999999999",
             ]
             .map(String::from),
         );

@@ -35,6 +35,12 @@ const ENC_RUNS: u8 = 1;
 const HEADER_LEN: usize = 8 + 1 + 1 + 1 + 16 + 32 + 8 + 1;
 const CHECKSUM_LEN: usize = 8;
 
+/// Most allocated addresses a snapshot may claim: every IPv4 range fits, and an IPv6
+/// range would have needed four billion `allocate_next` calls to get there. Restoring
+/// takes time and memory in proportion to the claim (a sparse range stores one word per
+/// 64 addresses), so a larger claim is damage that would otherwise exhaust memory.
+pub const MAX_RESTORED_ADDRESSES: u64 = 1 << 32;
+
 fn fnv1a64(data: &[u8]) -> u64 {
     data.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| {
         (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
@@ -202,6 +208,11 @@ fn restore_into(requested: Cidr, data: &[u8]) -> Result<Allocator, Error> {
     ];
     let rng = Rng::from_state(state).ok_or_else(|| corrupt("invalid generator state"))?;
     let used = u64_at(data, 59);
+    if used > MAX_RESTORED_ADDRESSES {
+        return Err(corrupt(format!(
+            "claims {used} allocated addresses, more than the {MAX_RESTORED_ADDRESSES} a snapshot may hold"
+        )));
+    }
     let encoding = data[67];
     let payload = &body[HEADER_LEN..];
 
@@ -353,10 +364,60 @@ mod tests {
         }
     }
 
+    /// Resealed bytes whose header and one run claim a whole IPv6 /64 allocated: the
+    /// restore must refuse at once, not try to fill 2^58 words.
+    #[test]
+    fn refuses_a_claim_beyond_what_a_snapshot_may_hold() {
+        let mut a = Allocator::new("fd00::/64", Some(1)).unwrap();
+        a.allocate(ip("fd00::1")).unwrap();
+        let bytes = a.snapshot();
+        assert_eq!(bytes[67], ENC_RUNS);
+        for claim in [MAX_RESTORED_ADDRESSES + 1, u64::MAX] {
+            let mut body = bytes[..HEADER_LEN].to_vec();
+            body[59..67].copy_from_slice(&claim.to_le_bytes());
+            put_varint(&mut body, 0);
+            put_varint(&mut body, claim);
+            let sum = fnv1a64(&body);
+            body.extend_from_slice(&sum.to_le_bytes());
+            let err = Allocator::restore("fd00::/64", &body).unwrap_err();
+            assert!(err.to_string().contains("more than the"), "{err}");
+        }
+    }
+
     proptest! {
         #[test]
         fn restore_never_panics(data in proptest::collection::vec(any::<u8>(), 0..200)) {
             let _ = Allocator::restore("10.0.0.0/24", &data);
+        }
+
+        /// Damage that keeps the checksum right (as a bug in a writer would) reaches
+        /// the payload decoder: it must refuse or restore, never panic, and what it
+        /// restores must be self-consistent.
+        #[test]
+        fn restore_of_resealed_damage_never_panics(
+            seed in any::<u64>(),
+            n in 0u64..200,
+            cidr in prop_oneof![Just("10.0.0.0/22"), Just("fd00::/116"), Just("10.0.0.0/30")],
+            edits in proptest::collection::vec((any::<usize>(), any::<u8>()), 1..6),
+            cut in any::<usize>(),
+            tail in proptest::collection::vec(any::<u8>(), 0..24),
+        ) {
+            let mut a = Allocator::new(cidr, Some(seed)).unwrap();
+            a.allocate_next_many(n.min(a.size())).unwrap();
+            let bytes = a.snapshot();
+            let mut body = bytes[..bytes.len() - CHECKSUM_LEN].to_vec();
+            for (at, value) in edits {
+                let at = at % body.len();
+                body[at] = value;
+            }
+            body.truncate(HEADER_LEN + cut % (body.len() - HEADER_LEN + 1));
+            body.extend_from_slice(&tail);
+            let sum = fnv1a64(&body);
+            body.extend_from_slice(&sum.to_le_bytes());
+            if let Ok(b) = Allocator::restore(cidr, &body) {
+                prop_assert_eq!(b.iter().count() as u64, b.used());
+                prop_assert!(b.used() <= b.size());
+            }
         }
 
         #[test]

@@ -1,4 +1,4 @@
-//! `AuditLineReader`: the Python face of servicecidr-auditreader's worker thread.
+//! `AuditLineReader`: the Python face of servicecidr-audit's worker thread.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -6,10 +6,37 @@ use std::sync::mpsc::{sync_channel, Receiver};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
-use pyo3::exceptions::PyOSError;
+use pyo3::exceptions::{PyOSError, PyValueError};
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyList, PyString, PyTuple};
-use servicecidr_auditreader::{open, work, Batch, Item, ItemRef, PayloadRef};
+use pyo3::types::{PyBytes, PyDict, PyList, PyString, PyTuple};
+use servicecidr_auditreader::{open, work, Batch, Item, ItemRef, PayloadRef, Schema};
+
+/// The schema table handed over by Python (see `AuditLineReader.__new__`).
+fn schema_from(d: &Bound<'_, PyDict>) -> PyResult<Schema> {
+    let item = |key: &str| -> PyResult<Bound<'_, PyAny>> {
+        d.get_item(key)?
+            .ok_or_else(|| PyValueError::new_err(format!("schema without {key:?}")))
+    };
+    let mut structs = Vec::new();
+    for (name, fields) in item("structs")?.cast_into::<PyDict>()?.iter() {
+        let mut fs = Vec::new();
+        for (f, t) in fields.cast_into::<PyDict>()?.iter() {
+            fs.push((f.extract::<String>()?, t.extract::<String>()?));
+        }
+        structs.push((name.extract::<String>()?, fs));
+    }
+    let mut roots = Vec::new();
+    for (kind, root) in item("roots")?.cast_into::<PyDict>()?.iter() {
+        roots.push((kind.extract::<String>()?, root.extract::<String>()?));
+    }
+    Schema::new(
+        &structs,
+        &roots,
+        item("max_depth")?.extract()?,
+        item("max_bytes")?.extract()?,
+    )
+    .map_err(PyValueError::new_err)
+}
 
 /// Reads one JSON-lines audit log file (plain or gzip) on a worker thread.
 #[pyclass(module = "servicecidr._core", name = "AuditLineReader")]
@@ -27,15 +54,20 @@ impl AuditLineReader {
     /// Start reading `path`. With `fast=False` no line is made a fast record (the
     /// importer wants every usable write as the Python reader builds it).
     /// `source`: the name records carry (the input's name as the user gave it).
+    /// `schema`: what a prepared object must be to be stored (`{"structs": {name:
+    /// {field: type}}, "roots": {kind: struct}, "max_depth": n, "max_bytes": n}`, from
+    /// `servicecidr.importers.fastaudit`); without it no put is prepared.
     #[new]
-    #[pyo3(signature = (path, *, fast = true, batch = 256, source = None))]
+    #[pyo3(signature = (path, *, fast = true, batch = 256, source = None, schema = None))]
     fn new(
         py: Python<'_>,
         path: &str,
         fast: bool,
         batch: usize,
         source: Option<Bound<'_, PyString>>,
+        schema: Option<Bound<'_, PyDict>>,
     ) -> PyResult<Self> {
+        let schema = schema.map(|s| schema_from(&s)).transpose()?.map(Arc::new);
         let done = Arc::new(AtomicU64::new(0));
         let input = open(path, done.clone()).map_err(|e| PyOSError::new_err(e.to_string()))?;
         // a few batches in flight: the worker stays ahead, memory stays bounded
@@ -46,7 +78,7 @@ impl AuditLineReader {
             .spawn(move || {
                 // A failure of the reader itself must not look like the end of the file.
                 let report = tx.clone();
-                let run = std::panic::AssertUnwindSafe(|| work(input, tx, fast, batch));
+                let run = std::panic::AssertUnwindSafe(|| work(input, tx, fast, batch, schema));
                 if let Err(panic) = std::panic::catch_unwind(run) {
                     let why = panic
                         .downcast_ref::<&str>()

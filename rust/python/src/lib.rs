@@ -12,11 +12,13 @@ mod audit;
 mod buffers;
 mod errors;
 mod records;
+mod storable;
 mod store;
 
+use std::borrow::Cow;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
-use pyo3::exceptions::{PyMemoryError, PyTypeError};
+use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyInt, PyList, PyString, PyTuple, PyType};
 use servicecidr_core::{Allocator, Error, Family, Ip, MAX_IP_TEXT_LEN};
@@ -42,7 +44,6 @@ fn to_pyerr(py: Python<'_>, err: &Error) -> PyErr {
         Error::NotInRange { ip, range } => {
             Class::NotInRange.new_err(py, &[&ip.to_string(), &range.to_string()])
         }
-        Error::TooMany { .. } => PyMemoryError::new_err(err.to_string()),
         _ => invalid_input(py, &err.to_string()),
     }
 }
@@ -66,6 +67,25 @@ fn parse_ip_text(py: Python<'_>, text: &str) -> PyResult<Ip> {
     Error::parse_ip(text).map_err(|e| to_pyerr(py, &e))
 }
 
+/// The text of an address or range argument. A str that no UTF-8 can hold (a lone
+/// surrogate) is read with U+FFFD in its place, as Go's JSON decoder reads one, so the
+/// core's parse error names it; anything but a str is an InvalidInputError too.
+fn text_arg<'a>(obj: &'a Bound<'_, PyAny>, what: &str) -> PyResult<Cow<'a, str>> {
+    match obj.cast::<PyString>() {
+        Ok(s) => Ok(s.to_string_lossy()),
+        Err(_) => {
+            let type_name = obj
+                .get_type()
+                .name()
+                .map_or_else(|_| "?".to_owned(), |n| n.to_string());
+            Err(invalid_input_err(
+                obj.py(),
+                &format!("{what} must be a string, not {type_name}"),
+            ))
+        }
+    }
+}
+
 fn parse_ip_item(item: &Bound<'_, PyAny>) -> PyResult<Ip> {
     // Hot path of every batch: no error values are built unless something is wrong.
     if let Ok(s) = item.cast::<PyString>() {
@@ -87,7 +107,7 @@ fn parse_ip_item_slow(item: &Bound<'_, PyAny>) -> PyResult<Ip> {
                 .map_or_else(|_| "?".to_owned(), |n| n.to_string())
         ))
     })?;
-    parse_ip_text(py, s.to_str()?)
+    parse_ip_text(py, &s.to_string_lossy())
 }
 
 /// Parses every address of an iterable before anything is changed, so that a bad
@@ -130,6 +150,10 @@ fn seed_from(seed: Option<&Bound<'_, PyAny>>) -> PyResult<Option<u64>> {
     Ok(Some(int.bitand(u64::MAX)?.extract::<u64>()?))
 }
 
+/// The most addresses one `allocate_next_many` call returns (2^24, a whole /8: about a
+/// gigabyte of Python strings).
+const MAX_BATCH: u64 = 1 << 24;
+
 /// The allocation state of one Service CIDR, as kube-apiserver's ipallocator keeps it.
 #[pyclass(frozen, module = "servicecidr._core", name = "CidrAllocator")]
 struct CidrAllocator {
@@ -162,16 +186,21 @@ impl CidrAllocator {
 impl CidrAllocator {
     #[new]
     #[pyo3(signature = (cidr, *, seed = None))]
-    fn new(py: Python<'_>, cidr: &str, seed: Option<&Bound<'_, PyAny>>) -> PyResult<Self> {
+    fn new(
+        py: Python<'_>,
+        cidr: &Bound<'_, PyAny>,
+        seed: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Self> {
+        let cidr = text_arg(cidr, "a CIDR")?;
         let seed = seed_from(seed)?;
-        Allocator::new(cidr, seed)
+        Allocator::new(&cidr, seed)
             .map(CidrAllocator::wrap)
             .map_err(|e| to_pyerr(py, &e))
     }
 
     /// Reserves `ip`; raises NotInRangeError or AlreadyAllocatedError.
-    fn allocate(&self, py: Python<'_>, ip: &str) -> PyResult<()> {
-        let ip = parse_ip_text(py, ip)?;
+    fn allocate(&self, py: Python<'_>, ip: &Bound<'_, PyAny>) -> PyResult<()> {
+        let ip = parse_ip_text(py, &text_arg(ip, "an IP address")?)?;
         let result = self.lock().allocate(ip);
         result.map_err(|e| to_pyerr(py, &e))
     }
@@ -184,8 +213,8 @@ impl CidrAllocator {
     }
 
     /// Frees `ip`; returns whether it was allocated (free or foreign: no-op, False).
-    fn release(&self, py: Python<'_>, ip: &str) -> PyResult<bool> {
-        let ip = parse_ip_text(py, ip)?;
+    fn release(&self, py: Python<'_>, ip: &Bound<'_, PyAny>) -> PyResult<bool> {
+        let ip = parse_ip_text(py, &text_arg(ip, "an IP address")?)?;
         Ok(self.lock().release(ip))
     }
 
@@ -199,24 +228,30 @@ impl CidrAllocator {
 
     /// Reserves `ip` when it is a free usable address; returns whether it did. Never
     /// raises: a taken, foreign or malformed address is simply not marked.
-    fn mark(&self, ip: &str) -> bool {
-        Ip::parse(ip).is_ok_and(|ip| self.lock().mark(ip))
+    fn mark(&self, ip: &Bound<'_, PyAny>) -> bool {
+        let Ok(text) = ip.cast::<PyString>().map(|s| s.to_string_lossy()) else {
+            return false;
+        };
+        Ip::parse(&text).is_ok_and(|ip| self.lock().mark(ip))
     }
 
     /// Frees `ip` when it is allocated; returns whether it did. Never raises.
-    fn unmark(&self, ip: &str) -> bool {
-        Ip::parse(ip).is_ok_and(|ip| self.lock().release(ip))
+    fn unmark(&self, ip: &Bound<'_, PyAny>) -> bool {
+        let Ok(text) = ip.cast::<PyString>().map(|s| s.to_string_lossy()) else {
+            return false;
+        };
+        Ip::parse(&text).is_ok_and(|ip| self.lock().release(ip))
     }
 
     /// Whether `ip` is allocated.
-    fn has(&self, py: Python<'_>, ip: &str) -> PyResult<bool> {
-        let ip = parse_ip_text(py, ip)?;
+    fn has(&self, py: Python<'_>, ip: &Bound<'_, PyAny>) -> PyResult<bool> {
+        let ip = parse_ip_text(py, &text_arg(ip, "an IP address")?)?;
         Ok(self.lock().has(ip))
     }
 
     /// Whether `ip` is one of the range's usable addresses.
-    fn contains(&self, py: Python<'_>, ip: &str) -> PyResult<bool> {
-        let ip = parse_ip_text(py, ip)?;
+    fn contains(&self, py: Python<'_>, ip: &Bound<'_, PyAny>) -> PyResult<bool> {
+        let ip = parse_ip_text(py, &text_arg(ip, "an IP address")?)?;
         Ok(self.lock().contains(ip))
     }
 
@@ -241,10 +276,25 @@ impl CidrAllocator {
                 &format!("the number of addresses must not be negative, got {n}"),
             ));
         }
-        let result = match u64::try_from(n) {
-            Ok(n) => self.lock().allocate_next_many(n),
-            Err(_) => Err(Error::RangeFull),
+        let n = match u64::try_from(n) {
+            Ok(n) => n,
+            Err(_) => return Err(to_pyerr(py, &Error::RangeFull)),
         };
+        if n > MAX_BATCH {
+            // Refused before the core reserves room for them: more than this cannot be
+            // returned as one list (about 70 bytes each), however many are free.
+            if n > self.lock().free() {
+                return Err(to_pyerr(py, &Error::RangeFull));
+            }
+            return Err(invalid_input_err(
+                py,
+                &format!(
+                    "cannot allocate {n} addresses in one call: at most {MAX_BATCH} per call \
+                     (call again for more)"
+                ),
+            ));
+        }
+        let result = self.lock().allocate_next_many(n);
         let ips = result.map_err(|e| to_pyerr(py, &e))?;
         ips_to_list(py, &ips)
     }
@@ -345,10 +395,10 @@ impl CidrAllocator {
     fn restore(
         _cls: &Bound<'_, PyType>,
         py: Python<'_>,
-        cidr: &str,
+        cidr: &Bound<'_, PyAny>,
         data: &[u8],
     ) -> PyResult<Self> {
-        Allocator::restore(cidr, data)
+        Allocator::restore(&text_arg(cidr, "a CIDR")?, data)
             .map(CidrAllocator::wrap)
             .map_err(|e| to_pyerr(py, &e))
     }
@@ -394,15 +444,15 @@ impl AllocatedIterator {
 
 /// Parses an IP address strictly; returns (canonical text, "IPv4" | "IPv6").
 #[pyfunction]
-fn parse_ip(py: Python<'_>, text: &str) -> PyResult<(String, &'static str)> {
-    let ip = parse_ip_text(py, text)?;
+fn parse_ip(py: Python<'_>, text: &Bound<'_, PyAny>) -> PyResult<(String, &'static str)> {
+    let ip = parse_ip_text(py, &text_arg(text, "an IP address")?)?;
     Ok((ip.to_string(), ip.family().as_str()))
 }
 
 /// Parses a CIDR strictly; returns (canonical text, "IPv4" | "IPv6").
 #[pyfunction]
-fn parse_cidr(py: Python<'_>, text: &str) -> PyResult<(String, &'static str)> {
-    let cidr = Error::parse_cidr(text).map_err(|e| to_pyerr(py, &e))?;
+fn parse_cidr(py: Python<'_>, text: &Bound<'_, PyAny>) -> PyResult<(String, &'static str)> {
+    let cidr = Error::parse_cidr(&text_arg(text, "a CIDR")?).map_err(|e| to_pyerr(py, &e))?;
     Ok((cidr.to_string(), cidr.family().as_str()))
 }
 
@@ -419,6 +469,8 @@ mod _core {
     };
     #[pymodule_export]
     use super::store::{load_snapshot_store, replay_into, ReplayProgress, Store};
+    #[pymodule_export]
+    use super::storable::json_bound;
     #[pymodule_export]
     use super::{parse_cidr, parse_ip, AllocatedIterator, CidrAllocator};
 }
