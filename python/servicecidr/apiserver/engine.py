@@ -28,6 +28,7 @@ from servicecidr.api import decode as api_decode
 from servicecidr.api import storable as api_storable
 from servicecidr.api.kinds import KINDS, KindInfo, kind_info
 from servicecidr.api.memo import ValidationMemo
+from servicecidr.api.storable import is_text
 from servicecidr.clock import Clock, format_time
 from servicecidr.errors import (
     BadRequestError,
@@ -326,14 +327,13 @@ class Engine:
         if not name:
             raise BadRequestError(f"a name is required to get a {info.kind}")
         ns = (namespace or "default") if info.namespaced else None
-        blob = self.store.get(info.kind, object_key(info.namespaced, ns, name))
-        if blob is None:
-            raise generic.not_found(info, name)
-        return decode_object(blob)
+        return generic.get_existing(self.store, info, ns, name)[2]
 
     def list(self, kind: str, namespace: str | None = None) -> list[Obj]:
         """Every object of a kind (in one namespace, or all), ordered by key."""
         info = KINDS[resolve_kind(kind)]
+        if namespace is not None and not (isinstance(namespace, str) and is_text(namespace)):
+            return []  # no object is stored in such a namespace
         prefix = f"{namespace}/" if (namespace and info.namespaced) else ""
         return [decode_object(b) for _, b in self.store.items(info.kind, prefix)]
 

@@ -8,6 +8,7 @@ from typing import Any
 
 from servicecidr.api import decode as api_decode
 from servicecidr.api.kinds import KindInfo
+from servicecidr.api.storable import is_text
 from servicecidr.errors import (
     AlreadyExistsError,
     BadRequestError,
@@ -28,6 +29,7 @@ __all__ = [
     "not_found",
     "object_key_of",
     "request_name",
+    "stored_key",
     "strip_for_create",
 ]
 
@@ -112,13 +114,23 @@ def fill_create_meta(ctx: RequestContext, obj: dict[str, Any]) -> None:
         meta["name"] = ctx.generate_name(str(meta["generateName"]))
 
 
+def stored_key(info: KindInfo, namespace: Any, name: Any) -> str | None:
+    """The storage key a request names, or None when no object could be stored under
+    it: a name or namespace that is not a string, or text that is not valid Unicode
+    (every stored key is both)."""
+    if not isinstance(name, str) or not (namespace is None or isinstance(namespace, str)):
+        return None
+    key = object_key(info.namespaced, namespace, name)
+    return key if is_text(key) else None
+
+
 def get_existing(
     store: Store, info: KindInfo, namespace: str | None, name: str
 ) -> tuple[str, bytes, dict[str, Any]]:
     """(key, blob, object) of a stored object; NotFound otherwise."""
-    key = object_key(info.namespaced, namespace, name)
-    blob = store.get(info.kind, key)
-    if blob is None:
+    key = stored_key(info, namespace, name)
+    blob = store.get(info.kind, key) if key is not None else None
+    if key is None or blob is None:
         raise not_found(info, name)
     return key, blob, decode_object(blob)
 
