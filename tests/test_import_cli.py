@@ -10,7 +10,7 @@ import pytest
 
 from conftest import SHARED
 from servicecidr import Cluster, SimulatedClock
-from servicecidr.cli.kubectl import IO
+from servicecidr.cli.common import IO
 from servicecidr.cli.main import run
 
 DATA = SHARED / "data"

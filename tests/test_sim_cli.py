@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from servicecidr.cli.kubectl import IO
+from servicecidr.cli.common import IO
 from servicecidr.cli.main import run as cli_run
 
 

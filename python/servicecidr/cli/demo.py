@@ -25,7 +25,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from servicecidr.cli.kubectl import IO
+from servicecidr.cli.common import IO
 
 __all__ = ["add_parser", "run"]
 

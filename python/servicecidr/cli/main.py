@@ -12,8 +12,8 @@ import json
 import sys
 from collections.abc import Sequence
 
-from servicecidr.cli import kubectl
-from servicecidr.cli.kubectl import IO, CliParser, UsageError
+from servicecidr.cli import kubectl, parsers
+from servicecidr.cli.common import IO, CliParser, UsageError
 
 __all__ = ["build_parser", "main", "run"]
 
@@ -60,7 +60,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--version", action="version", version=f"servicecidr {__version__}")
     sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=CliParser)
-    kubectl.add_parsers(sub)
+    parsers.add_parsers(sub)
     check.add_parser(sub)
     demo.add_parser(sub)
     completion.add_parser(sub)

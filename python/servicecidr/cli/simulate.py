@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from servicecidr.cli.kubectl import IO
+    from servicecidr.cli.common import IO
 
 __all__ = ["add_bench_parser", "add_parser", "run", "run_bench"]
 
