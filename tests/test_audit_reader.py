@@ -22,8 +22,11 @@ from servicecidr.importers import import_observed, pipeline
 from servicecidr.importers.auditreader import event_record
 from servicecidr.importers.auditreader_rust import READER_SCHEMA, audit_file_records
 from servicecidr.importers.inputs import Record, Skip
-from servicecidr.importers.observed import ObservedImporter, _cluster_ips, _parent, _rv_int
+from servicecidr.importers.observed import ObservedImporter
 from servicecidr.importers.pipeline import ReadStats, read_records
+from servicecidr.importers.recorded import cluster_ips_of as _cluster_ips
+from servicecidr.importers.recorded import parent_of as _parent
+from servicecidr.importers.recorded import revision_of as _rv_int
 from servicecidr.importers.report import ImportReport
 from servicecidr.importers.sources import Input, Position
 from servicecidr.store import decode_object, encode_object, object_key

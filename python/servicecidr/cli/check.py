@@ -20,8 +20,8 @@ import json
 from dataclasses import asdict
 from typing import Any
 
-from servicecidr.cli.errors import CliError
 from servicecidr.cli.common import IO, opt
+from servicecidr.cli.errors import CliError
 from servicecidr.cli.printers import render_table
 from servicecidr.cli.progress import Progress
 from servicecidr.cli.state import add_state_flag, open_state, resolve_state_dir

@@ -45,15 +45,25 @@ from typing import TYPE_CHECKING, Any
 
 from servicecidr.api import decode as api_decode
 from servicecidr.api.kinds import KINDS
-from servicecidr.api.storable import INT64_MAX, is_text
+from servicecidr.api.storable import is_text
 from servicecidr.clock import format_time
 from servicecidr.controllers.servicecidr import orphaned_ips
 from servicecidr.errors import ApiError, InvalidInputError, ServiceCIDRError
 from servicecidr.importers.auditreader import event_record
 from servicecidr.importers.inputs import Record, Skip
+from servicecidr.importers.recorded import (
+    ImportClock,
+    Unusable,
+    cluster_ips_of,
+    entry_extra,
+    history_end,
+    parent_of,
+    revision_of,
+    rv_value,
+)
 from servicecidr.importers.report import ImportReport
 from servicecidr.journal.records import OP_DELETE, OP_PUT, Write
-from servicecidr.registry.service import canonical_ip, ip_address_object
+from servicecidr.registry.service import ip_address_object
 from servicecidr.registry.txn import Txn
 from servicecidr.store import decode_object, encode_object, object_key
 
@@ -69,85 +79,6 @@ MANAGED_BY_LABEL = "ipaddress.kubernetes.io/managed-by"
 FAMILY_LABEL = "ipaddress.kubernetes.io/ip-family"
 MANAGED_BY = "ipallocator.k8s.io"
 _EVENT_SUBJECTS = frozenset({"Service", "ServiceCIDR", "IPAddress"})
-
-
-def _extra(rec: Record) -> dict[str, Any]:
-    """What an imported entry keeps of its record."""
-    extra: dict[str, Any] = {"import": rec.verb, "at": f"{rec.source}:{rec.line}"}
-    if rec.audit_id:
-        extra["auditID"] = rec.audit_id
-    return extra
-
-
-class ImportClock:
-    """The clock a Cluster reads while records are applied: the record's time."""
-
-    simulated = True
-
-    def __init__(self, t: float) -> None:
-        self.t = t
-
-    def now(self) -> float:
-        """The time of the record being applied."""
-        return self.t
-
-    def advance(self, seconds: float) -> None:
-        """Time moves with the records only."""
-        self.t += max(0.0, seconds)
-
-
-def _cluster_ips(obj: dict[str, Any] | None) -> list[str]:
-    if not obj:
-        return []
-    spec = obj.get("spec")
-    if not isinstance(spec, dict) or spec.get("type") == "ExternalName":
-        return []
-    ips = spec.get("clusterIPs") or ([spec["clusterIP"]] if spec.get("clusterIP") else [])
-    if not isinstance(ips, list):  # an unchecked body (a Metadata-level join reads one)
-        return []
-    out = []
-    for ip in ips:
-        if isinstance(ip, str) and ip and ip != "None":
-            out.append(canonical_ip(ip))
-    return out
-
-
-def _parent(ipa: dict[str, Any]) -> str | None:
-    """The Service key an IPAddress points to, if it points to a Service."""
-    ref = (ipa.get("spec") or {}).get("parentRef") or {}
-    if not isinstance(ref, dict) or ref.get("resource") != "services" or ref.get("group", ""):
-        return None
-    return f"{ref.get('namespace') or 'default'}/{ref.get('name', '')}"
-
-
-def _history_end(c: Cluster) -> float:
-    """The time of the last entry the Cluster has recorded (-inf for none)."""
-    return c.engine.recorder.max_ts if c.seq else float("-inf")
-
-
-class _Unusable(Exception):
-    """A record whose object cannot be stored: reported as ``invalid-object``."""
-
-
-def _rv_int(meta: dict[str, Any]) -> int | None:
-    """The resourceVersion as an etcd revision; None when there is none. A number etcd
-    cannot hold (negative, beyond int64) makes the record unusable."""
-    rv = _rv_value(meta)
-    if rv is not None and not 0 <= rv <= INT64_MAX:
-        raise _Unusable(
-            f"metadata.resourceVersion {str(meta.get('resourceVersion'))[:40]!r} is not an "
-            "etcd revision (0 through 2^63-1)"
-        )
-    return rv
-
-
-def _rv_value(meta: dict[str, Any]) -> int | None:
-    rv = meta.get("resourceVersion")
-    if isinstance(rv, int) and not isinstance(rv, bool):
-        return rv
-    if isinstance(rv, str) and rv.isdigit():
-        return int(rv)
-    return None
 
 
 class ObservedImporter:
@@ -177,7 +108,7 @@ class ObservedImporter:
         self._on_skip = on_skip if on_skip is not None else report.skip
         self._saved_clock = cluster.engine.clock
         self.clock = ImportClock(cluster.engine.clock.now())
-        self._floor = _history_end(cluster)
+        self._floor = history_end(cluster)
         cluster.engine.clock = self.clock
         self.recorded_ips = 0
         self._derived: set[str] = set()
@@ -192,10 +123,10 @@ class ObservedImporter:
         # Indexes of the state the checks need, so they never decode a stored object:
         # IPAddress -> the Service key its parentRef names; Service key -> its ClusterIPs.
         self._ipx: dict[str, str | None] = {
-            k: _parent(decode_object(b)) for k, b in cluster.engine.store.items("IPAddress")
+            k: parent_of(decode_object(b)) for k, b in cluster.engine.store.items("IPAddress")
         }
         self._svcx: dict[str, tuple[str, ...]] = {
-            k: tuple(_cluster_ips(decode_object(b)))
+            k: tuple(cluster_ips_of(decode_object(b)))
             for k, b in cluster.engine.store.items("Service")
         }
         self._ready: list[Any] | None = None
@@ -214,7 +145,7 @@ class ObservedImporter:
         an ``invalid-object`` skip, and changes nothing)."""
         try:
             self._apply_record(rec)
-        except _Unusable as e:
+        except Unusable as e:
             self.skip(Skip(rec.source, rec.line, "invalid-object", str(e)))
 
     def _apply_record(self, rec: Record) -> None:
@@ -250,7 +181,7 @@ class ObservedImporter:
         ns = (ns or "default") if info.namespaced else None
         for what, v in (("name", name), ("namespace", ns)):
             if v is not None and not (isinstance(v, str) and is_text(v)):
-                raise _Unusable(f"{info.resource}: the {what} {v!r} is not a string")
+                raise Unusable(f"{info.resource}: the {what} {v!r} is not a string")
         if not name:
             self.skip(Skip(rec.source, rec.line, "no-name", f"{rec.verb} {info.resource}"))
             return
@@ -369,7 +300,7 @@ class ObservedImporter:
         falls in that create's [requestReceived, stage] window."""
         if rec.kind == "Service" and rec.verb == "create" and rec.ts is not None:
             start = rec.received if rec.received is not None else rec.ts
-            ips = _cluster_ips(rec.response if isinstance(rec.response, dict) else None)
+            ips = cluster_ips_of(rec.response if isinstance(rec.response, dict) else None)
             ambiguous = self._last_window is not None and self._last_window[1] >= start
             self._last_window = (start, rec.ts)
             joined = [
@@ -451,7 +382,7 @@ class ObservedImporter:
                 if f in old_meta and not obj["metadata"].get(f):
                     obj["metadata"][f] = old_meta[f]
         obj["metadata"].pop("resourceVersion", None)
-        if rec.kind == "Service" and not _cluster_ips(obj):
+        if rec.kind == "Service" and not cluster_ips_of(obj):
             spec = obj.get("spec")
             spec = spec if isinstance(spec, dict) else {}
             if spec.get("type") != "ExternalName" and spec.get("clusterIP") != "None":
@@ -522,7 +453,7 @@ class ObservedImporter:
             meta["creationTimestamp"] = old_meta.get("creationTimestamp") or format_time(
                 self.clock.t
             )
-        rv = _rv_int(meta)
+        rv = revision_of(meta)
         if rv is None:
             rv = self._next_rv()
         meta["resourceVersion"] = str(rv)
@@ -539,7 +470,9 @@ class ObservedImporter:
         c = self.c
         self._forget_deleted(writes)
         actor = rec.actor or rec.user or self.fmt
-        txn = Txn(c.engine.store.revision, "import", kind, ns, name, actor=actor, extra=_extra(rec))
+        txn = Txn(
+            c.engine.store.revision, "import", kind, ns, name, actor=actor, extra=entry_extra(rec)
+        )
         txn.writes.extend(writes)
         t = self.clock.t
         if t < self._floor:
@@ -597,11 +530,11 @@ class ObservedImporter:
             # stored as recorded, so it must decode as kube-apiserver would decode it
             api_decode.check(obj)
         except ApiError as e:
-            raise _Unusable(f"{kind} {key}: {e.message}") from None
+            raise Unusable(f"{kind} {key}: {e.message}") from None
         blob = encode_object(obj)
         if old is not None:
             old_meta = old.get("metadata") or {}
-            old_rv = _rv_value(old_meta)
+            old_rv = rv_value(old_meta)
             same = old_meta.get("uid") == obj["metadata"].get("uid")
             if same and old_rv is not None and rv < old_rv:
                 if (kind, key) in self._touched:
@@ -626,7 +559,7 @@ class ObservedImporter:
                 rec.verb == "update"
                 and isinstance(req_meta, dict)
                 and old_rv is not None
-                and _rv_value(req_meta) not in (None, old_rv)
+                and rv_value(req_meta) not in (None, old_rv)
                 and same
             ):
                 self.r.diverge(
@@ -639,11 +572,11 @@ class ObservedImporter:
             self.r.note("objects first seen in an update (created before the log starts)")
         writes = [Write(OP_PUT, kind, key, rv, blob)]
         if kind == "Service":
-            ips = tuple(_cluster_ips(obj))
-            self._check_service(rec, key, ips, tuple(_cluster_ips(old)), writes)
+            ips = tuple(cluster_ips_of(obj))
+            self._check_service(rec, key, ips, tuple(cluster_ips_of(old)), writes)
             self._svcx[key] = ips
         elif kind == "IPAddress":
-            parent = _parent(obj)
+            parent = parent_of(obj)
             labels = (obj.get("metadata") or {}).get("labels") or {}
             managed = isinstance(labels, dict) and labels.get(MANAGED_BY_LABEL) == MANAGED_BY
             self._check_ipaddress(rec, key, parent, managed, old is not None)
@@ -670,7 +603,7 @@ class ObservedImporter:
         if body is not None and isinstance(body.get("metadata"), dict):
             # the etcd3 store returns a deleted object with the deletion's revision; an
             # older one (or none) only ever lowers nothing: the store keeps the maximum
-            rv = _rv_int(body["metadata"])
+            rv = revision_of(body["metadata"])
         if rv is None:
             rv = self._next_rv()
         writes = [Write(OP_DELETE, kind, key, rv, old_blob)]
@@ -751,7 +684,7 @@ class ObservedImporter:
             if blob is None:
                 self._svcx.pop(key, None)
                 return
-            ips = tuple(_cluster_ips(decode_object(blob)))
+            ips = tuple(cluster_ips_of(decode_object(blob)))
             self._svcx[key] = ips
             for ip in ips:
                 self._reindex("IPAddress", ip)
@@ -759,7 +692,7 @@ class ObservedImporter:
             if blob is None:
                 self._ipx.pop(key, None)
             else:
-                self._ipx[key] = _parent(decode_object(blob))
+                self._ipx[key] = parent_of(decode_object(blob))
 
     def _derived_ip(self, ip: str, ns: str, name: str, writes: list[Write]) -> None:
         obj = ip_address_object(self.c.engine, ip, ns, name)
