@@ -40,6 +40,7 @@ __all__ = [
     "duplicate",
     "forbidden",
     "go_json",
+    "go_list",
     "go_quote",
     "immutable",
     "internal_error",
@@ -181,6 +182,11 @@ _GO_CONTROL_ESCAPES: Final = {
     "\t": "\\t",
     "\v": "\\v",
 }
+
+
+def go_list(items: list[str]) -> str:
+    """Go's ``%v`` of a ``[]string``: ``[a b]``."""
+    return "[" + " ".join(items) + "]"
 
 
 def go_quote(s: str) -> str:

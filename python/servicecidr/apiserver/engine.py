@@ -201,6 +201,13 @@ class Engine:
         A recorder that refuses the entry (a full disk, a closed state) leaves everything
         as it was before the call.
         """
+        entry = self._record(txn, actor)
+        self.apply(entry.writes)
+        self._notify(entry)
+        return entry
+
+    def _record(self, txn: Txn, actor: str) -> Entry:
+        """The entry of ``txn``, recorded (or an exception, and nothing recorded)."""
         if self._refusal is not None:
             raise ReadOnlyError(self._refusal)
         entry = Entry(
@@ -215,10 +222,11 @@ class Engine:
             txn.extra,
         )
         self.recorder.append(entry)
-        self.apply(entry.writes)
+        return entry
+
+    def _notify(self, entry: Entry) -> None:
         for sink in self._sinks:
             sink(entry)
-        return entry
 
     def apply(self, writes: Sequence[Write]) -> None:
         """The one apply (see the module doc): the store, then the Python indexes."""
@@ -252,17 +260,27 @@ class Engine:
         return [(p, a.snapshot()) for p, a in self.meta.allocators()]
 
     def run(self, outcome: Outcome, actor: str) -> tuple[Obj, list[str]]:
-        """Commit what a strategy decided; raise its error after that, if it has one."""
+        """Commit what a strategy decided; raise its error after that, if it has one.
+
+        If recording fails, the decision's reservations are given back and nothing
+        changed; once recorded, an entry is applied whatever its sinks then do (a sink
+        that raises fails the call, not the change)."""
+        recorded: list[Entry] = []
         try:
             for txn in outcome.txns:
                 if txn:
-                    self.commit(txn, actor)
+                    entry = self._record(txn, actor)
+                    self.apply(entry.writes)
+                    recorded.append(entry)
         except BaseException as e:
-            for undo in outcome.undo:
-                undo()
+            if not recorded:
+                for undo in outcome.undo:
+                    undo()
             if isinstance(e, ServiceCIDRError):
                 raise
             raise StateError(f"the change could not be recorded: {e}") from e
+        for entry in recorded:
+            self._notify(entry)
         if outcome.error is not None:
             raise outcome.error
         return outcome.obj, outcome.warnings
@@ -348,8 +366,8 @@ class Engine:
         meta = new.setdefault("metadata", {})
         if not meta.get("name"):
             raise BadRequestError("store: metadata.name is required")
-        if info.namespaced:
-            meta.setdefault("namespace", "default")
+        if info.namespaced and not meta.get("namespace"):
+            meta["namespace"] = "default"  # where every read looks for it
         meta.setdefault("uid", self.new_uid())
         meta.setdefault("creationTimestamp", self.now())
         key = object_key(info.namespaced, meta.get("namespace"), meta["name"])

@@ -13,6 +13,7 @@ import copy
 from typing import Any
 
 from servicecidr.api.conditions import get_condition, with_condition
+from servicecidr.api.field_errors import go_list
 from servicecidr.apiserver import Engine
 from servicecidr.clock import format_time
 from servicecidr.controllers.event_recorder import EventRecorder
@@ -73,7 +74,7 @@ def sync_default_service_cidr(engine: Engine, events: EventRecorder) -> bool:
                 "KubernetesDefaultServiceCIDRError",
                 "KubernetesDefaultServiceCIDRError",
                 f"The default ServiceCIDR can not be upgraded from {current[0]} to dual "
-                f"stack {cidrs} : {e}",
+                f"stack {go_list(cidrs)} : {e}",
             )
             return False
         return True
@@ -81,7 +82,7 @@ def sync_default_service_cidr(engine: Engine, events: EventRecorder) -> bool:
         return False
     if current != cidrs:
         note = (
-            f"The default ServiceCIDR {current} does not match the controller flag "
+            f"The default ServiceCIDR {go_list(current)} does not match the controller flag "
             f"configurations {','.join(cidrs)}"
         )
         return events.warn_once(
