@@ -1,0 +1,12 @@
+"""The Kubernetes API over the engine (``servicecidr serve``).
+
+Part 1, the building blocks, each a module with one job and no engine state:
+
+* :mod:`.protobuf`: Kubernetes protobuf request bodies as JSON;
+* :mod:`.patch`: strategic merge patch, JSON merge patch, JSON patch;
+* :mod:`.apply`: server-side apply (field sets, managedFields, conflicts);
+* :mod:`.discovery` and :mod:`.openapi`: discovery documents, ``/version``, OpenAPI v3;
+* :mod:`.tables`: server-side ``Table`` responses;
+* :mod:`.selectors`: label and field selectors of list and watch requests;
+* :mod:`.status`: ``metav1.Status`` bodies for errors.
+"""
