@@ -46,7 +46,6 @@ import re
 from dataclasses import dataclass
 from typing import Any, Final
 
-from servicecidr.api import decode as api_decode
 from servicecidr.api.field_errors import invalid, to_invalid_error
 from servicecidr.errors import (
     ApiError,
@@ -57,6 +56,14 @@ from servicecidr.errors import (
 )
 from servicecidr.serve.gojson import go_equal, go_kind, go_type, go_v, loads_checked
 from servicecidr.serve.gosort import slice_stable
+from servicecidr.serve.schema import (
+    LEAF_NAMES,
+    PATCH_TAGS,
+    ROOTS,
+    STRUCTS,
+    type_kind,
+    type_name,
+)
 
 __all__ = [
     "APPLY_PATCH",
@@ -143,132 +150,8 @@ def _bad_patch_type(directive: Any, m: dict[str, Any]) -> ApiError:
 
 
 # --------------------------------------------------------------------------------------
-# Patch metadata: the Go types of the served kinds and their patch tags
+# Patch metadata: the Go types of the served kinds (servicecidr.serve.schema)
 # --------------------------------------------------------------------------------------
-# Type names follow servicecidr.api.decode.STRUCTS: "string", "int32", "int64", "bool",
-# "Time", "IntOrString", "raw", "map[string]string", "[]<type>" or a struct name.
-
-_EXTRA_STRUCTS: Final[dict[str, dict[str, str]]] = {
-    # k8s.io/api/core/v1 Namespace
-    "Namespace": {
-        "kind": "string",
-        "apiVersion": "string",
-        "metadata": "ObjectMeta",
-        "spec": "NamespaceSpec",
-        "status": "NamespaceStatus",
-    },
-    "NamespaceSpec": {"finalizers": "[]string"},
-    "NamespaceStatus": {"phase": "string", "conditions": "[]NamespaceCondition"},
-    "NamespaceCondition": {
-        "type": "string",
-        "status": "string",
-        "lastTransitionTime": "Time",
-        "reason": "string",
-        "message": "string",
-    },
-    # k8s.io/api/core/v1 Event
-    "core.Event": {
-        "kind": "string",
-        "apiVersion": "string",
-        "metadata": "ObjectMeta",
-        "involvedObject": "ObjectReference",
-        "reason": "string",
-        "message": "string",
-        "source": "EventSource",
-        "firstTimestamp": "Time",
-        "lastTimestamp": "Time",
-        "count": "int32",
-        "type": "string",
-        "eventTime": "Time",
-        "series": "core.EventSeries",
-        "action": "string",
-        "related": "ObjectReference",
-        "reportingComponent": "string",
-        "reportingInstance": "string",
-    },
-    "core.EventSeries": {"count": "int32", "lastObservedTime": "Time"},
-    "ObjectReference": {
-        "kind": "string",
-        "namespace": "string",
-        "name": "string",
-        "uid": "string",
-        "apiVersion": "string",
-        "resourceVersion": "string",
-        "fieldPath": "string",
-    },
-    "EventSource": {"component": "string", "host": "string"},
-    # k8s.io/api/events/v1 Event
-    "events.Event": {
-        "kind": "string",
-        "apiVersion": "string",
-        "metadata": "ObjectMeta",
-        "eventTime": "Time",
-        "series": "events.EventSeries",
-        "reportingController": "string",
-        "reportingInstance": "string",
-        "action": "string",
-        "reason": "string",
-        "regarding": "ObjectReference",
-        "related": "ObjectReference",
-        "note": "string",
-        "type": "string",
-        "deprecatedSource": "EventSource",
-        "deprecatedFirstTimestamp": "Time",
-        "deprecatedLastTimestamp": "Time",
-        "deprecatedCount": "int32",
-    },
-    "events.EventSeries": {"count": "int32", "lastObservedTime": "Time"},
-}
-
-_STRUCTS: Final[dict[str, dict[str, str]]] = {
-    **{name: fields for name, (_, fields) in api_decode.STRUCTS.items()},
-    **_EXTRA_STRUCTS,
-}
-
-_ROOTS: Final[dict[tuple[str, str], str]] = {
-    **api_decode.ROOTS,
-    ("v1", "Namespace"): "Namespace",
-    ("v1", "Event"): "core.Event",
-    ("events.k8s.io/v1", "Event"): "events.Event",
-}
-
-#: (struct, json field) -> (patchStrategy values, patchMergeKey), from the Go struct tags
-#: of k8s.io/api core/v1, networking/v1 and v1beta1, admissionregistration/v1 and
-#: apimachinery meta/v1.
-PATCH_TAGS: Final[dict[tuple[str, str], tuple[tuple[str, ...], str]]] = {
-    ("ObjectMeta", "finalizers"): ((_MERGE,), ""),
-    ("ObjectMeta", "ownerReferences"): ((_MERGE,), "uid"),
-    ("ServiceSpec", "ports"): ((_MERGE,), "port"),
-    ("ServiceStatus", "conditions"): ((_MERGE,), "type"),
-    ("ServiceCIDRStatus", "conditions"): ((_MERGE,), "type"),
-    ("NamespaceStatus", "conditions"): ((_MERGE,), "type"),
-    ("ValidatingAdmissionPolicySpec", "matchConditions"): ((_MERGE,), "name"),
-    ("ValidatingAdmissionPolicySpec", "variables"): ((_MERGE,), "name"),
-}
-
-# The Go kinds of the leaf type names (metav1.Time, IntOrString and FieldsV1 are structs).
-_LEAF_KINDS: Final = {
-    "string": "string",
-    "int32": "int32",
-    "int64": "int64",
-    "bool": "bool",
-    "Time": "struct",
-    "IntOrString": "struct",
-    "raw": "struct",
-    "map[string]string": "map",
-}
-_LEAF_NAMES: Final = {"Time": "Time", "IntOrString": "IntOrString", "raw": "FieldsV1"}
-
-
-def _type_kind(t: str) -> str:
-    if t.startswith("[]"):
-        return "slice"
-    return _LEAF_KINDS.get(t, "struct")
-
-
-def _type_name(t: str) -> str:
-    """``reflect.Type.Name()``: the struct's Go name."""
-    return _LEAF_NAMES.get(t, t.rpartition(".")[2])
 
 
 @dataclass(frozen=True, slots=True)
@@ -279,14 +162,13 @@ class _Meta:
 
 def _lookup_struct(t: str, key: str) -> tuple[str, _Meta]:
     """``PatchMetaFromStruct.LookupPatchMetadataForStruct``: the field's type and tags."""
-    fields = _STRUCTS.get(t)
+    fields = STRUCTS.get(t)
     if fields is None:
-        if t in _LEAF_NAMES:
+        if t in LEAF_NAMES:
             fields = {}
         else:
             raise _unknown(
-                "merging an object in json but data type is not struct, instead is: "
-                + _type_kind(t)
+                "merging an object in json but data type is not struct, instead is: " + type_kind(t)
             )
     field = key if key in fields else None
     if field is None:
@@ -294,7 +176,7 @@ def _lookup_struct(t: str, key: str) -> tuple[str, _Meta]:
         field = next((f for f in fields if f.lower() == key.lower()), None)
     if field is None:
         raise _unknown(
-            f"unable to find api field in struct {_type_name(t)} "
+            f"unable to find api field in struct {type_name(t)} "
             f"for the json field {json.dumps(key)}"
         )
     strategies, merge_key = PATCH_TAGS.get((t, field), (("",), ""))
@@ -306,7 +188,7 @@ def _lookup_slice(t: str, key: str) -> tuple[str, _Meta]:
     sub, meta = _lookup_struct(t, key)
     if not sub.startswith("[]"):
         # Go prints the kind of the struct being searched, not of the field.
-        raise _unknown(f"expected slice or array type, but got: {_type_kind(t)}")
+        raise _unknown(f"expected slice or array type, but got: {type_kind(t)}")
     elem = sub[2:]
     if elem.startswith("[]"):
         raise _unknown("unexpected slice of slice")
@@ -340,7 +222,7 @@ def strategic_merge_patch(
     Neither argument is modified. Raises an :class:`~servicecidr.errors.ApiError` with
     kube-apiserver's status for a malformed patch.
     """
-    root = _ROOTS.get((api_version, kind))
+    root = ROOTS.get((api_version, kind))
     if root is None:
         raise _bad_request(_UNSUPPORTED_SMP)
     return _merge_map(copy.deepcopy(original), copy.deepcopy(patch), root)
@@ -594,7 +476,7 @@ def _merge_slice(
         merged = _deduplicate([*original, *patch])
     else:
         if not merge_key:
-            raise _unknown(f"cannot merge lists without merge key for {_type_kind(elem)}")
+            raise _unknown(f"cannot merge lists without merge key for {type_kind(elem)}")
         original, patch = _merge_special_elements(original, patch, merge_key)
         merged = _merge_without_special(original, patch, merge_key, elem)
     if not merge_key:
