@@ -28,6 +28,7 @@ __all__ = [
     "KEY_DEFAULTS",
     "LEAF_NAMES",
     "LIST_TYPES",
+    "PACKAGES",
     "PATCH_TAGS",
     "RESET_FIELDS",
     "ROOTS",
@@ -115,6 +116,15 @@ _EXTRA_STRUCTS: Final[dict[str, dict[str, str]]] = {
 STRUCTS: Final[dict[str, dict[str, str]]] = {
     **{name: fields for name, (_, fields) in api_decode.STRUCTS.items()},
     **_EXTRA_STRUCTS,
+}
+
+#: struct -> its Go package: "meta" (apimachinery meta/v1), "core" (core/v1), "net"
+#: (networking.k8s.io, v1 or v1beta1 by request), "admissionregistration" (v1), "events"
+#: (events.k8s.io/v1).
+PACKAGES: Final[dict[str, str]] = {
+    **{name: pkg for name, (pkg, _) in api_decode.STRUCTS.items()},
+    **{name: "core" for name in _EXTRA_STRUCTS if not name.startswith("events.")},
+    **{name: "events" for name in _EXTRA_STRUCTS if name.startswith("events.")},
 }
 
 ROOTS: Final[dict[tuple[str, str], str]] = {
