@@ -53,6 +53,8 @@ def entry(number: int, k: str, v: str) -> bytes:
 
 
 def timestamp(number: int, seconds: int, nanos: int = 0) -> bytes:
+    if seconds == ZERO_TIME and not nanos:
+        return m(number)  # metav1.Time writes nothing for the zero time
     return m(number, vi(1, seconds), vi(2, nanos))
 
 

@@ -51,9 +51,22 @@ def bad(body: bytes, kind: str = "Service", api_version: str = "v1") -> str:
 # --------------------------------------------------------------------------- kubectl
 
 
+# The body kubectl v1.37.1 sent for `kubectl create service clusterip test-1 --tcp 80`,
+# captured on the wire.
+KUBECTL_1_37_BODY = bytes.fromhex(
+    "6b3873000a0d0a027631120753657276696365126c0a250a06746573742d3112001a0022002a00320038"
+    "0042005a0d0a036170701206746573742d31123f0a150a023830120354435018502206080010501a0028"
+    "00120d0a036170701206746573742d311a002209436c757374657249503a00420052005a00600068001a"
+    "020a001a002200"
+)
+
+
+def test_fixture_encoder_writes_what_kubectl_writes() -> None:
+    assert kubectl_create_service_clusterip("test-1", 80) == KUBECTL_1_37_BODY
+
+
 def test_kubectl_create_service_clusterip_body() -> None:
-    body = kubectl_create_service_clusterip("test-1", 80)
-    assert body.startswith(b"k8s\x00")
+    body = KUBECTL_1_37_BODY
     assert decode_service(body) == {
         "apiVersion": "v1",
         "kind": "Service",
@@ -349,6 +362,13 @@ def test_namespace() -> None:
     out = protobuf.decode(unknown("v1", "Namespace", raw), api_version="v1", kind="Namespace")
     assert out["spec"] == {"finalizers": ["kubernetes"]}
     assert out["status"] == {"phase": "Active"}
+
+
+def test_empty_time_is_zero_but_explicit_epoch_is_not() -> None:
+    meta = s(1, "x") + m(8) + timestamp(9, 0)
+    out = decode_service(svc(meta=meta))
+    assert "creationTimestamp" not in out["metadata"]
+    assert out["metadata"]["deletionTimestamp"] == "1970-01-01T00:00:00Z"
 
 
 def test_events_v1_event_micro_time() -> None:

@@ -498,6 +498,8 @@ def _read(data: bytes, pos: int, end: int, message: str, state: dict[str, Any], 
                 sub = state[field.json]
             _read(data, body, pos, inner, sub, depth + 1)
             sub["__kind__"] = field.kind
+            # Time.Unmarshal: no bytes at all is the zero time (what gogo writes for it).
+            sub["__empty__"] = pos == body
             _store(state, field, sub)
         else:
             if field.repeated:
@@ -564,6 +566,8 @@ def _special(value: dict[str, Any]) -> Any:
             return text if text else None
         number = value.get("intVal", 0)
         return number if number else None
+    if value.get("__empty__"):
+        return None
     seconds = value.get("seconds", 0)
     if kind == "time":
         return _format_time(seconds, None)
