@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import json
 from typing import Any
@@ -785,51 +784,3 @@ def test_smp_without_lists_equals_json_merge_patch(
     }
     patch = {"metadata": {"labels": patch_labels}, "spec": {"parentRef": parent}}
     assert smp(obj, patch) == p.json_merge_patch(obj, patch)
-
-
-@settings(max_examples=fuzz_examples(300))
-@given(
-    st.dictionaries(
-        st.sampled_from(
-            ["metadata", "spec", "status", "$patch", "$retainKeys", "$setElementOrder/ports", "x"]
-        ),
-        JSONISH,
-        max_size=4,
-    ),
-    st.sampled_from([service(), cidr("10.0.0.0/24", conditions=[]), policy()]),
-)
-def test_random_smp_never_crashes(patch: dict[str, Any], obj: dict[str, Any]) -> None:
-    try:
-        out = smp(obj, patch)
-    except ApiError:
-        return
-    assert isinstance(out, dict)
-
-
-OPS = st.fixed_dictionaries(
-    {"op": st.sampled_from(["add", "remove", "replace", "move", "copy", "test", "x"])},
-    optional={
-        "path": st.sampled_from(
-            [
-                "",
-                "/",
-                "/spec",
-                "/spec/ports/0",
-                "/spec/ports/-",
-                "/a/b",
-                "/spec/ports/-1",
-                "/metadata/labels/app",
-                "x",
-            ]
-        ),
-        "from": st.sampled_from(["/spec/type", "/spec/ports/1", "/zz"]),
-        "value": JSONISH,
-    },
-)
-
-
-@settings(max_examples=fuzz_examples(300))
-@given(st.lists(st.one_of(OPS, SCALAR), max_size=5))
-def test_random_json_patch_never_crashes(ops: list[Any]) -> None:
-    with contextlib.suppress(ApiError):
-        apply(json.dumps(ops), p.JSON_PATCH)

@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-import contextlib
 from typing import Any
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
-from tests.conftest import fuzz_examples
 from tests.serve.pbenc import (
     ZERO_TIME,
     entry,
@@ -553,27 +549,3 @@ def test_deep_nesting_is_refused_not_a_crash() -> None:
 
 
 # --------------------------------------------------------------------------- fuzz
-
-
-@settings(max_examples=fuzz_examples(300))
-@given(st.binary(max_size=200))
-def test_random_bytes_decode_or_bad_request(tail: bytes) -> None:
-    for body in (b"k8s\x00" + tail, svc(spec=tail), svc(meta=tail)):
-        try:
-            out = decode_service(body)
-        except BadRequestError:
-            continue
-        assert out["kind"] and out["apiVersion"]
-
-
-@settings(max_examples=fuzz_examples(200))
-@given(st.data())
-def test_truncations_of_a_valid_body_never_crash(data: st.DataObject) -> None:
-    body = kubectl_create_service_clusterip("test-1", 80)
-    cut = data.draw(st.integers(0, len(body)))
-    flip = data.draw(st.integers(0, len(body) - 1))
-    mangled = bytearray(body[:cut])
-    if flip < len(mangled):
-        mangled[flip] ^= data.draw(st.integers(1, 255))
-    with contextlib.suppress(BadRequestError):
-        decode_service(bytes(mangled))
