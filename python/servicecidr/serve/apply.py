@@ -255,14 +255,15 @@ class ApplyResult:
     Attributes:
         object: the object to store (the live object with the merged configuration and
             the new ``managedFields``), or the created object when there was none.
-        changed: False when the configuration changed nothing but field ownership
-            (kube-apiserver then writes only ``managedFields``, if they changed).
-        warnings: strict-decoding warnings of the body (``fieldValidation=Warn``).
+        changed: False when nothing changed, ``managedFields`` included (a write would
+            store the same object).
+
+    The body's duplicate keys (strict decoding, ``fieldValidation=Warn|Strict``) come
+    from :func:`decode_apply_body`; kube-apiserver checks them after the apply.
     """
 
     object: dict[str, Any]
     changed: bool
-    warnings: list[str]
 
 
 def _conflict_error(conflicts: list[tuple[str, Path]]) -> ConflictError:
@@ -748,7 +749,7 @@ def apply(
     if manager == "kubectl" and _has_last_applied(result):
         result = _set_last_applied(result, applied)
     out = _with_managed_fields(result, managers)
-    return ApplyResult(out, live is None or _stored_form(out) != _stored_form(live), [])
+    return ApplyResult(out, live is None or _stored_form(out) != _stored_form(live))
 
 
 def _apply_with_takeover(
