@@ -29,10 +29,12 @@ causes, ``force``, the ``before-first-apply`` manager, the cap of ten ``Update``
 (``ancient-changes``), ``kubectl``'s takeover of fields from client-side apply and its
 ``last-applied-configuration`` upkeep, a no-op apply that changes nothing.
 
-Left out: conversion between versions (ServiceCIDR and IPAddress ``v1`` and ``v1beta1``
-are the same schema here, so a manager's version is only a label), managers of versions
-the server no longer serves, CBOR apply bodies, and schema-change reconciliation
-(``ReconcileFieldSetWithSchema``: the schema never changes under a running server).
+Left out: strict decoding of the apply body (kube-apiserver warns about, or with
+``fieldValidation=Strict`` refuses, duplicate keys in it), conversion between versions
+(ServiceCIDR and IPAddress ``v1`` and ``v1beta1`` are the same schema here, so a
+manager's version is only a label), managers of versions the server no longer serves,
+CBOR apply bodies, and schema-change reconciliation (``ReconcileFieldSetWithSchema``: the
+schema never changes under a running server).
 """
 
 from __future__ import annotations
@@ -42,8 +44,6 @@ import json
 import unicodedata
 from dataclasses import dataclass
 from typing import Any, Final
-
-import yaml
 
 from servicecidr.api.field_errors import (
     forbidden,
@@ -79,6 +79,7 @@ from servicecidr.serve.typed import (
     to_field_set,
     validate,
 )
+from servicecidr.yamldoc import YAMLDocError, load_document
 
 __all__ = [
     "LAST_APPLIED_ANNOTATION",
@@ -258,8 +259,8 @@ class ApplyResult:
         changed: False when nothing changed, ``managedFields`` included (a write would
             store the same object).
 
-    The body's duplicate keys (strict decoding, ``fieldValidation=Warn|Strict``) come
-    from :func:`decode_apply_body`; kube-apiserver checks them after the apply.
+    Strict decoding of the body (duplicate keys) is not checked (see the module
+    docstring).
     """
 
     object: dict[str, Any]
@@ -607,63 +608,36 @@ def _decode_or_empty(managed_fields: Any) -> dict[str, _Entry]:
 # --------------------------------------------------------------------------- apply
 
 
-class _ApplyLoader(yaml.SafeLoader):
-    """YAML as sigs.k8s.io/yaml reads it for an apply body: timestamps stay strings,
-    keys become strings, and duplicate keys are noted for strict decoding."""
-
-    def __init__(self, stream: str) -> None:
-        super().__init__(stream)
-        self.duplicates: list[str] = []
-
-    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
-        out: dict[Any, Any] = {}
-        for key_node, value_node in node.value:
-            key = self.construct_object(key_node, deep=True)
-            if not isinstance(key, str):
-                key = json.dumps(key) if not isinstance(key, bool | int | float) else str(key)
-            if key in out:
-                self.duplicates.append(key)
-            out[key] = self.construct_object(value_node, deep=True)
-        return out
-
-
-_ApplyLoader.yaml_implicit_resolvers = {
-    k: [r for r in v if r[0] != "tag:yaml.org,2002:timestamp"]
-    for k, v in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
-
-
-def _construct_map(loader: _ApplyLoader, node: yaml.Node) -> dict[Any, Any]:
-    assert isinstance(node, yaml.MappingNode)
-    return loader.construct_mapping(node)
-
-
-_ApplyLoader.add_constructor("tag:yaml.org,2002:map", _construct_map)
-
-
-def decode_apply_body(body: bytes) -> tuple[dict[str, Any], list[str]]:
-    """An apply body (YAML or JSON) as an object, and its duplicate keys as strict
-    decoding reports them. Raises BadRequestError (``error decoding patch: ...``)."""
+def decode_apply_body(body: bytes) -> dict[str, Any]:
+    """An apply body (YAML or JSON) as an object, read as ``sigs.k8s.io/yaml`` reads it
+    (:func:`servicecidr.yamldoc.load_document`). Raises BadRequestError worded as
+    kube-apiserver's patch handler words it: ``error encoding patch: error converting
+    YAML to JSON: yaml: line 1: ...`` for text that is not YAML
+    (``validateAndTranscodePatch``), ``error decoding patch: error unmarshaling JSON:
+    while decoding JSON: json: cannot unmarshal array into Go value of type
+    map[string]interface {}`` for a document that is not an object."""
+    text = body.decode("utf-8", errors="replace")
     try:
-        text = body.decode("utf-8")
-    except UnicodeDecodeError as e:
-        raise BadRequestError(f"error decoding patch: {e}") from None
-    loader = _ApplyLoader(text)
-    try:
-        doc = loader.get_single_data()
-    except (yaml.YAMLError, RecursionError) as e:
-        raise BadRequestError(f"error decoding patch: yaml: {str(e).splitlines()[0]}") from None
-    finally:
-        loader.dispose()
+        doc = load_document(text)
+    except YAMLDocError as e:
+        raise BadRequestError(f"error encoding patch: error converting YAML to JSON: {e}") from None
     if doc is None:
-        doc = {}
+        return {}
     if not isinstance(doc, dict):
-        kind = "array" if isinstance(doc, list) else "string" if isinstance(doc, str) else "number"
-        raise BadRequestError(
-            "error decoding patch: json: cannot unmarshal "
-            f"{kind} into Go value of type map[string]interface {{}}"
+        kind = (
+            "array"
+            if isinstance(doc, list)
+            else "string"
+            if isinstance(doc, str)
+            else "bool"
+            if isinstance(doc, bool)
+            else "number"
         )
-    return doc, [f'duplicate field "{d}"' for d in loader.duplicates]
+        raise BadRequestError(
+            "error decoding patch: error unmarshaling JSON: while decoding JSON: json: "
+            f"cannot unmarshal {kind} into Go value of type map[string]interface {{}}"
+        )
+    return doc
 
 
 def apply(
