@@ -33,6 +33,7 @@ __all__ = [
     "LogCorruptError",
     "MethodNotAllowedError",
     "MismatchedNetworkError",
+    "NotAcceptableError",
     "NotFoundError",
     "NotInRangeError",
     "NotReadyError",
@@ -44,6 +45,8 @@ __all__ = [
     "StateError",
     "StateLockedError",
     "TornTailError",
+    "UnauthorizedError",
+    "UnsupportedMediaTypeError",
     "api_error_for_reason",
 ]
 
@@ -210,6 +213,13 @@ class BadRequestError(ApiError):
     code = 400
 
 
+class UnauthorizedError(ApiError):
+    """``Unauthorized`` (401): the request carries no valid credentials (``Unauthorized``)."""
+
+    reason = "Unauthorized"
+    code = 401
+
+
 class ForbiddenError(ApiError):
     """``Forbidden`` (403), e.g. a ValidatingAdmissionPolicy denial."""
 
@@ -229,6 +239,22 @@ class MethodNotAllowedError(ApiError):
 
     reason = "MethodNotAllowed"
     code = 405
+
+
+class NotAcceptableError(ApiError):
+    """``NotAcceptable`` (406): no media type in ``Accept`` can be served
+    (``only the following media types are accepted: ...``)."""
+
+    reason = "NotAcceptable"
+    code = 406
+
+
+class UnsupportedMediaTypeError(ApiError):
+    """``UnsupportedMediaType`` (415): the body's ``Content-Type`` cannot be decoded (``the
+    body of the request was in an unknown format - accepted media types include: ...``)."""
+
+    reason = "UnsupportedMediaType"
+    code = 415
 
 
 class AlreadyExistsError(ApiError):
@@ -279,9 +305,12 @@ _BY_REASON: dict[str, type[ApiError]] = {
     cls.reason: cls
     for cls in (
         BadRequestError,
+        UnauthorizedError,
         ForbiddenError,
         NotFoundError,
         MethodNotAllowedError,
+        NotAcceptableError,
+        UnsupportedMediaTypeError,
         AlreadyExistsError,
         ConflictError,
         RequestEntityTooLargeError,

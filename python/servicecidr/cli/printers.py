@@ -23,15 +23,16 @@ from typing import Any
 
 import yaml
 
+from servicecidr.api.columns import COLUMNS, cells, event_times, format_labels, human_duration
 from servicecidr.api.kinds import KINDS, KindInfo
 from servicecidr.cli.errors import CliError
 from servicecidr.cli.jsonpath import JSONPath, JSONPathError
-from servicecidr.clock import parse_time
 
 __all__ = [
     "OUTPUT_FORMATS",
     "OutputSpec",
     "TabWriter",
+    "event_times",
     "format_labels",
     "human_duration",
     "list_object",
@@ -133,51 +134,6 @@ def render_table(rows: Sequence[Sequence[str]]) -> str:
     for row in rows:
         w.write("\t".join(row) + "\n")
     return w.getvalue()
-
-
-# --------------------------------------------------------------------------- durations
-
-
-def human_duration(seconds: float) -> str:
-    """``k8s.io/apimachinery/pkg/util/duration.HumanDuration``: ~2-3 significant figures."""
-    s = int(seconds)  # Go truncates toward zero
-    if s < -1:
-        return "<invalid>"
-    if s < 0:
-        return "0s"
-    if s < 60 * 2:
-        return f"{s}s"
-    minutes = s // 60
-    if minutes < 10:
-        sec = s % 60
-        return f"{minutes}m" if sec == 0 else f"{minutes}m{sec}s"
-    if minutes < 60 * 3:
-        return f"{minutes}m"
-    hours = s // 3600
-    if hours < 8:
-        m = minutes % 60
-        return f"{hours}h" if m == 0 else f"{hours}h{m}m"
-    if hours < 48:
-        return f"{hours}h"
-    if hours < 24 * 8:
-        h = hours % 24
-        return f"{hours // 24}d" if h == 0 else f"{hours // 24}d{h}h"
-    if hours < 24 * 365 * 2:
-        return f"{hours // 24}d"
-    if hours < 24 * 365 * 8:
-        dy = hours // 24 % 365
-        return f"{hours // 24 // 365}y" if dy == 0 else f"{hours // 24 // 365}y{dy}d"
-    return f"{hours // 24 // 365}y"
-
-
-def since(timestamp: Any, now: float) -> str:
-    """``translateTimestampSince``: ``<unknown>`` for a missing time."""
-    if not isinstance(timestamp, str) or not timestamp:
-        return "<unknown>"
-    try:
-        return human_duration(now - parse_time(timestamp))
-    except ValueError:
-        return "<unknown>"
 
 
 # --------------------------------------------------------------------------- YAML
@@ -370,173 +326,6 @@ def for_output(obj: Obj, show_managed_fields: bool = False) -> Obj:
 # --------------------------------------------------------------------------- table columns
 
 
-def format_labels(labels: Any) -> str:
-    """``labels.FormatLabels``: ``a=b,c=d`` sorted, ``<none>`` when empty."""
-    if not isinstance(labels, dict) or not labels:
-        return "<none>"
-    return ",".join(f"{k}={labels[k]}" for k in sorted(labels))
-
-
-def _svc_external_ip(svc: Obj, wide: bool) -> str:
-    spec = svc.get("spec") or {}
-    ext = list(spec.get("externalIPs") or [])
-    typ = spec.get("type")
-    if typ in ("ClusterIP", "NodePort"):
-        return ",".join(ext) if ext else "<none>"
-    if typ == "LoadBalancer":
-        ingress = ((svc.get("status") or {}).get("loadBalancer") or {}).get("ingress") or []
-        ips = sorted({i.get("ip") or i.get("hostname") or "" for i in ingress} - {""})
-        lb = ",".join(ips)
-        if not wide and len(lb) > 16:
-            lb = lb[:13] + "..."
-        if ext:
-            return ",".join([*(lb.split(",") if lb else []), *ext])
-        return lb or "<pending>"
-    if typ == "ExternalName":
-        return str(spec.get("externalName", ""))
-    return "<unknown>"
-
-
-def _svc_ports(svc: Obj) -> str:
-    pieces = []
-    for p in (svc.get("spec") or {}).get("ports") or []:
-        if p.get("nodePort"):
-            pieces.append(f"{p.get('port')}:{p.get('nodePort')}/{p.get('protocol', 'TCP')}")
-        else:
-            pieces.append(f"{p.get('port')}/{p.get('protocol', 'TCP')}")
-    return ",".join(pieces) or "<none>"
-
-
-def _service_row(o: Obj, now: float, wide: bool) -> list[str]:
-    spec = o.get("spec") or {}
-    cips = spec.get("clusterIPs") or []
-    row = [
-        _name(o),
-        str(spec.get("type", "")),
-        str(cips[0]) if cips else "<none>",
-        _svc_external_ip(o, wide),
-        _svc_ports(o),
-        _age(o, now),
-    ]
-    if wide:
-        row.append(format_labels(spec.get("selector")))
-    return row
-
-
-def _servicecidr_row(o: Obj, now: float, wide: bool) -> list[str]:
-    cidrs = (o.get("spec") or {}).get("cidrs") or []
-    return [_name(o), ",".join(str(c) for c in cidrs), _age(o, now)]
-
-
-def _ipaddress_row(o: Obj, now: float, wide: bool) -> list[str]:
-    ref = (o.get("spec") or {}).get("parentRef")
-    parent = "<none>"
-    if isinstance(ref, dict):
-        gr = str(ref.get("resource", ""))
-        if ref.get("group"):
-            gr += "." + str(ref["group"])
-        parent = gr.lower()
-        if ref.get("namespace"):
-            parent += "/" + str(ref["namespace"])
-        parent += "/" + str(ref.get("name", ""))
-    return [_name(o), parent]
-
-
-def event_times(o: Obj, now: float) -> tuple[str, str, int]:
-    """(last seen, first seen, count) of an event, as printEvent computes them."""
-    first = since(o.get("eventTime") or o.get("deprecatedFirstTimestamp"), now)
-    last = (
-        since(o.get("deprecatedLastTimestamp"), now) if o.get("deprecatedLastTimestamp") else first
-    )
-    count = int(o.get("deprecatedCount") or 0)
-    series = o.get("series")
-    if isinstance(series, dict):
-        last = since(series.get("lastObservedTime"), now)
-        count = int(series.get("count") or 0)
-    elif count == 0:
-        count = 1
-    return last, first, count
-
-
-def _event_row(o: Obj, now: float, wide: bool) -> list[str]:
-    last, first, count = event_times(o, now)
-    ref = o.get("regarding") or {}
-    kind = str(ref.get("kind", "")).lower()
-    target = f"{kind}/{ref['name']}" if ref.get("name") else kind
-    message = str(o.get("note", "")).strip()
-    if wide:
-        return [
-            last,
-            str(o.get("type", "")),
-            str(o.get("reason", "")),
-            target,
-            str(ref.get("fieldPath", "")),
-            _event_source(o),
-            message,
-            first,
-            str(count),
-            _name(o),
-        ]
-    return [last, str(o.get("type", "")), str(o.get("reason", "")), target, message]
-
-
-def _event_source(o: Obj) -> str:
-    component = str(o.get("reportingController", ""))
-    instance = str(o.get("reportingInstance", ""))
-    return component if not instance else f"{component}, {instance}"
-
-
-def _policy_row(o: Obj, now: float, wide: bool) -> list[str]:
-    spec = o.get("spec") or {}
-    pk = spec.get("paramKind")
-    param_kind = (
-        f"{pk.get('apiVersion', '')}/{pk.get('kind', '')}" if isinstance(pk, dict) else "<unset>"
-    )
-    return [_name(o), str(len(spec.get("validations") or [])), param_kind, _age(o, now)]
-
-
-def _binding_row(o: Obj, now: float, wide: bool) -> list[str]:
-    spec = o.get("spec") or {}
-    pr = spec.get("paramRef")
-    param = "<unset>"
-    if isinstance(pr, dict):
-        if pr.get("name"):
-            param = f"{pr['namespace']}/{pr['name']}" if pr.get("namespace") else f"*/{pr['name']}"
-        elif isinstance(pr.get("selector"), dict):
-            param = _selector_string(pr["selector"])
-    return [_name(o), str(spec.get("policyName", "")), param, _age(o, now)]
-
-
-def _selector_string(sel: Obj) -> str:
-    parts = [f"{k}={v}" for k, v in sorted((sel.get("matchLabels") or {}).items())]
-    for e in sel.get("matchExpressions") or []:
-        op = str(e.get("operator", ""))
-        key = str(e.get("key", ""))
-        vals = ",".join(sorted(str(v) for v in e.get("values") or []))
-        if op == "In":
-            parts.append(f"{key} in ({vals})")
-        elif op == "NotIn":
-            parts.append(f"{key} notin ({vals})")
-        elif op == "Exists":
-            parts.append(key)
-        elif op == "DoesNotExist":
-            parts.append(f"!{key}")
-    return ",".join(parts) or "<none>"
-
-
-def _namespace_row(o: Obj, now: float, wide: bool) -> list[str]:
-    phase = (o.get("status") or {}).get("phase") or "Active"
-    return [_name(o), str(phase), _age(o, now)]
-
-
-def _name(o: Obj) -> str:
-    return str((o.get("metadata") or {}).get("name", ""))
-
-
-def _age(o: Obj, now: float) -> str:
-    return since((o.get("metadata") or {}).get("creationTimestamp"), now)
-
-
 @dataclass(frozen=True)
 class TableSpec:
     """Server-side printing columns of a kind."""
@@ -547,43 +336,21 @@ class TableSpec:
     name_column: int = 0
 
 
-TABLES: dict[str, TableSpec] = {
-    "Service": TableSpec(
-        ("NAME", "TYPE", "CLUSTER-IP", "EXTERNAL-IP", "PORT(S)", "AGE"),
-        ("NAME", "TYPE", "CLUSTER-IP", "EXTERNAL-IP", "PORT(S)", "AGE", "SELECTOR"),
-        _service_row,
-    ),
-    "ServiceCIDR": TableSpec(("NAME", "CIDRS", "AGE"), ("NAME", "CIDRS", "AGE"), _servicecidr_row),
-    "IPAddress": TableSpec(("NAME", "PARENTREF"), ("NAME", "PARENTREF"), _ipaddress_row),
-    "Event": TableSpec(
-        ("LAST SEEN", "TYPE", "REASON", "OBJECT", "MESSAGE"),
-        (
-            "LAST SEEN",
-            "TYPE",
-            "REASON",
-            "OBJECT",
-            "SUBOBJECT",
-            "SOURCE",
-            "MESSAGE",
-            "FIRST SEEN",
-            "COUNT",
-            "NAME",
-        ),
-        _event_row,
-        name_column=-1,
-    ),
-    "ValidatingAdmissionPolicy": TableSpec(
-        ("NAME", "VALIDATIONS", "PARAMKIND", "AGE"),
-        ("NAME", "VALIDATIONS", "PARAMKIND", "AGE"),
-        _policy_row,
-    ),
-    "ValidatingAdmissionPolicyBinding": TableSpec(
-        ("NAME", "POLICYNAME", "PARAMREF", "AGE"),
-        ("NAME", "POLICYNAME", "PARAMREF", "AGE"),
-        _binding_row,
-    ),
-    "Namespace": TableSpec(("NAME", "STATUS", "AGE"), ("NAME", "STATUS", "AGE"), _namespace_row),
-}
+def _spec(kind: str) -> TableSpec:
+    """kubectl's view of kube-apiserver's columns: names upper-cased, priority-1 columns
+    only with ``-o wide``; cells printed as text."""
+    columns = COLUMNS[kind]
+    names = [c.name.upper() for c in columns]
+    headers = tuple(n for n, c in zip(names, columns, strict=True) if c.priority == 0)
+
+    def row(o: Obj, now: float, wide: bool) -> list[str]:
+        return [str(c) for c in cells(kind, o, now, wide=wide)]
+
+    name_column = next(i for i, c in enumerate(columns) if c.format == "name")
+    return TableSpec(headers, tuple(names), row, 0 if name_column == 0 else -1)
+
+
+TABLES: dict[str, TableSpec] = {kind: _spec(kind) for kind in COLUMNS}
 
 
 def table_rows(
