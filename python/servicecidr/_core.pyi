@@ -233,7 +233,14 @@ class Store:
     """Objects by kind and key (in key order), the revision, the change feed, and the one
     apply (``servicecidr-store``); see :mod:`servicecidr.store`."""
 
-    def __new__(cls, kinds: list[str], *, feed_capacity: int = 100_000) -> Store: ...
+    def __new__(
+        cls,
+        kinds: list[str],
+        *,
+        feed_capacity: int = 100_000,
+        journal: bool = False,
+        first_seq: int = 1,
+    ) -> Store: ...
     @property
     def revision(self) -> int:
         """The largest resourceVersion written so far."""
@@ -256,10 +263,36 @@ class Store:
         self, kind: str, prefix: str = "", after: str | None = None, limit: int | None = None
     ) -> list[tuple[str, bytes]]:
         """(key, object) pairs of a kind in key order, as ``keys`` selects them."""
-    def apply(self, writes: Iterable[_Write]) -> tuple[list[str], list[str]] | None:
+    def apply(
+        self, writes: Iterable[_Write], *, checked: bool = False
+    ) -> tuple[list[str], list[str]] | None:
         """Apply writes (``Write`` objects or ``(op, kind, key, rv, blob)`` tuples): the
         one apply. None, or (ServiceCIDR keys, Service keys with node ports) written.
-        InvalidInputError (nothing applied) for malformed writes."""
+        InvalidInputError (nothing applied) for malformed writes; ``checked=True`` skips
+        the checks ``check`` made already."""
+    def check(self, writes: Iterable[_Write]) -> None:
+        """Check writes as ``apply`` would, changing nothing."""
+    def commit(
+        self,
+        seq: int,
+        ts: float,
+        verb: str,
+        actor: str,
+        kind: str,
+        namespace: str | None,
+        name: str,
+        writes: Iterable[_Write],
+        extra: bytes | None,
+    ) -> tuple[list[str], list[str]] | None:
+        """Record an entry in the store's journal and apply it, in one step."""
+    @property
+    def journal_last_seq(self) -> int | None:
+        """The seq of the journal's last entry (None: no journal)."""
+    @property
+    def journal_max_ts(self) -> float | None:
+        """The latest timestamp in the journal (None: no journal)."""
+    def journal_read(self, after: int = 0, upto: int | None = None) -> list[_Record]:
+        """The journal's entries with ``after < seq <= upto``, as record parts."""
     def changes_since(
         self, rv: int, limit: int | None = None
     ) -> list[tuple[int, str, str, str, bytes]]:

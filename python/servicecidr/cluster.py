@@ -42,7 +42,7 @@ from servicecidr.clock import Clock, SimulatedClock, WallClock
 from servicecidr.consistency import Problem, Reporter, check
 from servicecidr.controllers import ControllerManager
 from servicecidr.errors import InvalidInputError
-from servicecidr.journal.recorder import CountingRecorder, MemoryRecorder, Recorder
+from servicecidr.journal.recorder import CountingRecorder, Recorder
 from servicecidr.journal.records import Entry
 from servicecidr.journal.state import (
     DURABILITY_MODES,
@@ -164,7 +164,9 @@ class Cluster:
             self.seed = int(seed) if seed is not None else random.SystemRandom().randrange(1 << 63)
         except (TypeError, ValueError, OverflowError):
             raise InvalidInputError(f"seed must be an integer, not {seed!r}") from None
-        recorder: Recorder = MemoryRecorder() if keep_events else CountingRecorder()
+        # In memory, the store keeps the history itself (sharing the stored objects); an
+        # opened state's history is its log, attached after loading.
+        recorder: Recorder | None = None if keep_events and _opening is None else CountingRecorder()
 
         def make() -> Engine:
             return Engine(
@@ -207,8 +209,9 @@ class Cluster:
         c = cls(service_cluster_ip_range, seed, clock, _start=False)
         engine = c.engine
         for entry in events:
-            engine.recorder.append(entry)
-            engine.apply(entry.writes)
+            touched = engine.recorder.record_and_apply(entry, engine.store)
+            if touched is not None:
+                engine.upkeep(*touched)
         if start:
             c.start()
         return c

@@ -37,7 +37,7 @@ from servicecidr.errors import (
     ServiceCIDRError,
     StateError,
 )
-from servicecidr.journal.recorder import Recorder
+from servicecidr.journal.recorder import Recorder, StoreJournal
 from servicecidr.journal.records import Entry, Write
 from servicecidr.registry import generic
 from servicecidr.registry import service as service_registry
@@ -80,7 +80,8 @@ class Engine:
         families: the IP families served, primary first.
         seed: seed of every random choice.
         clock: where timestamps come from.
-        recorder: where entries are recorded before they are applied.
+        recorder: where entries are recorded before they are applied (None: the store's
+            own journal, an in-memory history sharing the stored objects).
         feed_capacity: how many changes the store's change feed keeps.
     """
 
@@ -90,18 +91,19 @@ class Engine:
         families: tuple[str, ...],
         seed: int,
         clock: Clock,
-        recorder: Recorder,
+        recorder: Recorder | None = None,
         *,
         feed_capacity: int = 100_000,
     ) -> None:
         self.service_cluster_ip_range = service_cluster_ip_range
         self.seed = seed
         self.clock = clock
-        self.recorder = recorder
         # The parts a request flows through (registry.context.RequestContext): plain
         # attributes, read on every request.
-        #: the object store
-        self.store = Store(list(KINDS), feed_capacity=feed_capacity)
+        #: the object store (keeping the journal itself when no recorder is given)
+        self.store = Store(list(KINDS), feed_capacity=feed_capacity, journal=recorder is None)
+        #: where entries are recorded before they are applied
+        self.recorder: Recorder = recorder if recorder is not None else StoreJournal(self.store)
         #: ClusterIP allocation across the ServiceCIDRs
         self.meta = MetaAllocator(families, seed, self.store)
         #: NodePort allocation
@@ -201,13 +203,13 @@ class Engine:
         A recorder that refuses the entry (a full disk, a closed state) leaves everything
         as it was before the call.
         """
-        entry = self._record(txn, actor)
-        self.apply(entry.writes)
+        entry = self._record_and_apply(txn, actor)
         self._notify(entry)
         return entry
 
-    def _record(self, txn: Txn, actor: str) -> Entry:
-        """The entry of ``txn``, recorded (or an exception, and nothing recorded)."""
+    def _record_and_apply(self, txn: Txn, actor: str) -> Entry:
+        """The entry of ``txn``, recorded and applied (or an exception, and nothing
+        changed)."""
         if self._refusal is not None:
             raise ReadOnlyError(self._refusal)
         entry = Entry(
@@ -221,7 +223,9 @@ class Engine:
             txn.writes,
             txn.extra,
         )
-        self.recorder.append(entry)
+        touched = self.recorder.record_and_apply(entry, self.store)
+        if touched is not None:
+            self.upkeep(*touched)
         return entry
 
     def _notify(self, entry: Entry) -> None:
@@ -269,9 +273,7 @@ class Engine:
         try:
             for txn in outcome.txns:
                 if txn:
-                    entry = self._record(txn, actor)
-                    self.apply(entry.writes)
-                    recorded.append(entry)
+                    recorded.append(self._record_and_apply(txn, actor))
         except BaseException as e:
             if not recorded:
                 for undo in outcome.undo:

@@ -11,8 +11,12 @@ keeps one contract, tested once against each (tests/journal/test_recorder_contra
   to the end), oldest first.
 * ``last_seq``: the seq of the last entry recorded (0 when none); ``max_ts``: the latest
   timestamp among the entries recorded (-inf when none).
+* ``record_and_apply(entry, store)``: the commit: record the entry, then apply its writes
+  to the store (the one apply); when the writes are refused or the entry cannot be
+  recorded, nothing changes.
 
-:class:`MemoryRecorder` keeps entries in a list (an in-memory Cluster),
+:class:`StoreJournal` keeps them in the store's own journal (an in-memory Cluster: the
+entries share the stored objects), :class:`MemoryRecorder` in a list of Entry objects,
 :class:`CountingRecorder` keeps none (simulations that never read their history), and
 :class:`~servicecidr.journal.state.FileRecorder` writes the log segments of a state
 directory.
@@ -24,9 +28,22 @@ from collections.abc import Iterator
 from typing import Protocol
 
 from servicecidr.errors import InvalidInputError
-from servicecidr.journal.records import Entry
+from servicecidr.journal.records import Entry, entry_from_parts, pack_extra
+from servicecidr.store import Store
 
-__all__ = ["CountingRecorder", "MemoryRecorder", "Recorder", "check_next"]
+__all__ = [
+    "CountingRecorder",
+    "MemoryRecorder",
+    "Recorder",
+    "StoreJournal",
+    "Touched",
+    "check_next",
+    "record_then_apply",
+]
+
+#: What an apply tells the indexes (``Store.apply``): None, or the ServiceCIDR keys and
+#: the Service keys with node ports it wrote.
+Touched = tuple[list[str], list[str]] | None
 
 
 class Recorder(Protocol):
@@ -49,6 +66,20 @@ class Recorder(Protocol):
     def read(self, after: int = 0, upto: int | None = None) -> Iterator[Entry]:
         """Entries with ``after < seq <= upto``, oldest first."""
         ...
+
+    def record_and_apply(self, entry: Entry, store: Store) -> Touched:
+        """Record ``entry``, then apply its writes to ``store``; nothing changes when
+        either is refused."""
+        ...
+
+
+def record_then_apply(recorder: Recorder, entry: Entry, store: Store) -> Touched:
+    """The commit of a recorder that keeps entries apart from the store: the writes are
+    checked first (so a recorded entry is always one the store takes), then recorded,
+    then applied."""
+    store.check(entry.writes)
+    recorder.append(entry)
+    return store.apply(entry.writes, checked=True)
 
 
 def check_next(recorder: Recorder, entry: Entry) -> None:
@@ -93,6 +124,10 @@ class MemoryRecorder:
         stop = len(self._entries) if upto is None else max(0, upto + 1 - self._first)
         return iter(self._entries[start:stop])
 
+    def record_and_apply(self, entry: Entry, store: Store) -> Touched:
+        """Record ``entry``, then apply it."""
+        return record_then_apply(self, entry, store)
+
 
 class CountingRecorder:
     """Counts entries and keeps none: for simulations that never read their history
@@ -124,3 +159,56 @@ class CountingRecorder:
     def read(self, after: int = 0, upto: int | None = None) -> Iterator[Entry]:
         """Nothing: this recorder keeps no history."""
         return iter(())
+
+    def record_and_apply(self, entry: Entry, store: Store) -> Touched:
+        """Count ``entry``, then apply it."""
+        return record_then_apply(self, entry, store)
+
+
+class StoreJournal:
+    """The journal a Store keeps beside its objects (``Store(..., journal=True)``): each
+    entry is recorded and applied in one step, and shares the objects it wrote with the
+    store, so an in-memory history costs little more than the entries' metadata. Entry
+    objects are made only when the history is read."""
+
+    __slots__ = ("_store",)
+
+    def __init__(self, store: Store) -> None:
+        if store.journal_last_seq is None:
+            raise InvalidInputError("StoreJournal needs a store made with journal=True")
+        self._store = store
+
+    @property
+    def last_seq(self) -> int:
+        """The seq of the last entry recorded (0: none)."""
+        return self._store.journal_last_seq or 0
+
+    @property
+    def max_ts(self) -> float:
+        """The latest timestamp recorded (-inf: none)."""
+        ts = self._store.journal_max_ts
+        return float("-inf") if ts is None else ts
+
+    def append(self, entry: Entry) -> None:
+        """Record ``entry`` and apply it to the store (the two are one step here)."""
+        self.record_and_apply(entry, self._store)
+
+    def read(self, after: int = 0, upto: int | None = None) -> Iterator[Entry]:
+        """Entries with ``after < seq <= upto``, oldest first."""
+        return (entry_from_parts(p) for p in self._store.journal_read(max(0, after), upto))
+
+    def record_and_apply(self, entry: Entry, store: Store) -> Touched:
+        """Record ``entry`` in the store's journal and apply it, in one step."""
+        if store is not self._store:
+            raise InvalidInputError("a StoreJournal records only into its own store")
+        return store.commit(
+            entry.seq,
+            entry.ts,
+            entry.verb,
+            entry.actor,
+            entry.kind,
+            entry.namespace,
+            entry.name,
+            entry.writes,
+            pack_extra(entry),
+        )

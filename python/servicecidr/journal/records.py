@@ -36,7 +36,9 @@ __all__ = [
     "decode_checked",
     "decode_entry",
     "encode_entry",
+    "entry_from_parts",
     "frame_entry",
+    "pack_extra",
 ]
 
 #: Version of the entry layout written by this code (the codec crate's constant).
@@ -109,9 +111,17 @@ class Entry:
         )
 
 
+def pack_extra(entry: Entry) -> bytes | None:
+    """The entry's ``extra`` as msgpack (None for none)."""
+    if entry.extra is None:
+        return None
+    packed: bytes = msgpack.packb(entry.extra, use_bin_type=True)
+    return packed
+
+
 def frame_entry(entry: Entry) -> bytes:
     """The entry as one framed log record (length, CRC32C, payload)."""
-    extra = None if entry.extra is None else msgpack.packb(entry.extra, use_bin_type=True)
+    extra = pack_extra(entry)
     try:
         return encode_record(
             entry.seq,
@@ -223,7 +233,13 @@ def decode_entry(payload: bytes) -> Entry:
     rec = decode_record(payload)
     if rec is None:
         return decode_checked(payload)
-    seq, ts, verb, actor, kind, ns, name, writes, extra = rec
+    return entry_from_parts(rec)
+
+
+def entry_from_parts(parts: tuple[Any, ...]) -> Entry:
+    """An Entry from a record's parts as the codec gives them (``decode_record``,
+    ``Store.journal_read``): the writes as tuples, ``extra`` as msgpack bytes."""
+    seq, ts, verb, actor, kind, ns, name, writes, extra = parts
     return Entry(
         seq,
         ts,

@@ -46,7 +46,7 @@ from typing import Any, Protocol, TypeVar
 
 from servicecidr.clock import Clock, format_micro_time, parse_time
 from servicecidr.errors import InvalidInputError
-from servicecidr.journal.recorder import check_next
+from servicecidr.journal.recorder import Touched, check_next, record_then_apply
 from servicecidr.journal.records import Entry
 from servicecidr.journal.recovery import ReplayTarget, iter_log, repair_torn_tail, replay_log
 from servicecidr.journal.segments import (
@@ -71,6 +71,7 @@ from servicecidr.journal.snapshots import (
     read_snapshot,
     write_snapshot,
 )
+from servicecidr.store import Store
 
 
 class _Target(ReplayTarget, SnapshotTarget, Protocol):
@@ -255,6 +256,11 @@ class FileRecorder:
         self._last = entry.seq
         if entry.ts > self.max_ts:
             self.max_ts = entry.ts
+
+    def record_and_apply(self, entry: Entry, store: Store) -> Touched:
+        """Log ``entry``, then apply it (its writes checked first: nothing is logged that
+        the store would refuse)."""
+        return record_then_apply(self, entry, store)
 
     def read(self, after: int = 0, upto: int | None = None) -> Iterator[Entry]:
         """The logged entries with ``after < seq <= upto`` (to the last one recorded)."""

@@ -468,9 +468,9 @@ mod _core {
         crc32c_of, decode_record, encode_record, frame_entries, record_schema_version,
     };
     #[pymodule_export]
-    use super::store::{load_snapshot_store, replay_into, ReplayProgress, Store};
-    #[pymodule_export]
     use super::storable::json_bound;
+    #[pymodule_export]
+    use super::store::{load_snapshot_store, replay_into, ReplayProgress, Store};
     #[pymodule_export]
     use super::{parse_cidr, parse_ip, AllocatedIterator, CidrAllocator};
 }

@@ -13,7 +13,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList, PyString, PyTuple};
 use servicecidr_codec::frame::{self, Read};
 use servicecidr_codec::msgpack::Reader;
-use servicecidr_codec::record::{self, WriteRef, OP_PUT};
+use servicecidr_codec::record::{self, RecordRef, WriteRef, OP_PUT};
 use servicecidr_core::Ip;
 use servicecidr_store::{Blob, Observer, Store as CoreStore};
 
@@ -142,9 +142,12 @@ fn reported_to_py<'py>(py: Python<'py>, r: Reported) -> PyResult<Option<Bound<'p
 #[pymethods]
 impl Store {
     #[new]
-    #[pyo3(signature = (kinds, *, feed_capacity = 100_000))]
-    fn new(kinds: Vec<String>, feed_capacity: usize) -> Self {
-        let inner = CoreStore::new(&kinds, feed_capacity);
+    #[pyo3(signature = (kinds, *, feed_capacity = 100_000, journal = false, first_seq = 1))]
+    fn new(kinds: Vec<String>, feed_capacity: usize, journal: bool, first_seq: u64) -> Self {
+        let mut inner = CoreStore::new(&kinds, feed_capacity);
+        if journal {
+            inner.keep_journal(first_seq);
+        }
         Store {
             address_kind: inner.kind_index(ADDRESS_KIND),
             reshaping_kind: inner.kind_index(RESHAPING_KIND),
@@ -236,11 +239,13 @@ impl Store {
     /// Applies writes (`Write` objects or `(op, kind, key, rv, blob)` tuples) in order:
     /// the one apply. Returns None, or `(servicecidr_keys, node_port_service_keys)` when
     /// writes need Python's index upkeep. Malformed writes raise InvalidInputError and
-    /// change nothing.
+    /// change nothing. `checked=True` skips the checks `check` made already.
+    #[pyo3(signature = (writes, *, checked = false))]
     fn apply<'py>(
         &mut self,
         py: Python<'py>,
         writes: &Bound<'py, PyAny>,
+        checked: bool,
     ) -> PyResult<Option<Bound<'py, PyTuple>>> {
         let held = extract_writes(writes)?;
         let refs = held
@@ -248,9 +253,145 @@ impl Store {
             .map(PyWrite::as_ref)
             .collect::<PyResult<Vec<_>>>()?;
         let mut reported = Reported::default();
-        self.apply_refs(&refs, &mut reported)
+        if checked {
+            let kinds = refs
+                .iter()
+                .map(|w| self.kind(w.kind))
+                .collect::<PyResult<Vec<_>>>()?;
+            let mut observer = StoreObserver {
+                allocators: &self.allocators,
+                address_kind: self.address_kind,
+                reshaping_kind: self.reshaping_kind,
+                port_holding_kind: self.port_holding_kind,
+                reported: &mut reported,
+            };
+            self.inner
+                .apply_checked(&refs, &kinds, &mut observer, |_, _, _| {});
+        } else {
+            self.apply_refs(&refs, &mut reported)
+                .map_err(|e| apply_error(py, &e))?;
+        }
+        reported_to_py(py, reported)
+    }
+
+    /// Checks writes as `apply` would, changing nothing (InvalidInputError when refused).
+    fn check(&self, py: Python<'_>, writes: &Bound<'_, PyAny>) -> PyResult<()> {
+        let held = extract_writes(writes)?;
+        let refs = held
+            .iter()
+            .map(PyWrite::as_ref)
+            .collect::<PyResult<Vec<_>>>()?;
+        self.inner
+            .check(&refs)
+            .map(|_| ())
+            .map_err(|e| apply_error(py, &e))
+    }
+
+    /// Records an entry in the store's journal and applies its writes, in one step (a
+    /// store made with `journal=True`); returns what `apply` returns. Refused writes, or
+    /// a seq that does not follow the journal's last, raise InvalidInputError and change
+    /// nothing.
+    #[pyo3(signature = (seq, ts, verb, actor, kind, namespace, name, writes, extra))]
+    #[allow(clippy::too_many_arguments)]
+    fn commit<'py>(
+        &mut self,
+        py: Python<'py>,
+        seq: u64,
+        ts: f64,
+        verb: &str,
+        actor: &str,
+        kind: &str,
+        namespace: Option<&str>,
+        name: &str,
+        writes: &Bound<'py, PyAny>,
+        extra: Option<&[u8]>,
+    ) -> PyResult<Option<Bound<'py, PyTuple>>> {
+        let held = extract_writes(writes)?;
+        let refs = held
+            .iter()
+            .map(PyWrite::as_ref)
+            .collect::<PyResult<Vec<_>>>()?;
+        let rec = RecordRef {
+            seq,
+            ts,
+            verb,
+            actor,
+            kind,
+            namespace,
+            name,
+            writes: refs,
+            extra: extra.unwrap_or(&[0xc0]),
+        };
+        let mut reported = Reported::default();
+        let mut observer = StoreObserver {
+            allocators: &self.allocators,
+            address_kind: self.address_kind,
+            reshaping_kind: self.reshaping_kind,
+            port_holding_kind: self.port_holding_kind,
+            reported: &mut reported,
+        };
+        self.inner
+            .commit(&rec, &mut observer)
             .map_err(|e| apply_error(py, &e))?;
         reported_to_py(py, reported)
+    }
+
+    /// The seq of the journal's last entry (None: the store keeps no journal).
+    #[getter]
+    fn journal_last_seq(&self) -> Option<u64> {
+        self.inner.journal().map(|j| j.last_seq())
+    }
+
+    /// The latest timestamp in the journal (-inf: none; None: no journal).
+    #[getter]
+    fn journal_max_ts(&self) -> Option<f64> {
+        self.inner.journal().map(|j| j.max_ts())
+    }
+
+    /// The journal's entries with `after < seq <= upto`, as `decode_record` gives a
+    /// record's parts.
+    #[pyo3(signature = (after = 0, upto = None))]
+    fn journal_read<'py>(
+        &self,
+        py: Python<'py>,
+        after: u64,
+        upto: Option<u64>,
+    ) -> PyResult<Bound<'py, PyList>> {
+        let out = PyList::empty(py);
+        let Some(j) = self.inner.journal() else {
+            return Ok(out);
+        };
+        for e in j.range(after, upto) {
+            let writes = PyList::empty(py);
+            for w in e.writes.iter() {
+                writes.append((
+                    w.op,
+                    j.text(w.kind),
+                    &*w.key,
+                    w.rv,
+                    w.blob.as_deref().map(|b| PyBytes::new(py, b)),
+                ))?;
+            }
+            out.append(PyTuple::new(
+                py,
+                [
+                    e.seq.into_pyobject(py)?.into_any(),
+                    e.ts.into_pyobject(py)?.into_any(),
+                    PyString::new(py, j.text(e.verb)).into_any(),
+                    PyString::new(py, j.text(e.actor)).into_any(),
+                    PyString::new(py, j.text(e.kind)).into_any(),
+                    e.namespace.as_deref().into_pyobject(py)?.into_any(),
+                    PyString::new(py, &e.name).into_any(),
+                    writes.into_any(),
+                    e.extra
+                        .as_deref()
+                        .map(|b| PyBytes::new(py, b))
+                        .into_pyobject(py)?
+                        .into_any(),
+                ],
+            )?)?;
+        }
+        Ok(out)
     }
 
     /// The changes after revision `rv`, oldest first, at most `limit`: tuples

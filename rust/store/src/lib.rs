@@ -12,12 +12,15 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod journal;
+
 use std::collections::{btree_map, BTreeMap, VecDeque};
 use std::ops::Bound;
 use std::sync::Arc;
 
+pub use journal::{Journal, JournalEntry, JournalWrite};
 use servicecidr_codec::msgpack::is_json_object;
-pub use servicecidr_codec::record::{WriteRef, OP_DELETE, OP_PUT};
+pub use servicecidr_codec::record::{RecordRef, WriteRef, OP_DELETE, OP_PUT};
 
 /// A stored object: its msgpack bytes, shared between the store and the feed.
 pub type Blob = Arc<[u8]>;
@@ -82,6 +85,15 @@ pub enum ApplyError {
     /// A put whose object is not one msgpack map of what JSON carries (string keys,
     /// no bytes, finite numbers): it could never be read back as an API object.
     NotAnObject(String),
+    /// A committed entry whose seq does not follow the journal's last one.
+    OutOfSequence {
+        /// The seq the journal expects.
+        expected: u64,
+        /// The seq given.
+        got: u64,
+    },
+    /// A commit to a store that keeps no journal.
+    NoJournal,
 }
 
 impl std::fmt::Display for ApplyError {
@@ -96,6 +108,14 @@ impl std::fmt::Display for ApplyError {
                     "the object put at {key:?} is not a JSON object in msgpack"
                 )
             }
+            ApplyError::OutOfSequence { expected, got } => {
+                write!(
+                    f,
+                    "entry {got} does not follow the journal's last entry {}",
+                    expected - 1
+                )
+            }
+            ApplyError::NoJournal => f.write_str("this store keeps no journal"),
         }
     }
 }
@@ -119,6 +139,7 @@ pub struct Store {
     feed_capacity: usize,
     /// Every change with `rv > floor` is in the feed.
     floor: u64,
+    journal: Option<Journal>,
 }
 
 impl Store {
@@ -131,7 +152,70 @@ impl Store {
             feed: VecDeque::new(),
             feed_capacity,
             floor: 0,
+            journal: None,
         }
+    }
+
+    /// Keeps a journal from now on, whose first entry will be `first_seq`.
+    pub fn keep_journal(&mut self, first_seq: u64) {
+        self.journal = Some(Journal::new(first_seq));
+    }
+
+    /// The journal, when the store keeps one.
+    pub fn journal(&self) -> Option<&Journal> {
+        self.journal.as_ref()
+    }
+
+    /// Records `rec` in the journal and applies its writes, in one step: when the writes
+    /// are refused (or the seq is out of sequence) nothing is recorded or applied.
+    pub fn commit(
+        &mut self,
+        rec: &RecordRef<'_>,
+        observer: &mut impl Observer,
+    ) -> Result<(), ApplyError> {
+        let expected = match &self.journal {
+            Some(j) => j.last_seq() + 1,
+            None => return Err(ApplyError::NoJournal),
+        };
+        if rec.seq != expected {
+            return Err(ApplyError::OutOfSequence {
+                expected,
+                got: rec.seq,
+            });
+        }
+        let kinds = self.check(&rec.writes)?;
+        let mut kept: Vec<(Arc<str>, Option<Blob>)> = Vec::with_capacity(rec.writes.len());
+        self.apply_checked(&rec.writes, &kinds, observer, |_, key, blob| {
+            kept.push((key, blob))
+        });
+        let Some(journal) = self.journal.as_mut() else {
+            return Err(ApplyError::NoJournal); // checked above
+        };
+        let writes = rec
+            .writes
+            .iter()
+            .zip(kept)
+            .map(|(w, (key, blob))| JournalWrite {
+                op: w.op as u8,
+                kind: journal.word(w.kind),
+                key,
+                rv: w.rv,
+                blob,
+            })
+            .collect();
+        let entry = JournalEntry {
+            seq: rec.seq,
+            ts: rec.ts,
+            verb: journal.word(rec.verb),
+            actor: journal.word(rec.actor),
+            kind: journal.word(rec.kind),
+            namespace: rec.namespace.map(|ns| journal.namespace(ns)),
+            name: Box::from(rec.name),
+            writes,
+            extra: (rec.extra != [0xc0]).then(|| Box::from(rec.extra)),
+        };
+        journal.push(entry);
+        Ok(())
     }
 
     /// The kinds, in index order.
@@ -179,15 +263,9 @@ impl Store {
             .take_while(move |(k, _)| k.starts_with(prefix))
     }
 
-    /// Applies writes in order: a put stores its object, a delete removes the key. The
-    /// revision becomes the largest `rv` seen; each change goes to the feed and to
-    /// `observer`. Every write is checked first (its kind, its op, its object decodes as
-    /// an API object), so an error changes nothing.
-    pub fn apply(
-        &mut self,
-        writes: &[WriteRef<'_>],
-        observer: &mut impl Observer,
-    ) -> Result<(), ApplyError> {
+    /// Checks writes as [`Store::apply`] would, changing nothing: every kind known, every
+    /// op a put or a delete, every put's object a JSON object in msgpack.
+    pub fn check(&self, writes: &[WriteRef<'_>]) -> Result<Vec<usize>, ApplyError> {
         let mut kinds = Vec::with_capacity(writes.len());
         for w in writes {
             let kind = self
@@ -203,7 +281,34 @@ impl Store {
             }
             kinds.push(kind);
         }
-        for (w, kind) in writes.iter().zip(kinds) {
+        Ok(kinds)
+    }
+
+    /// Applies writes in order: a put stores its object, a delete removes the key. The
+    /// revision becomes the largest `rv` seen; each change goes to the feed and to
+    /// `observer`. Every write is checked first (its kind, its op, its object decodes as
+    /// an API object), so an error changes nothing.
+    pub fn apply(
+        &mut self,
+        writes: &[WriteRef<'_>],
+        observer: &mut impl Observer,
+    ) -> Result<(), ApplyError> {
+        let kinds = self.check(writes)?;
+        self.apply_checked(writes, &kinds, observer, |_, _, _| {});
+        Ok(())
+    }
+
+    /// [`Store::apply`] of writes [`Store::check`] accepted (`kinds` is what it returned).
+    /// `kept(i, key, blob)` is told, for each write, the key and the object the store now
+    /// shares (the one it removed, for a delete), so a journal can hold them without a copy.
+    pub fn apply_checked(
+        &mut self,
+        writes: &[WriteRef<'_>],
+        kinds: &[usize],
+        observer: &mut impl Observer,
+        mut kept: impl FnMut(usize, Arc<str>, Option<Blob>),
+    ) {
+        for (i, (w, &kind)) in writes.iter().zip(kinds).enumerate() {
             self.revision = self.revision.max(w.rv);
             let bucket = &mut self.buckets[kind];
             let (change, old, blob, key) = if let Some(bytes) = w.blob.filter(|_| w.op == OP_PUT) {
@@ -222,6 +327,7 @@ impl Store {
                     }
                 };
                 observer.changed(kind, w.key, old.as_ref(), Some(&blob));
+                kept(i, Arc::clone(&key), Some(Arc::clone(&blob)));
                 let change = if old.is_some() {
                     ChangeType::Modified
                 } else {
@@ -230,9 +336,16 @@ impl Store {
                 (change, old, blob, key)
             } else {
                 let Some((key, old)) = bucket.remove_entry(w.key) else {
+                    kept(i, Arc::from(w.key), w.blob.map(Arc::from));
                     continue;
                 };
                 observer.changed(kind, w.key, Some(&old), None);
+                // The write names the object it removes; share the store's copy of it.
+                let last = match w.blob {
+                    Some(b) if b == &old[..] => Some(Arc::clone(&old)),
+                    other => other.map(Arc::from),
+                };
+                kept(i, Arc::clone(&key), last);
                 (ChangeType::Deleted, None, old, key)
             };
             drop(old);
@@ -244,7 +357,6 @@ impl Store {
                 blob,
             });
         }
-        Ok(())
     }
 
     fn push_change(&mut self, change: Change) {
@@ -451,6 +563,64 @@ mod tests {
         assert_eq!(s.changes_since(5).unwrap().count(), 0);
         s.truncate_feed();
         assert_eq!(s.changes_since(4).err(), Some(Expired { oldest: 5 }));
+    }
+
+    #[test]
+    fn a_commit_records_and_applies_sharing_the_objects() {
+        let mut s = Store::new(&KINDS, 10);
+        let blob = obj("a");
+        let rec = |seq: u64, writes: Vec<WriteRef<'static>>| RecordRef {
+            seq,
+            ts: seq as f64,
+            verb: "create",
+            actor: "user",
+            kind: "Service",
+            namespace: Some("default"),
+            name: "a",
+            writes,
+            extra: &[0xc0],
+        };
+        assert_eq!(
+            s.commit(&rec(1, vec![]), &mut ()),
+            Err(ApplyError::NoJournal)
+        );
+        s.keep_journal(1);
+        let b: &'static [u8] = Box::leak(blob.into_boxed_slice());
+        s.commit(&rec(1, vec![put("Service", "default/a", 1, b)]), &mut ())
+            .unwrap();
+        // out of sequence, or refused writes: nothing recorded, nothing applied
+        assert!(matches!(
+            s.commit(&rec(3, vec![]), &mut ()),
+            Err(ApplyError::OutOfSequence {
+                expected: 2,
+                got: 3
+            })
+        ));
+        assert!(s
+            .commit(
+                &rec(2, vec![put("Service", "default/b", 2, b"\x01")]),
+                &mut ()
+            )
+            .is_err());
+        assert_eq!((s.count(0), s.revision()), (1, 1));
+        let j = s.journal().unwrap();
+        assert_eq!((j.len(), j.last_seq(), j.max_ts()), (1, 1, 1.0));
+        let e = &j.range(0, None)[0];
+        assert_eq!(
+            (j.text(e.verb), j.text(e.kind), &*e.name),
+            ("create", "Service", "a")
+        );
+        // the journal shares the stored object
+        assert!(Arc::ptr_eq(
+            e.writes[0].blob.as_ref().unwrap(),
+            s.get(0, "default/a").unwrap()
+        ));
+        s.commit(&rec(2, vec![del("Service", "default/a", 2)]), &mut ())
+            .unwrap();
+        let j = s.journal().unwrap();
+        assert_eq!(j.range(1, None).len(), 1);
+        assert_eq!(j.range(0, Some(1)).len(), 1);
+        assert!(j.range(5, None).is_empty());
     }
 
     proptest! {
