@@ -161,8 +161,14 @@ class CountingRecorder:
         return iter(())
 
     def record_and_apply(self, entry: Entry, store: Store) -> Touched:
-        """Count ``entry``, then apply it."""
-        return record_then_apply(self, entry, store)
+        """Count ``entry`` and apply it (counting cannot fail: the store's refusal, which
+        changes nothing, is the only failure, and then nothing is counted)."""
+        check_next(self, entry)
+        touched = store.apply(entry.writes)
+        self._last = entry.seq
+        if entry.ts > self._max_ts:
+            self._max_ts = entry.ts
+        return touched
 
 
 class StoreJournal:
