@@ -292,9 +292,15 @@ def test_other_paths_are_refused_without_writing(tmp_path: Path) -> None:
         Cluster.open(f)
     d = tmp_path / "notstate"
     (d / "log").mkdir(parents=True)
+    (d / "log" / "0000000000000001.log").write_bytes(b"")
     with pytest.raises(StateError, match="no meta file"):
         Cluster.open(d)
     assert sorted(os.listdir(d)) == ["log"]
+    (d / "log" / "0000000000000001.log").unlink()
+    (d / "notes.txt").write_text("mine")
+    with pytest.raises(StateError, match="no meta file"):
+        Cluster.open(d)
+    assert sorted(os.listdir(d)) == ["log", "notes.txt"]
     with pytest.raises(StateError, match="no state directory"):
         Cluster.open(tmp_path / "missing", read_only=True)
 

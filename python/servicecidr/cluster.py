@@ -158,6 +158,9 @@ class Cluster:
         self._admission_extra: tuple[str, str | None, str, dict[str, Any]] | None = None
         self._persist: Any = None  # persist.PersistentState when opened from a directory
         self._write_guard: Callable[[Txn], None] | None = None  # persist: refuses writes
+        # persist: stores each event before it is applied; when it raises, the event is
+        # not applied (a write is acknowledged only once it is in the log)
+        self._journal: Callable[[Event], None] | None = None
         self._memo = ValidationMemo()
         # What the repair loop must look at next (it runs a full pass at start and after
         # any ServiceCIDR change, then only on what changed, as its informers would).
@@ -313,9 +316,8 @@ class Cluster:
             self._admission_extra = None
             if pending[:3] == (kind, namespace, name):
                 extra = {**pending[3], **(extra or {})}
-        self._seq += 1
         ev = Event(
-            self._seq,
+            self._seq + 1,
             self._clock.now(),
             verb,
             actor or self._actor,
@@ -325,6 +327,9 @@ class Cluster:
             txn.writes,
             extra,
         )
+        if self._journal is not None:
+            self._journal(ev)
+        self._seq = ev.seq
         self._apply(ev)
         if self._keep_events:
             self._events.append(ev)

@@ -5,7 +5,8 @@ on a missing (or empty) directory creates a state with kubeadm's default range
 ``10.96.0.0/12`` on the wall clock; ``servicecidr init`` chooses the range, the clock and
 the seed. The directory is the engine's (:meth:`Cluster.open`: ``meta``, ``log/``,
 ``snapshots/``); the command line adds nothing to it. A non-empty directory without a
-``meta`` file is refused rather than turned into a state.
+``meta`` file is refused rather than turned into a state — unless all it holds is what an
+``init`` interrupted by a crash or a full disk leaves, which is created afresh.
 
 Time, per command (see :meth:`State.catch_up`):
 
@@ -28,7 +29,8 @@ from pathlib import Path
 from servicecidr.cli.errors import CliError
 from servicecidr.clock import SIMULATION_EPOCH, Clock, SimulatedClock
 from servicecidr.cluster import Cluster
-from servicecidr.errors import ServiceCIDRError
+from servicecidr.errors import ServiceCIDRError, StateError
+from servicecidr.persist import dir_status
 
 __all__ = [
     "DEFAULT_RANGE",
@@ -67,15 +69,20 @@ def resolve_state_dir(arg: str | None) -> Path:
 
 
 def _dir_status(path: Path) -> str:
-    """``missing`` (create it) or ``state`` (open it); anything else is refused."""
-    if not path.exists():
+    """``missing`` (create it: nothing there, an empty folder, or what an interrupted
+    ``init`` left) or ``state`` (open it); anything else is refused."""
+    try:
+        status = dir_status(path)
+    except StateError as e:
+        if path.exists() and not path.is_dir():
+            raise CliError(
+                f"error: {path} is not a servicecidr state directory (it is a file)"
+            ) from e
+        raise CliError(f"error: {e}") from e
+    if status in ("missing", "unfinished"):
         return "missing"
-    if not path.is_dir():
-        raise CliError(f"error: {path} is not a servicecidr state directory (it is a file)")
-    if (path / META_FILE).is_file():
+    if status == "state":
         return "state"
-    if not any(path.iterdir()):
-        return "missing"
     raise CliError(
         f"error: {path} is not a servicecidr state directory (no {META_FILE} file); "
         "use --state with a new or empty directory to create one"

@@ -24,6 +24,11 @@ impl<'a> Reader<'a> {
         self.pos == self.buf.len()
     }
 
+    /// The bytes not read yet.
+    pub fn rest(&self) -> &'a [u8] {
+        &self.buf[self.pos..]
+    }
+
     pub fn byte(&mut self) -> Option<u8> {
         let b = *self.buf.get(self.pos)?;
         self.pos += 1;
@@ -76,6 +81,18 @@ impl<'a> Reader<'a> {
             0xd1 => self.be(2).filter(|&v| v < 0x8000),
             0xd2 => self.be(4).filter(|&v| v < 0x8000_0000),
             0xd3 => self.be(8).filter(|&v| v < 0x8000_0000_0000_0000),
+            _ => None,
+        }
+    }
+
+    /// A negative integer, or a non-negative one in a signed encoding.
+    pub fn int(&mut self) -> Option<i64> {
+        match self.byte()? {
+            b @ 0xe0..=0xff => Some(i64::from(b as i8)),
+            0xd0 => self.be(1).map(|v| i64::from(v as u8 as i8)),
+            0xd1 => self.be(2).map(|v| i64::from(v as u16 as i16)),
+            0xd2 => self.be(4).map(|v| i64::from(v as u32 as i32)),
+            0xd3 => self.be(8).map(|v| v as i64),
             _ => None,
         }
     }
