@@ -614,9 +614,17 @@ def verify_dir(
     if rep.problems:
         return rep
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # damaged snapshots are reported above
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
             open_cluster(cls, state_dir, read_only=True).close()
+        # a snapshot whose bytes check out but whose contents do not load (a ServiceCIDR
+        # whose cidrs are not CIDRs): opening skipped it, so it is damaged
+        for w in caught:
+            text = str(w.message)
+            for i, (path, seq, ok) in enumerate(rep.snapshots):
+                if ok and text.startswith(f"{path}:"):
+                    rep.snapshots[i] = (path, seq, False)
+                    rep.problems.append(Problem(path, None, text))
     except LogCorruptError as e:
         rep.problems.append(Problem(e.path, e.offset, str(e)))
     except StateError as e:
@@ -794,11 +802,15 @@ def _open_locked(
         _write_meta(state_dir, meta)
     meta = read_meta(state_dir)
     if not read_only:
-        try:
-            fsio.mkdir(state_dir / LOG_DIR)
-            fsio.mkdir(state_dir / SNAP_DIR)
-        except OSError as e:
-            raise StateError(f"{state_dir}: cannot create the log folders: {e}") from e
+        for sub in (LOG_DIR, SNAP_DIR):
+            try:
+                fsio.mkdir(state_dir / sub)
+            except FileExistsError:
+                raise StateError(
+                    f"{state_dir / sub}: not a directory (a state's {sub} is a folder)"
+                ) from None
+            except OSError as e:
+                raise StateError(f"{state_dir / sub}: cannot create the folder: {e}") from e
         _record_holder(state_dir)
     stored_range = tuple(meta.get("service_cluster_ip_range") or ())
     eff_range = range_ if range_ is not None else stored_range

@@ -254,7 +254,7 @@ def _body_problem(body: dict[str, Any], seq: int, max_ts: float) -> str | None:
     if type(body.get("seed")) is not int:
         return f"seed is not an integer: {body.get('seed')!r}"
     fams = body.get("families")
-    if not isinstance(fams, list) or not set(fams) <= {"IPv4", "IPv6"} or not fams:
+    if not isinstance(fams, list) or not fams or not all(f in ("IPv4", "IPv6") for f in fams):
         return f"families is not a list of IPv4/IPv6: {fams!r}"
     rng = body.get("service_cluster_ip_range")
     if not isinstance(rng, list) or not all(isinstance(x, str) for x in rng):

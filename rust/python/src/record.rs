@@ -68,6 +68,11 @@ fn peek(r: &Reader<'_>) -> Option<u8> {
 }
 
 impl RecordRules {
+    /// Whether `kind` is one the store has.
+    pub fn knows(&self, kind: &str) -> bool {
+        self.namespaced.contains_key(kind)
+    }
+
     /// See [`RecordRules::record`].
     pub fn check_record(&self, payload: &[u8]) -> Check {
         let mut r = Reader::new(payload);

@@ -49,6 +49,7 @@ pub fn read_snapshot_body<'py>(
     let mut store = PyList::empty(py);
     let ranges = PyDict::new(py);
     let n = r.map_len().ok_or_else(|| bad("the body is not a map", 0))?;
+    let mut has_store = false;
     for _ in 0..n {
         let at = r.pos();
         let key = r
@@ -58,6 +59,7 @@ pub fn read_snapshot_body<'py>(
             // a repeated key: the last one counts, as msgpack-python keeps it
             store = PyList::empty(py);
             read_store(py, &mut r, &store, rules)?;
+            has_store = true;
         } else {
             let start = r.pos();
             r.skip(0)
@@ -67,6 +69,9 @@ pub fn read_snapshot_body<'py>(
     }
     if !r.at_end() {
         return Err(bad("trailing bytes after the body", r.pos()));
+    }
+    if !has_store {
+        return Err(bad("the body has no store", 0));
     }
     Ok((store, ranges))
 }
@@ -88,6 +93,9 @@ fn read_store<'py>(
             return Err(shape());
         }
         let kind = r.str().ok_or_else(shape)?;
+        if !rules.knows(kind) {
+            return Err(bad(&format!("unknown kind {kind:?}"), at));
+        }
         let n = r.array_len().ok_or_else(shape)?;
         let mut keys = Vec::with_capacity(n.min(1 << 24));
         for _ in 0..n {
