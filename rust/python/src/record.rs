@@ -22,7 +22,8 @@ type Check = Result<(), String>;
 /// The rules, built once from Python's facts (see the module doc).
 #[pyclass(frozen, module = "servicecidr._core", name = "RecordRules")]
 pub struct RecordRules {
-    namespaced: HashMap<String, bool>,
+    // a handful of kinds: a scan beats hashing
+    namespaced: Vec<(String, bool)>,
     max_depth: u32,
     schema_version: u64,
 }
@@ -31,8 +32,10 @@ pub struct RecordRules {
 impl RecordRules {
     #[new]
     fn py_new(kinds: HashMap<String, bool>, max_depth: u32, schema_version: u64) -> Self {
+        let mut namespaced: Vec<(String, bool)> = kinds.into_iter().collect();
+        namespaced.sort();
         RecordRules {
-            namespaced: kinds,
+            namespaced,
             max_depth,
             schema_version,
         }
@@ -70,7 +73,14 @@ fn peek(r: &Reader<'_>) -> Option<u8> {
 impl RecordRules {
     /// Whether `kind` is one the store has.
     pub fn knows(&self, kind: &str) -> bool {
-        self.namespaced.contains_key(kind)
+        self.namespaced_kind(kind).is_some()
+    }
+
+    fn namespaced_kind(&self, kind: &str) -> Option<bool> {
+        self.namespaced
+            .iter()
+            .find(|(k, _)| k == kind)
+            .map(|&(_, ns)| ns)
     }
 
     /// See [`RecordRules::record`].
@@ -140,7 +150,7 @@ impl RecordRules {
             return Err(format!("write {i}: unknown op {op} (0 put, 1 delete)"));
         }
         let kind = r.str().ok_or_else(shape)?;
-        if !self.namespaced.contains_key(kind) {
+        if !self.knows(kind) {
             return Err(format!("write {i}: unknown kind {kind:?}"));
         }
         let key = r.str().ok_or_else(shape)?;
@@ -159,9 +169,8 @@ impl RecordRules {
 
     /// See [`RecordRules::object`].
     pub fn check_object(&self, kind: &str, key: &str, blob: &[u8]) -> Check {
-        let namespaced = *self
-            .namespaced
-            .get(kind)
+        let namespaced = self
+            .namespaced_kind(kind)
             .ok_or_else(|| format!("unknown kind {kind:?}"))?;
         let mut r = Reader::new(blob);
         let n = r
@@ -274,16 +283,8 @@ impl RecordRules {
             }
             0xcb => return finite(f64::from_bits(r.be(8).ok_or_else(truncated)?), start),
             0xa0..=0xbf => return utf8(r, usize::from(b & 0x1f), start),
-            0xd9 => {
-                let n = r.be(1).ok_or_else(truncated)? as usize;
-                return utf8(r, n, start);
-            }
-            0xda => {
-                let n = r.be(2).ok_or_else(truncated)? as usize;
-                return utf8(r, n, start);
-            }
-            0xdb => {
-                let n = r.be(4).ok_or_else(truncated)? as usize;
+            0xd9..=0xdb => {
+                let n = r.be(1 << (b - 0xd9)).ok_or_else(truncated)? as usize;
                 return utf8(r, n, start);
             }
             0x90..=0x9f => (usize::from(b & 0x0f), 0),
@@ -330,10 +331,10 @@ fn finite(v: f64, start: usize) -> Check {
 }
 
 fn utf8(r: &mut Reader<'_>, n: usize, start: usize) -> Check {
-    let bytes = r
-        .take(n)
-        .ok_or_else(|| format!("truncated string at byte {start}"))?;
-    std::str::from_utf8(bytes)
+    if r.rest().len() < n {
+        return Err(format!("truncated string at byte {start}"));
+    }
+    r.text(n)
         .map(|_| ())
-        .map_err(|_| format!("a string that is not UTF-8 at byte {start}"))
+        .ok_or_else(|| format!("a string that is not UTF-8 at byte {start}"))
 }
