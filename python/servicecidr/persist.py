@@ -3,13 +3,16 @@
 A state directory holds::
 
     meta                 JSON: format version, flags, clock kind and time, created-at
-    lock                 flock()ed: exclusively by the writer, shared by readers
+    lock                 the writer's pid (the lock is flock() on the directory itself:
+                         exclusive for the writer, shared by readers)
     log/<seq>.log        append-only event log segments (events/log.py)
     snapshots/<seq>.snap whole-state snapshots (events/snapshot.py)
 
 :meth:`Cluster.open` (implemented by :func:`open_cluster`) loads the newest valid snapshot,
 replays the log after it, and, for a writer, appends every event committed afterwards
-before the call that committed it returns. docs/FORMAT.md describes every file.
+*before* applying it: a write is acknowledged only once it is in the log, and one the log
+cannot take (a full disk) fails with nothing applied (see :class:`PersistentState`).
+docs/FORMAT.md describes every file.
 
 Durability modes (``durability=``):
 

@@ -18,11 +18,14 @@ Segments are named after the first sequence number they hold
 crash can only leave a torn *record* at the end of the last segment, never a torn header.
 
 Reading tells a torn tail from corruption this way: at the first record that does not
-check out (too short, length past the end, CRC mismatch, wrong sequence number), the rest
-of the file is searched for any record that does. If one exists, a record in the middle
-is damaged and reading stops with :class:`LogCorruptError`; if none does, and the file is
-the last segment, what follows the last whole record is a torn write
-(:class:`TornTailError`), which repair may cut off.
+check out (too short, length past the end, CRC mismatch), the rest of the file is searched
+for any record that does. If one exists, a record in the middle is damaged and reading
+stops with :class:`LogCorruptError`; if none does, the file is the last segment, and the
+bytes left are what an interrupted append leaves (a partial header, a payload cut short,
+zeros), they are a torn write (:class:`TornTailError`), which repair may cut off. A last
+record whose full length is there but whose CRC fails was written whole and damaged
+since: corruption. A record that passes its CRC but breaks the record rules
+(:data:`~servicecidr.events.model.RULES`) or the sequence is corruption wherever it is.
 """
 
 from __future__ import annotations
