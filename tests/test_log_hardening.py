@@ -151,11 +151,25 @@ def test_a_failed_write_never_reaches_a_snapshot(tmp_path: Path) -> None:
         r.get("Service", "b")
 
 
-def test_a_failed_fsync_stops_writes_until_reopened(tmp_path: Path) -> None:
+def test_a_failed_create_gives_its_node_ports_back(tmp_path: Path) -> None:
+    d = tmp_path / "st"
+    c = opened(d)
+    np = svc("np", type="NodePort")
+    np["spec"]["ports"][0]["nodePort"] = 30080
+    with fsio.inject(DiskFull()), pytest.raises(StateError):
+        c.create(np)
+    other = svc("other", type="NodePort")
+    other["spec"]["ports"][0]["nodePort"] = 30080
+    assert c.create(other)["spec"]["ports"][0]["nodePort"] == 30080
+    c.close()
+
+
+@pytest.mark.parametrize("mode", ["fsync", "group"])
+def test_a_failed_fsync_stops_writes_until_reopened(tmp_path: Path, mode: str) -> None:
     """After a failed fsync what reached the disk is unknown: the record is cut off,
     the call fails, and every later write and snapshot is refused; reads go on."""
     d = tmp_path / "st"
-    c = opened(d)
+    c = opened(d, durability=mode, group_records=1)
     c.create(svc("a"))
     before = c.digest()
     size = last_segment(d).stat().st_size

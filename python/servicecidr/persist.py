@@ -49,6 +49,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from servicecidr._core import parse_ip
 from servicecidr.allocation.nodeports import service_ports
 from servicecidr.clock import Clock, SimulatedClock, WallClock, format_micro_time, parse_time
 from servicecidr.errors import InvalidInputError, ServiceCIDRError
@@ -276,7 +277,7 @@ def _record_holder(state_dir: Path) -> None:
 
 def _release(writer: LogWriter | None, lock_fd: int) -> None:
     if writer is not None:
-        with contextlib.suppress(OSError):
+        with contextlib.suppress(OSError, ServiceCIDRError):
             writer.close()
     unlock_state(lock_fd)
 
@@ -301,7 +302,13 @@ def _undo_decision(c: Cluster, writes: list[Write]) -> None:
         if w.op != OP_PUT:
             continue
         if w.kind == "IPAddress" and not c._store.contains("IPAddress", w.key):
-            c._meta.unmark(w.key)
+            try:
+                canonical = parse_ip(w.key)[0]
+            except InvalidInputError:
+                continue  # not an address: it marked nothing
+            # another spelling of the address, stored, holds the same bit
+            if canonical == w.key or not c._store.contains("IPAddress", canonical):
+                c._meta.unmark(w.key)
         elif w.kind == "Service" and w.blob is not None and b"odePort" in w.blob:
             with contextlib.suppress(Exception):  # a blob that does not decode reserved nothing
                 spec = decode_object(w.blob).get("spec") or {}

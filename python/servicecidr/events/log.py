@@ -812,7 +812,9 @@ class LogWriter:
         """Start a new segment after a full one; when that cannot be done now (a full
         disk), keep appending to this one and try again after the next record: the
         record just written is in the log, so its append must not fail."""
-        with contextlib.suppress(OSError):
+        # (a StateError here means the previous segment's fsync failed: the writer has
+        # stopped, and the next append says so)
+        with contextlib.suppress(OSError, StateError):
             self.rotate(next_seq)
 
     def sync(self) -> None:
