@@ -23,7 +23,11 @@ closing syncs the log, so a command that returned is on disk.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
+import sys
+import warnings
+from collections.abc import Iterator
 from pathlib import Path
 
 from servicecidr.cli.errors import CliError
@@ -89,6 +93,22 @@ def _dir_status(path: Path) -> str:
     )
 
 
+@contextlib.contextmanager
+def _warnings_as_lines() -> Iterator[None]:
+    """What the state directory warns about (a damaged snapshot skipped, a meta file a
+    full disk kept from being written) as ``warning: ...`` lines on stderr."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", RuntimeWarning)
+        try:
+            yield
+        finally:
+            for w in caught:
+                if issubclass(w.category, RuntimeWarning):
+                    sys.stderr.write(f"warning: {w.message}\n")
+                else:  # not ours: as Python would show it
+                    warnings.showwarning(w.message, w.category, w.filename, w.lineno)
+
+
 class State:
     """An open state: the cluster and how to close it."""
 
@@ -106,7 +126,8 @@ class State:
     def close(self) -> None:
         """Sync the log, record the clock and release the directory."""
         try:
-            self.cluster.close()
+            with _warnings_as_lines():
+                self.cluster.close()
         except ServiceCIDRError as e:
             raise CliError(f"error: {e}") from e
 
@@ -127,15 +148,16 @@ def _open(
     audit_log: str | None = None,
 ) -> State:
     try:
-        c = Cluster.open(
-            path,
-            service_cluster_ip_range=service_cluster_ip_range,
-            seed=seed,
-            clock=clock,
-            durability="group",
-            read_only=read_only,
-            audit_log=audit_log,
-        )
+        with _warnings_as_lines():
+            c = Cluster.open(
+                path,
+                service_cluster_ip_range=service_cluster_ip_range,
+                seed=seed,
+                clock=clock,
+                durability="group",
+                read_only=read_only,
+                audit_log=audit_log,
+            )
     except ServiceCIDRError as e:
         raise CliError(f"error: {e}") from e
     return State(path, c)

@@ -159,7 +159,7 @@ impl RecordRules {
         match blob {
             Some(blob) => self
                 .check_object(kind, key, blob)
-                .map_err(|e| format!("write {i} ({kind} {key}): {e}")),
+                .map_err(|e| format!("write {i} ({kind} {key}): {e} (in the object)")),
             None if op == 0 => Err(format!(
                 "write {i}: a put of {kind} {key} without an object"
             )),

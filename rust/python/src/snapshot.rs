@@ -119,9 +119,10 @@ fn read_store<'py>(
                 .bin_or_nil()
                 .flatten()
                 .ok_or_else(|| bad("a stored object is not bytes", at))?;
-            rules
-                .check_object(kind, key, blob)
-                .map_err(|e| bad(&format!("{kind} {key:?}: {e} (in the blob)"), at))?;
+            rules.check_object(kind, key, blob).map_err(|e| {
+                let what = format!("{kind} {key:?}: {e} (in the object); the object starts");
+                bad(&what, at)
+            })?;
             bucket.set_item(PyString::new(py, key), PyBytes::new(py, blob))?;
         }
         out.append((kind, bucket))?;
