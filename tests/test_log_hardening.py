@@ -497,16 +497,21 @@ def test_a_crc_valid_record_that_does_not_decode_is_corruption(
 
 
 def test_the_writer_refuses_an_event_its_reader_would_refuse(tmp_path: Path) -> None:
-    """The log takes no record it cannot read back: the call fails, nothing is applied."""
+    """The log takes no record it cannot read back, whatever reached the commit (the
+    API refuses such objects first; this is the journal's own guard): the call fails,
+    nothing is applied, nothing is written."""
+    from servicecidr.registry.txn import Txn
+
     d = tmp_path / "st"
     c = opened(d)
     before, size = c.digest(), last_segment(d).stat().st_size
-    for obj in (
-        {**svc("x"), "spec": {"ports": [{"port": 80}], "blob": b"\x00"}},
-        {**svc("y"), "spec": {"ports": [{"port": 80}], "n": math.nan}},
-    ):
+    for spec in ({"blob": b"\x00"}, {"n": math.nan}, {"deep": _deep(MAX_OBJECT_DEPTH + 1)}):
+        txn = Txn(c._store.revision)
+        obj = {**svc("x"), "spec": spec}
+        obj["metadata"]["namespace"] = "default"
+        txn.put("Service", "default/x", obj)
         with pytest.raises(InvalidInputError, match="cannot read back"):
-            c.store(obj)
+            c._commit("store", None, "Service", "default", "x", txn, None)
     assert c.digest() == before and last_segment(d).stat().st_size == size
     c.close()
 
@@ -703,3 +708,24 @@ def test_verify_says_what_open_would_say(
     assert ei.value.offset == off
     code, out, _ = cli(capsys, "--state", str(d), "log", "verify")
     assert code == 1 and f"record at byte {off}" in out and "cannot be applied" in out
+
+
+def test_what_the_api_lets_in_the_log_reads_back_and_no_deeper() -> None:
+    """The read-side depth bound is the write side's (``api.storable``): around the
+    bound, an object passes one exactly when it passes the other."""
+    from servicecidr.api import storable
+    from servicecidr.events.model import RULES, encode_object
+
+    verdicts = []
+    for n in range(MAX_OBJECT_DEPTH - 4, MAX_OBJECT_DEPTH + 2):
+        obj = {**svc("deep"), "spec": {"x": _deep(n)}}
+        obj["metadata"]["namespace"] = "default"
+        try:
+            storable.check(obj)
+            writes = True
+        except storable.NotStorable:
+            writes = False
+        reads = RULES.object("Service", "default/deep", encode_object(obj)) is None
+        verdicts.append((writes, reads))
+    assert all(w == r for w, r in verdicts), verdicts
+    assert (True, True) in verdicts and (False, False) in verdicts

@@ -26,6 +26,7 @@ import msgpack
 
 from servicecidr._core import RecordRules
 from servicecidr.api.kinds import KINDS
+from servicecidr.api.storable import MAX_DEPTH
 from servicecidr.errors import InvalidInputError
 
 __all__ = [
@@ -49,10 +50,10 @@ SCHEMA_VERSION = 1
 OP_PUT = 0
 OP_DELETE = 1
 
-#: How deep a stored object may nest (an object is level 0). Kubernetes objects of the
-#: kinds served here nest under ten levels; the bound keeps every reader (msgpack, JSON
-#: printing, the Rust walkers) far from its own limits.
-MAX_OBJECT_DEPTH = 100
+#: How deep a value may sit in a stored object (the object is level 0): what the write
+#: side lets in (``api.storable.MAX_DEPTH`` containers, the object included, so values sit
+#: at most that many levels below it), so that whatever was stored reads back.
+MAX_OBJECT_DEPTH = MAX_DEPTH
 
 #: The rules every record and stored object must follow (see the module doc).
 RULES = RecordRules(
