@@ -262,54 +262,66 @@ impl RecordRules {
 
     /// One JSON value (at nesting `depth`), or why it is not one.
     fn json_value(&self, r: &mut Reader<'_>, depth: u32) -> Check {
-        if depth > self.max_depth {
-            return Err(at(
-                r,
-                &format!("nested deeper than {} levels", self.max_depth),
-            ));
-        }
+        self.json(r, depth).map_err(|Bad(what, at)| {
+            if what == TOO_DEEP {
+                format!("nested deeper than {} levels at byte {at}", self.max_depth)
+            } else {
+                format!("{what} at byte {at}")
+            }
+        })
+    }
+
+    /// The walk behind [`Self::json_value`]; its failure is two words, so the hot path
+    /// moves no strings.
+    fn json(&self, r: &mut Reader<'_>, depth: u32) -> Result<(), Bad> {
         let start = r.pos();
-        let truncated = || format!("truncated value at byte {start}");
-        let b = r.byte().ok_or_else(truncated)?;
+        if depth > self.max_depth {
+            return Err(Bad(TOO_DEEP, start));
+        }
+        let truncated = Bad("truncated value", start);
+        let b = r.byte().ok_or(truncated)?;
         let (items, pairs) = match b {
             0x00..=0x7f | 0xe0..=0xff | 0xc0 | 0xc2 | 0xc3 => return Ok(()),
-            0xcc | 0xd0 => return r.take(1).map(|_| ()).ok_or_else(truncated),
-            0xcd | 0xd1 => return r.take(2).map(|_| ()).ok_or_else(truncated),
-            0xce | 0xd2 => return r.take(4).map(|_| ()).ok_or_else(truncated),
-            0xcf | 0xd3 => return r.take(8).map(|_| ()).ok_or_else(truncated),
+            0xcc | 0xd0 => return r.take(1).map(|_| ()).ok_or(truncated),
+            0xcd | 0xd1 => return r.take(2).map(|_| ()).ok_or(truncated),
+            0xce | 0xd2 => return r.take(4).map(|_| ()).ok_or(truncated),
+            0xcf | 0xd3 => return r.take(8).map(|_| ()).ok_or(truncated),
             0xca => {
-                let v = r.be(4).ok_or_else(truncated)?;
+                let v = r.be(4).ok_or(truncated)?;
                 return finite(f64::from(f32::from_bits(v as u32)), start);
             }
-            0xcb => return finite(f64::from_bits(r.be(8).ok_or_else(truncated)?), start),
+            0xcb => return finite(f64::from_bits(r.be(8).ok_or(truncated)?), start),
             0xa0..=0xbf => return utf8(r, usize::from(b & 0x1f), start),
             0xd9..=0xdb => {
-                let n = r.be(1 << (b - 0xd9)).ok_or_else(truncated)? as usize;
+                let n = r.be(1 << (b - 0xd9)).ok_or(truncated)? as usize;
                 return utf8(r, n, start);
             }
             0x90..=0x9f => (usize::from(b & 0x0f), 0),
-            0xdc => (r.be(2).ok_or_else(truncated)? as usize, 0),
-            0xdd => (r.be(4).ok_or_else(truncated)? as usize, 0),
+            0xdc => (r.be(2).ok_or(truncated)? as usize, 0),
+            0xdd => (r.be(4).ok_or(truncated)? as usize, 0),
             0x80..=0x8f => (0, usize::from(b & 0x0f)),
-            0xde => (0, r.be(2).ok_or_else(truncated)? as usize),
-            0xdf => (0, r.be(4).ok_or_else(truncated)? as usize),
-            0xc4..=0xc6 => return Err(format!("bytes (msgpack bin) at byte {start}: not JSON")),
-            _ => {
-                return Err(format!(
-                    "a msgpack extension type at byte {start}: not JSON"
-                ))
-            }
+            0xde => (0, r.be(2).ok_or(truncated)? as usize),
+            0xdf => (0, r.be(4).ok_or(truncated)? as usize),
+            0xc4..=0xc6 => return Err(Bad("bytes (msgpack bin: not JSON)", start)),
+            _ => return Err(Bad("a msgpack extension type (not JSON)", start)),
         };
         for _ in 0..items {
-            self.json_value(r, depth + 1)?;
+            self.json(r, depth + 1)?;
         }
         for _ in 0..pairs {
-            r.str().ok_or_else(|| at(r, "a map key is not a string"))?;
-            self.json_value(r, depth + 1)?;
+            let at = r.pos();
+            r.str().ok_or(Bad("a map key that is not a string", at))?;
+            self.json(r, depth + 1)?;
         }
         Ok(())
     }
 }
+
+/// Why a value is not JSON: what, and the offset where it starts.
+#[derive(Clone, Copy)]
+struct Bad(&'static str, usize);
+
+const TOO_DEEP: &str = "nested too deep";
 
 /// An int or float, as f64 (what the Python reader accepts for `ts`).
 fn number(r: &mut Reader<'_>) -> Option<f64> {
@@ -320,21 +332,19 @@ fn number(r: &mut Reader<'_>) -> Option<f64> {
     }
 }
 
-fn finite(v: f64, start: usize) -> Check {
+fn finite(v: f64, start: usize) -> Result<(), Bad> {
     if v.is_finite() {
         Ok(())
     } else {
-        Err(format!(
-            "a float that is not finite ({v}) at byte {start}: not JSON"
-        ))
+        Err(Bad("a float that is not finite (not JSON)", start))
     }
 }
 
-fn utf8(r: &mut Reader<'_>, n: usize, start: usize) -> Check {
+fn utf8(r: &mut Reader<'_>, n: usize, start: usize) -> Result<(), Bad> {
     if r.rest().len() < n {
-        return Err(format!("truncated string at byte {start}"));
+        return Err(Bad("truncated string", start));
     }
     r.text(n)
         .map(|_| ())
-        .ok_or_else(|| format!("a string that is not UTF-8 at byte {start}"))
+        .ok_or(Bad("a string that is not UTF-8", start))
 }
