@@ -259,7 +259,7 @@ def _replayed(d: Path, c: Cluster) -> str:
 
 
 _SETTINGS = settings(
-    max_examples=fuzz_examples(150),
+    max_examples=fuzz_examples(200),
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
 )
