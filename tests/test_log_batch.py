@@ -227,16 +227,14 @@ def test_an_imported_history_reads_back_as_the_in_memory_one(tmp_path: Path) -> 
     assert [encode_event(e) for e in back] == [encode_event(e) for e in mem.events()]
 
 
-def test_a_failed_batch_write_stops_further_writes(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_a_failed_batch_write_stops_further_writes(tmp_path: Path) -> None:
     """A flush that fails outside an append (here: events() reading the history) leaves
-    the in-memory state ahead of the log: the cluster then refuses every write, and the
-    directory reopens at what is on disk."""
+    the in-memory state ahead of the log: the cluster then refuses every write and every
+    snapshot, and the directory reopens at what is on disk."""
     import errno
 
-    from servicecidr.errors import ReadOnlyError, StateError
-    from servicecidr.events import log as logmod
+    from servicecidr.errors import StateError
+    from servicecidr.events import fsio
 
     c = Cluster.open(
         tmp_path / "s",
@@ -247,18 +245,20 @@ def test_a_failed_batch_write_stops_further_writes(
     )
     assert c._persist is not None
     on_disk = c._seq
+
+    def full(op: str, n: int) -> int:
+        if op == "write":
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return n
+
     with c._persist.batch(c):
         c.create(svc("a"))
         c.create(svc("b"))
-
-        def full(fd: int, data: bytes) -> None:
-            raise OSError(errno.ENOSPC, "No space left on device")
-
-        monkeypatch.setattr(logmod, "_write_all", full)
-        with pytest.raises(StateError, match="No space left"):
+        with fsio.inject(full), pytest.raises(StateError, match="No space left"):
             list(c.events())
-        monkeypatch.undo()
-        with pytest.raises(ReadOnlyError, match="writing the log failed"):
+        with pytest.raises(StateError, match="takes no more writes"):
             c.create(svc("c"))
+        with pytest.raises(StateError, match="no snapshot"):
+            c.snapshot()
     c.close()
     assert Cluster.open(tmp_path / "s", read_only=True)._seq == on_disk

@@ -18,6 +18,7 @@ from servicecidr import Cluster, SimulatedClock
 from servicecidr._core import crc32c, read_snapshot_body
 from servicecidr.events import log as logmod
 from servicecidr.events import recovery
+from servicecidr.events.model import RULES
 from servicecidr.events.snapshot import SnapshotError, list_snapshots, read_snapshot
 from test_log import scidr, svc
 
@@ -185,7 +186,7 @@ def test_replay_records_hands_back_what_it_does_not_take(tmp_path: Path) -> None
     data = seg.read_bytes()
     r = Cluster(("10.0.0.0/24",), 1, SimulatedClock(), _start=False)
     p = recovery.replay_records(
-        data, logmod.HEADER_SIZE, 1, 1, None, None, r._store._data, [], {}, 1000
+        data, logmod.HEADER_SIZE, 1, 1, None, None, r._store._data, [], {}, 1000, RULES
     )
     # the first event is the default ServiceCIDR's create
     assert (p.status, p.offset, p.records, p.applied) == (1, logmod.HEADER_SIZE, 0, 0)
@@ -207,7 +208,7 @@ def test_snapshot_body_reader_equals_msgpack(tmp_path: Path) -> None:
     raw = info.path.read_bytes()
     body_bytes = raw[36:-4]
     want = msgpack.unpackb(body_bytes, raw=False)
-    store, ranges = read_snapshot_body(body_bytes)
+    store, ranges = read_snapshot_body(body_bytes, RULES)
     assert [(k, dict(zip(keys, blobs, strict=True))) for k, keys, blobs in want["store"]] == [
         (k, d) for k, d in store
     ]
@@ -227,7 +228,7 @@ def test_snapshot_body_reader_equals_msgpack(tmp_path: Path) -> None:
 )
 def test_a_malformed_snapshot_body_is_named(tmp_path: Path, body: Any) -> None:
     with pytest.raises(ValueError, match="at body byte"):
-        read_snapshot_body(msgpack.packb(body, use_bin_type=True))
+        read_snapshot_body(msgpack.packb(body, use_bin_type=True), RULES)
 
 
 def test_a_malformed_store_in_a_valid_file_is_a_snapshot_error(tmp_path: Path) -> None:

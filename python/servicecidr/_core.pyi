@@ -23,6 +23,7 @@ __all__ = [
     "AuditLineReader",
     "CidrAllocator",
     "CompiledPolicy",
+    "RecordRules",
     "ReplayProgress",
     "cel_eval",
     "crc32c",
@@ -257,15 +258,36 @@ def replay_records(
     allocators: list[CidrAllocator],
     node_port_services: dict[str, tuple[int, ...]],
     max_events: int,
+    rules: RecordRules,
 ) -> ReplayProgress:
     """Apply the log records of a segment from ``offset``: the replay fast path (see
-    events/recovery.py). Stops before any record it does not handle."""
+    events/recovery.py). Stops before any record it does not handle, and before any
+    record ``rules`` refuse."""
 
 def read_snapshot_body(
     body: bytes | memoryview | mmap.mmap,
+    rules: RecordRules,
 ) -> tuple[list[tuple[str, dict[str, bytes]]], dict[str, tuple[int, int]]]:
-    """Read a snapshot body: the store as ``[(kind, {key: blob})]`` and, for every other
-    top-level key, the ``(start, end)`` of its value. ValueError names a malformed part."""
+    """Read a snapshot body: the store as ``[(kind, {key: blob})]`` (every blob checked
+    with ``rules.object``) and, for every other top-level key, the ``(start, end)`` of
+    its value. ValueError names a malformed part and its offset in ``body``."""
+
+@final
+class RecordRules:
+    """What a log record and a stored object must be to be read back (one walk over the
+    msgpack bytes; see events/model.py and docs/FORMAT.md).
+
+    ``kinds`` maps every kind to whether it is namespaced; ``max_depth`` bounds how deep
+    an object nests; ``schema_version`` is the event schema records must have.
+    """
+
+    def __new__(
+        cls, kinds: Mapping[str, bool], max_depth: int, schema_version: int
+    ) -> RecordRules: ...
+    def record(self, payload: bytes) -> str | None:
+        """Why ``payload`` is not a readable event record (None: it is)."""
+    def object(self, kind: str, key: str, blob: bytes) -> str | None:
+        """Why ``blob`` is not a readable stored object of ``kind`` under ``key``."""
 
 @final
 class AuditLineReader:

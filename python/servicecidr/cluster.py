@@ -158,6 +158,9 @@ class Cluster:
         self._admission_extra: tuple[str, str | None, str, dict[str, Any]] | None = None
         self._persist: Any = None  # persist.PersistentState when opened from a directory
         self._write_guard: Callable[[Txn], None] | None = None  # persist: refuses writes
+        # persist: stores each event before it is applied; when it raises, the event is
+        # not applied (a write is acknowledged only once it is in the log)
+        self._journal: Callable[[Event], None] | None = None
         self._memo = ValidationMemo()
         # What the repair loop must look at next (it runs a full pass at start and after
         # any ServiceCIDR change, then only on what changed, as its informers would).
@@ -313,9 +316,8 @@ class Cluster:
             self._admission_extra = None
             if pending[:3] == (kind, namespace, name):
                 extra = {**pending[3], **(extra or {})}
-        self._seq += 1
         ev = Event(
-            self._seq,
+            self._seq + 1,
             self._clock.now(),
             verb,
             actor or self._actor,
@@ -325,6 +327,9 @@ class Cluster:
             txn.writes,
             extra,
         )
+        if self._journal is not None:
+            self._journal(ev)
+        self._seq = ev.seq
         self._apply(ev)
         if self._keep_events:
             self._events.append(ev)
@@ -700,12 +705,18 @@ class Cluster:
         (fsync at most every ``group_ms`` ms or ``group_records`` events: a machine crash
         loses at most that window, a process crash nothing) or ``"none"`` (OS buffers
         only: a machine crash may lose any of it). See persist.py and docs/FORMAT.md.
+        A write is acknowledged only once logged: when the log cannot take its event (a
+        full disk) the call raises StateError and nothing of it is applied; after a
+        failed fsync the Cluster also refuses writes and snapshots until reopened.
 
         ``as_of`` (a sequence number, or a time: float seconds, datetime, RFC 3339) opens
         the state as it was then, read-only. A torn record at the end of the log (a crash
         mid-write) makes opening fail with TornTailError naming the file and byte offset,
         unless ``repair=True``: the bad bytes are copied to ``<segment>.torn-<offset>`` and
-        the segment truncated to its last whole record. Damage anywhere else is an error.
+        the segment truncated to its last whole record. Damage anywhere else is an error
+        (LogCorruptError with the file and offset): a last record whose full length is
+        there but fails its CRC, and a record that passes its CRC but does not decode —
+        the event, or any object it carries, as the store would read it.
 
         ``audit_log`` appends every later write (the start logic's included) to that file
         as audit.k8s.io/v1 Events; a read-only or ``as_of`` open writes none.

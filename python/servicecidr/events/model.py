@@ -8,6 +8,13 @@ those writes and cannot fail, which is what makes replay deterministic.
 
 Objects travel inside events as msgpack-encoded bytes, the same bytes the store keeps, so
 applying an event never re-encodes anything.
+
+:data:`RULES` says what a record and a stored object must be to be read back (checked in
+Rust, ``_core.RecordRules``, by every reader and by the writer before it appends): an
+event is the 10-field array of docs/FORMAT.md; a stored object is a JSON object (string
+keys, JSON values only, at most :data:`MAX_OBJECT_DEPTH` levels deep) of a known kind
+whose ``kind``, ``metadata.name`` and ``metadata.namespace`` spell its key, and whose
+``spec`` and ``status`` are maps.
 """
 
 from __future__ import annotations
@@ -17,14 +24,20 @@ from typing import Any
 
 import msgpack
 
+from servicecidr._core import RecordRules
+from servicecidr.api.kinds import KINDS
+from servicecidr.api.storable import MAX_DEPTH
 from servicecidr.errors import InvalidInputError
 
 __all__ = [
+    "MAX_OBJECT_DEPTH",
     "OP_DELETE",
     "OP_PUT",
+    "RULES",
     "SCHEMA_VERSION",
     "Event",
     "Write",
+    "check_payload",
     "decode_event",
     "decode_object",
     "encode_event",
@@ -36,6 +49,21 @@ SCHEMA_VERSION = 1
 
 OP_PUT = 0
 OP_DELETE = 1
+
+#: How deep a value may sit in a stored object (the object is level 0): what the write
+#: side lets in (``api.storable.MAX_DEPTH`` containers, the object included, so values sit
+#: at most that many levels below it), so that whatever was stored reads back.
+MAX_OBJECT_DEPTH = MAX_DEPTH
+
+#: The rules every record and stored object must follow (see the module doc).
+RULES = RecordRules(
+    {k: info.namespaced for k, info in KINDS.items()}, MAX_OBJECT_DEPTH, SCHEMA_VERSION
+)
+
+
+def check_payload(payload: bytes) -> str | None:
+    """Why an encoded event of the current schema could not be read back (None: it can)."""
+    return RULES.record(payload)
 
 
 def encode_object(obj: dict[str, Any]) -> bytes:
@@ -131,24 +159,12 @@ def encode_event(ev: Event) -> bytes:
 
 
 def decode_event(data: bytes) -> Event:
-    """Decode (and upcast) one event; malformed data raises InvalidInputError."""
-    try:
-        rec = msgpack.unpackb(data, raw=False)
-    except Exception as e:  # msgpack raises several unrelated types
-        raise InvalidInputError(f"event record is not valid msgpack: {e}") from e
-    if not isinstance(rec, list) or not rec or not isinstance(rec[0], int):
-        raise InvalidInputError("event record is not an event (expected a versioned array)")
-    version = rec[0]
-    if version > SCHEMA_VERSION:
-        raise InvalidInputError(
-            f"event schema version {version} is newer than this servicecidr understands "
-            f"({SCHEMA_VERSION}); upgrade servicecidr"
-        )
-    if len(rec) != 10:
-        raise InvalidInputError(f"event record of schema {version} has {len(rec)} fields, not 10")
+    """Decode one event of the current schema; anything :data:`RULES` refuses raises
+    InvalidInputError (``events.log.decode_payload`` also upcasts older schemas)."""
+    why = RULES.record(data)
+    if why is not None:
+        raise InvalidInputError(f"not a readable event record: {why}")
+    rec = msgpack.unpackb(data, raw=False)
     _, seq, ts, verb, actor, kind, ns, name, writes, extra = rec
-    try:
-        ws = [Write(int(w[0]), w[1], w[2], int(w[3]), w[4]) for w in writes]
-    except (TypeError, IndexError, ValueError) as e:
-        raise InvalidInputError(f"event {seq}: malformed write list: {e}") from e
-    return Event(int(seq), float(ts), verb, actor, kind, ns, name, ws, extra)
+    ws = [Write(w[0], w[1], w[2], w[3], w[4]) for w in writes]
+    return Event(seq, float(ts), verb, actor, kind, ns, name, ws, extra)

@@ -13,13 +13,13 @@ from __future__ import annotations
 
 import gc
 import os
-import shutil
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from servicecidr._core import replay_records
+from servicecidr.events import fsio
 from servicecidr.events.log import (
     Buf,
     LogCorruptError,
@@ -27,14 +27,13 @@ from servicecidr.events.log import (
     SegmentScan,
     StateError,
     TornTailError,
-    fsync_dir,
     list_segments,
     map_segment,
     resume_records,
     scan_segment,
     torn_message,
 )
-from servicecidr.events.model import Event
+from servicecidr.events.model import RULES, Event
 from servicecidr.events.snapshot import SnapshotError, list_snapshots, read_snapshot
 
 if TYPE_CHECKING:
@@ -164,6 +163,7 @@ def _replay_segment(
                 [a for _, a in meta.allocators()],
                 c._nodeports._by_service,
                 _BATCH_EVENTS,
+                RULES,
             )
             if p.records:
                 scan.records += p.records
@@ -200,7 +200,17 @@ def _replay_segment(
             continue
         if (stop_seq is not None and seq > stop_seq) or (stop_ts is not None and ev.ts > stop_ts):
             return True
-        apply(ev)
+        try:
+            apply(ev)
+        except (KeyError, TypeError, ValueError, AttributeError, IndexError) as e:
+            # RULES vouch for the shape of every object; what one means (a ServiceCIDR's
+            # cidrs) may still not be what the engine wrote
+            raise LogCorruptError(
+                f"{scan.path}: record at byte {got[0]} (seq {seq}) is well-formed but cannot "
+                f"be applied ({e!r}); the log was written by another tool or damaged",
+                scan.path,
+                got[0],
+            ) from e
         res.applied += 1
         res.last_seq = seq
         res.last_ts = ev.ts
@@ -233,21 +243,37 @@ def iter_log(log_dir: Path, *, start_seq: int = 1, stop_seq: int | None = None) 
 
 def repair_torn_tail(scan: SegmentScan) -> Path:
     """Keep a copy of the bytes after the last whole record in
-    ``<segment>.torn-<offset>`` and truncate the segment there. Returns the copy's path."""
+    ``<segment>.torn-<offset>`` and truncate the segment there. Returns the copy's path.
+
+    The copy is made (and fsynced) first: when that fails (a full disk), the segment is
+    left as it was and StateError says so."""
     if scan.torn_at is None:
         raise ValueError("repair_torn_tail: the segment has no torn tail")
     off = scan.torn_at
     copy = scan.path.with_name(f"{scan.path.name}.torn-{off}")
-    with open(scan.path, "rb") as src, open(copy, "wb") as dst:
-        src.seek(off)
-        shutil.copyfileobj(src, dst)
-        dst.flush()
-        os.fsync(dst.fileno())
-    with open(scan.path, "r+b") as f:
-        f.truncate(off)
-        f.flush()
-        os.fsync(f.fileno())
-    fsync_dir(scan.path.parent)
+    try:
+        with open(scan.path, "rb") as src:
+            src.seek(off)
+            tail = src.read()
+        fsio.atomic_write(copy, [tail])
+    except OSError as e:
+        raise StateError(
+            f"{scan.path}: cannot keep a copy of the {scan.size - off} bytes after byte {off} "
+            f"in {copy} ({e}); nothing was changed. Free some space and run it again."
+        ) from e
+    try:
+        fd = os.open(scan.path, os.O_WRONLY | os.O_CLOEXEC)
+        try:
+            fsio.ftruncate(fd, off)
+            fsio.fsync(fd)
+        finally:
+            os.close(fd)
+        fsio.fsync_dir(scan.path.parent)
+    except OSError as e:
+        raise StateError(
+            f"{scan.path}: cannot truncate the segment at byte {off} ({e}); the bytes after "
+            f"it are kept in {copy}"
+        ) from e
     return copy
 
 

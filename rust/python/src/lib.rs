@@ -11,6 +11,7 @@ mod admission;
 mod audit;
 mod logenc;
 mod msgpack;
+mod record;
 mod replay;
 mod snapshot;
 mod storable;
@@ -513,6 +514,8 @@ mod _core {
     use super::audit::AuditLineReader;
     #[pymodule_export]
     use super::logenc::{encode_log_records, frame_import_event};
+    #[pymodule_export]
+    use super::record::RecordRules;
     #[pymodule_export]
     use super::replay::{crc32c_of, replay_records, ReplayProgress};
     #[pymodule_export]

@@ -4,6 +4,39 @@
 //! other value can be stepped over. A reader returns None on anything unexpected, and
 //! its callers then hand the input to the Python reader for the exact error.
 
+/// `bytes` as text, if they are UTF-8. Object keys and values are nearly all short
+/// ASCII strings: testing for that first is several times faster than the general
+/// validation, which runs only for the rest.
+#[inline]
+pub fn as_str(bytes: &[u8]) -> Option<&str> {
+    if is_ascii(bytes) {
+        // SAFETY: ASCII is valid UTF-8.
+        return Some(unsafe { std::str::from_utf8_unchecked(bytes) });
+    }
+    std::str::from_utf8(bytes).ok()
+}
+
+/// Whether every byte is below 0x80, eight at a time (std's check goes byte by byte on
+/// short slices, and these are short).
+#[inline]
+fn is_ascii(bytes: &[u8]) -> bool {
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let word = |c: &[u8]| u64::from_le_bytes(c.try_into().unwrap_or([0x80; 8]));
+    let n = bytes.len();
+    if n >= 8 {
+        let mut acc = word(&bytes[n - 8..]); // the tail, overlapping the last chunk
+        for c in bytes.chunks_exact(8) {
+            acc |= word(c);
+        }
+        return acc & HIGH == 0;
+    }
+    let mut acc = 0u8;
+    for &b in bytes {
+        acc |= b;
+    }
+    acc < 0x80
+}
+
 /// A minimal msgpack reader: the few types the event and snapshot layouts use, and a
 /// skip over any value.
 pub struct Reader<'a> {
@@ -22,6 +55,11 @@ impl<'a> Reader<'a> {
 
     pub fn at_end(&self) -> bool {
         self.pos == self.buf.len()
+    }
+
+    /// The bytes not read yet.
+    pub fn rest(&self) -> &'a [u8] {
+        &self.buf[self.pos..]
     }
 
     pub fn byte(&mut self) -> Option<u8> {
@@ -80,6 +118,18 @@ impl<'a> Reader<'a> {
         }
     }
 
+    /// A negative integer, or a non-negative one in a signed encoding.
+    pub fn int(&mut self) -> Option<i64> {
+        match self.byte()? {
+            b @ 0xe0..=0xff => Some(i64::from(b as i8)),
+            0xd0 => self.be(1).map(|v| i64::from(v as u8 as i8)),
+            0xd1 => self.be(2).map(|v| i64::from(v as u16 as i16)),
+            0xd2 => self.be(4).map(|v| i64::from(v as u32 as i32)),
+            0xd3 => self.be(8).map(|v| v as i64),
+            _ => None,
+        }
+    }
+
     pub fn float(&mut self) -> Option<f64> {
         match self.buf.get(self.pos)? {
             0xcb => {
@@ -103,7 +153,27 @@ impl<'a> Reader<'a> {
             0xdb => self.be(4)? as usize,
             _ => return None,
         };
-        std::str::from_utf8(self.take(n)?).ok()
+        self.text(n)
+    }
+
+    /// The next `n` bytes as text, if they are UTF-8.
+    #[inline]
+    pub fn text(&mut self, n: usize) -> Option<&'a str> {
+        let start = self.pos;
+        let end = start.checked_add(n).filter(|&e| e <= self.buf.len())?;
+        self.pos = end;
+        let bytes = &self.buf[start..end];
+        // Most strings are short ASCII: one load of the eight bytes ending with the
+        // string (the bytes before it masked off) tells.
+        if n <= 8 && end >= 8 {
+            let word = u64::from_le_bytes(self.buf[end - 8..end].try_into().ok()?);
+            let mine = if n == 0 { 0 } else { u64::MAX << (8 * (8 - n)) };
+            if word & mine & 0x8080_8080_8080_8080 == 0 {
+                // SAFETY: ASCII is valid UTF-8.
+                return Some(unsafe { std::str::from_utf8_unchecked(bytes) });
+            }
+        }
+        as_str(bytes)
     }
 
     pub fn bin_or_nil(&mut self) -> Option<Option<&'a [u8]>> {
@@ -163,7 +233,7 @@ impl<'a> Reader<'a> {
     }
 
     fn utf8(&mut self, n: usize) -> Option<()> {
-        std::str::from_utf8(self.take(n)?).ok().map(|_| ())
+        self.text(n).map(|_| ())
     }
 
     pub fn nil_or_str(&mut self) -> Option<()> {

@@ -7,10 +7,12 @@
 //! into the store's per-kind dicts, marking the allocators on the way.
 //!
 //! It handles only what needs no Python decision: a current-version record, whole and
-//! CRC-valid, in sequence, whose writes touch neither ServiceCIDRs (they reshape the
-//! allocators) nor Services with node ports. On anything else it stops *before* the
-//! record and says so; the Python reader then takes that one record (and, for a damaged
-//! one, produces the exact error), and calls back in after it.
+//! CRC-valid, in sequence, that the record rules accept in full (`record.rs`: every field
+//! and every stored object as the readers will read it), whose writes touch neither
+//! ServiceCIDRs (they reshape the allocators) nor Services with node ports. On anything
+//! else it stops *before* the record and says so; the Python reader then takes that one
+//! record (and, for a damaged one, refuses it with the exact error), and calls back in
+//! after it.
 
 use pyo3::buffer::PyBuffer;
 use pyo3::exceptions::PyValueError;
@@ -19,6 +21,7 @@ use pyo3::types::{PyBytes, PyDict, PyString};
 use servicecidr_core::Ip;
 
 use crate::msgpack::Reader;
+use crate::record::RecordRules;
 use crate::CidrAllocator;
 
 /// The event record layout this fast path reads (events/model.py SCHEMA_VERSION).
@@ -127,7 +130,7 @@ pub(crate) fn slice_of(buf: &PyBuffer<u8>) -> PyResult<&[u8]> {
 /// the MetaAllocator (a mark or unmark is a no-op on one that does not hold the
 /// address); `node_port_services` is the NodePort tracker's Service-key dict.
 #[pyfunction]
-#[pyo3(signature = (data, offset, expect_seq, start_seq, stop_seq, stop_ts, buckets, allocators, node_port_services, max_events))]
+#[pyo3(signature = (data, offset, expect_seq, start_seq, stop_seq, stop_ts, buckets, allocators, node_port_services, max_events, rules))]
 #[allow(clippy::too_many_arguments)]
 pub fn replay_records(
     py: Python<'_>,
@@ -141,7 +144,9 @@ pub fn replay_records(
     allocators: Vec<Bound<'_, CidrAllocator>>,
     node_port_services: &Bound<'_, PyDict>,
     max_events: u64,
+    rules: &Bound<'_, RecordRules>,
 ) -> PyResult<ReplayProgress> {
+    let rules = rules.get();
     let buffer = PyBuffer::<u8>::get(data)?;
     let bytes = slice_of(&buffer)?;
     let mut kinds: Vec<(String, Bound<'_, PyDict>)> = Vec::new();
@@ -186,6 +191,9 @@ pub fn replay_records(
         let payload = &bytes[off + RECORD_HEADER..stop];
         if ::crc32c::crc32c(payload) != crc {
             break;
+        }
+        if rules.check_record(payload).is_err() {
+            break; // the Python reader refuses it, with the reason
         }
         let Some(ev) = parse_event(payload) else {
             break;

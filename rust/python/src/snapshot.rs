@@ -12,6 +12,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList, PyString};
 
 use crate::msgpack::Reader;
+use crate::record::RecordRules;
 
 extern "C" {
     // CPython's dict constructor with room for `minused` items (3.8+, not in pyo3-ffi).
@@ -32,19 +33,23 @@ fn bad(what: &str, at: usize) -> PyErr {
 }
 
 /// Reads a snapshot body (a msgpack map). Returns `(store, ranges)`: `store` is a list
-/// of `[kind, {key: blob}]` from the body's `store` entry; `ranges` maps every other
-/// top-level key to the `(start, end)` of its value in `body`, for msgpack-python.
+/// of `[kind, {key: blob}]` from the body's `store` entry, every blob checked against
+/// `rules` (the objects the log would take); `ranges` maps every other top-level key to
+/// the `(start, end)` of its value in `body`, for msgpack-python.
 #[pyfunction]
 pub fn read_snapshot_body<'py>(
     py: Python<'py>,
     body: &Bound<'py, PyAny>,
+    rules: &Bound<'py, RecordRules>,
 ) -> PyResult<(Bound<'py, PyList>, Bound<'py, PyDict>)> {
+    let rules = rules.get();
     let buffer = pyo3::buffer::PyBuffer::<u8>::get(body)?;
     let bytes = crate::replay::slice_of(&buffer)?;
     let mut r = Reader::new(bytes);
     let mut store = PyList::empty(py);
     let ranges = PyDict::new(py);
     let n = r.map_len().ok_or_else(|| bad("the body is not a map", 0))?;
+    let mut has_store = false;
     for _ in 0..n {
         let at = r.pos();
         let key = r
@@ -53,7 +58,8 @@ pub fn read_snapshot_body<'py>(
         if key == "store" {
             // a repeated key: the last one counts, as msgpack-python keeps it
             store = PyList::empty(py);
-            read_store(py, &mut r, &store)?;
+            read_store(py, &mut r, &store, rules)?;
+            has_store = true;
         } else {
             let start = r.pos();
             r.skip(0)
@@ -64,10 +70,18 @@ pub fn read_snapshot_body<'py>(
     if !r.at_end() {
         return Err(bad("trailing bytes after the body", r.pos()));
     }
+    if !has_store {
+        return Err(bad("the body has no store", 0));
+    }
     Ok((store, ranges))
 }
 
-fn read_store<'py>(py: Python<'py>, r: &mut Reader<'_>, out: &Bound<'py, PyList>) -> PyResult<()> {
+fn read_store<'py>(
+    py: Python<'py>,
+    r: &mut Reader<'_>,
+    out: &Bound<'py, PyList>,
+    rules: &RecordRules,
+) -> PyResult<()> {
     let at = r.pos();
     let kinds = r
         .array_len()
@@ -79,6 +93,9 @@ fn read_store<'py>(py: Python<'py>, r: &mut Reader<'_>, out: &Bound<'py, PyList>
             return Err(shape());
         }
         let kind = r.str().ok_or_else(shape)?;
+        if !rules.knows(kind) {
+            return Err(bad(&format!("unknown kind {kind:?}"), at));
+        }
         let n = r.array_len().ok_or_else(shape)?;
         let mut keys = Vec::with_capacity(n.min(1 << 24));
         for _ in 0..n {
@@ -102,6 +119,10 @@ fn read_store<'py>(py: Python<'py>, r: &mut Reader<'_>, out: &Bound<'py, PyList>
                 .bin_or_nil()
                 .flatten()
                 .ok_or_else(|| bad("a stored object is not bytes", at))?;
+            rules.check_object(kind, key, blob).map_err(|e| {
+                let what = format!("{kind} {key:?}: {e} (in the object); the object starts");
+                bad(&what, at)
+            })?;
             bucket.set_item(PyString::new(py, key), PyBytes::new(py, blob))?;
         }
         out.append((kind, bucket))?;
