@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Literal, final
 
 __all__ = [
+    "MAX_OBJECT_DEPTH",
     "AdmissionInput",
     "AllocatedIterator",
     "AuditLineReader",
@@ -39,6 +40,10 @@ __all__ = [
 ]
 
 _IPFamily = Literal["IPv4", "IPv6"]
+
+#: How deep a stored object may nest (containers below the object): what the store,
+#: and so the log, takes. ``servicecidr.api.storable.MAX_DEPTH`` is the same bound.
+MAX_OBJECT_DEPTH: int
 
 @final
 class CidrAllocator:
@@ -235,7 +240,8 @@ class Store:
 
     def __new__(
         cls,
-        kinds: list[str],
+        kinds: list[tuple[str, bool]],
+        max_depth: int,
         *,
         feed_capacity: int = 100_000,
         journal: bool = False,
@@ -312,6 +318,9 @@ class Store:
 class ReplayProgress:
     """What one :func:`replay_into` call did."""
 
+    @property
+    def record_offset(self) -> int:
+        """Where the last record consumed starts."""
     @property
     def offset(self) -> int:
         """Offset of the first record not consumed."""

@@ -24,7 +24,6 @@ import builtins
 import contextlib
 import copy
 import hashlib
-import ipaddress
 import json
 import os
 import random
@@ -35,13 +34,14 @@ from datetime import datetime
 from typing import Any
 
 from servicecidr.api import decode as api_decode
+from servicecidr.api.flags import parse_service_cluster_ip_range
 from servicecidr.api.kinds import KINDS
 from servicecidr.apiserver import AdmissionHook, Engine, need_name, resolve_kind
 from servicecidr.auditwriter import AuditWriter
 from servicecidr.clock import Clock, SimulatedClock, WallClock
 from servicecidr.consistency import Problem, Reporter, check
 from servicecidr.controllers import ControllerManager
-from servicecidr.errors import InvalidInputError
+from servicecidr.errors import InvalidInputError, StateError
 from servicecidr.journal.recorder import CountingRecorder, Recorder
 from servicecidr.journal.records import Entry
 from servicecidr.journal.state import (
@@ -76,44 +76,6 @@ class _Opening:
     segment_bytes: int
     audit_log: str | os.PathLike[str] | None
     progress: Callable[[int], None] | None
-
-
-def parse_service_cluster_ip_range(value: str | Iterable[str] | None) -> tuple[str, ...]:
-    """kube-apiserver's ``--service-cluster-ip-range``: at most two CIDRs (one per family),
-    canonical, primary first."""
-    if value is None:
-        return ()
-    raw = value.split(",") if isinstance(value, str) else value
-    if isinstance(raw, Iterable):
-        raw = list(raw)
-    if not isinstance(raw, list) or not all(isinstance(p, str) for p in raw):
-        raise InvalidInputError(
-            f"--service-cluster-ip-range must be CIDRs as a string or a list of strings, "
-            f"not {value!r}"
-        )
-    parts = [p for p in (p.strip() for p in raw) if p]
-    if len(parts) > 2:
-        raise InvalidInputError(
-            f"--service-cluster-ip-range {','.join(parts)!r}: at most two CIDRs (one per family)"
-        )
-    out = []
-    for p in parts:
-        try:
-            net = ipaddress.ip_network(p, strict=True)
-        except (ValueError, TypeError) as e:
-            raise InvalidInputError(
-                f"--service-cluster-ip-range: {p!r} is not a valid CIDR ({e})"
-            ) from e
-        out.append(str(net))
-    if (
-        len(out) == 2
-        and ipaddress.ip_network(out[0]).version == ipaddress.ip_network(out[1]).version
-    ):
-        raise InvalidInputError(
-            f"--service-cluster-ip-range {','.join(out)!r}: a dual-stack range needs one IPv4 "
-            "and one IPv6 CIDR"
-        )
-    return tuple(out)
 
 
 class Cluster:
@@ -451,14 +413,19 @@ class Cluster:
         ``durability``: ``"fsync"`` (on disk before the call returns), ``"group"``
         (fsync at most every ``group_ms`` ms or ``group_records`` entries: a machine crash
         loses at most that window, a process crash nothing) or ``"none"`` (OS buffers
-        only: a machine crash may lose any of it). A write the log refuses (a full disk)
-        fails, and changes nothing. See journal/state.py and docs/FORMAT.md.
+        only: a machine crash may lose any of it). See journal/state.py and docs/FORMAT.md.
+        A write is acknowledged only once logged: when the log cannot take its event (a
+        full disk) the call raises StateError and nothing of it is applied; after a
+        failed fsync the Cluster also refuses writes and snapshots until reopened.
 
         ``as_of`` (a sequence number, or a time: float seconds, datetime, RFC 3339) opens
         the state as it was then, read-only. A torn record at the end of the log (a crash
         mid-write) makes opening fail with TornTailError naming the file and byte offset,
         unless ``repair=True``: the bad bytes are copied to ``<segment>.torn-<offset>`` and
-        the segment truncated to its last whole record. Damage anywhere else is an error.
+        the segment truncated to its last whole record. Damage anywhere else is an error
+        (LogCorruptError with the file and offset): a last record whose full length is
+        there but fails its CRC, and a record that passes its CRC but does not decode —
+        the event, or any object it carries, as the store would read it.
 
         ``audit_log`` appends every later write (the start logic's included) to that file
         as audit.k8s.io/v1 Events; a read-only or ``as_of`` open writes none.
@@ -557,7 +524,7 @@ class Cluster:
             segment_bytes=o.segment_bytes,
             refusal=f"{state.path}: opened {why}; open it without read_only/as_of to change it",
         )
-        recorder.on_broken = engine.refuse_writes
+        recorder.on_broken = lambda why: engine.refuse_writes(why, StateError)
         engine.recorder = recorder
         self._state = state
         # A Cluster dropped without close() still releases its files and lock.

@@ -122,6 +122,9 @@ class MetaAllocator:
         obj = decode_object(blob)
         spec = obj.get("spec")
         cidrs = spec.get("cidrs") if isinstance(spec, dict) else None
+        if cidrs is not None and not isinstance(cidrs, list):
+            # validation never stores one; a log or snapshot written elsewhere may hold it
+            raise ValueError(f"ServiceCIDR {name}: spec.cidrs is not a list: {cidrs!r}")
         return self.sync_service_cidr(
             name,
             [c for c in cidrs or () if isinstance(c, str)],

@@ -101,11 +101,17 @@ class NodePortAllocator:
 
 
 def service_ports(spec: dict[str, Any]) -> tuple[int, ...]:
-    """Every node port a Service spec holds (nodePorts and healthCheckNodePort)."""
-    ports = {int(p.get("nodePort") or 0) for p in spec.get("ports") or [] if isinstance(p, dict)}
-    ports.add(int(spec.get("healthCheckNodePort") or 0))
-    ports.discard(0)
-    return tuple(sorted(ports))
+    """Every node port a Service spec holds (nodePorts and healthCheckNodePort).
+
+    Values that are not port numbers are left out: validation never stores them, and a
+    log written elsewhere that holds them reserves nothing (rather than failing replay
+    partway through a batch)."""
+    raw = spec.get("ports")
+    candidates = [p.get("nodePort") for p in raw if isinstance(p, dict)] if isinstance(
+        raw, list
+    ) else []
+    candidates.append(spec.get("healthCheckNodePort"))
+    return tuple(sorted({p for p in candidates if type(p) is int and 0 < p < 65536}))
 
 
 class PortAllocation:

@@ -43,7 +43,7 @@ from servicecidr.registry import generic
 from servicecidr.registry import service as service_registry
 from servicecidr.registry.simple import SIMPLE_KINDS, SimpleKind
 from servicecidr.registry.txn import Outcome, Txn
-from servicecidr.store import Store, decode_object, object_key
+from servicecidr.store import Store, decode_object, new_store, object_key
 
 __all__ = ["USER", "AdmissionHook", "Engine"]
 
@@ -101,7 +101,7 @@ class Engine:
         # The parts a request flows through (registry.context.RequestContext): plain
         # attributes, read on every request.
         #: the object store (keeping the journal itself when no recorder is given)
-        self.store = Store(list(KINDS), feed_capacity=feed_capacity, journal=recorder is None)
+        self.store = new_store(feed_capacity=feed_capacity, journal=recorder is None)
         #: where entries are recorded before they are applied
         self.recorder: Recorder = recorder if recorder is not None else StoreJournal(self.store)
         #: ClusterIP allocation across the ServiceCIDRs
@@ -118,6 +118,7 @@ class Engine:
         self.admission: AdmissionHook | None = ValidatingAdmissionPolicyPlugin()
         self._sinks: list[Callable[[Entry], None]] = []
         self._refusal: str | None = None
+        self._refusal_error: type[ServiceCIDRError] = ReadOnlyError
         self._time_cache: tuple[int, str] = (-1, "")
 
     # ------------------------------------------------------------------ request context
@@ -188,9 +189,12 @@ class Engine:
         """Stop calling ``sink``."""
         self._sinks.remove(sink)
 
-    def refuse_writes(self, reason: str | None) -> None:
-        """Refuse every later commit with ReadOnlyError(``reason``) (None: accept again)."""
+    def refuse_writes(
+        self, reason: str | None, error: type[ServiceCIDRError] = ReadOnlyError
+    ) -> None:
+        """Refuse every later commit with ``error(reason)`` (None: accept again)."""
         self._refusal = reason
+        self._refusal_error = error
 
     @property
     def writable(self) -> bool:
@@ -211,7 +215,7 @@ class Engine:
         """The entry of ``txn``, recorded and applied (or an exception, and nothing
         changed)."""
         if self._refusal is not None:
-            raise ReadOnlyError(self._refusal)
+            raise self._refusal_error(self._refusal)
         entry = Entry(
             self.recorder.last_seq + 1,
             self.clock.now(),

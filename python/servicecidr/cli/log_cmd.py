@@ -3,10 +3,12 @@
 Each subcommand works on the state directory given by ``--state`` (else
 ``$SERVICECIDR_STATE``, else ``./.servicecidr``):
 
-* ``verify``   checks every record (framing, CRC32C, decoding, sequence) and every snapshot,
-  prints a report, exits 1 on any problem; never writes.
+* ``verify``   checks the meta file, every record (framing, CRC32C, decoding of the event
+  and of every object it carries, sequence) and every snapshot, then that the state
+  opens; prints a report, exits 1 on any problem; never writes.
 * ``repair``   cuts a torn record off the end of the log (keeping a copy of the bytes in
   ``<segment>.torn-<offset>``); refuses, writing nothing, when damage lies elsewhere.
+  ``--force`` also gives up a damaged last record (whole, but failing its CRC).
 * ``snapshot`` writes a snapshot of the current state (and starts a new log segment).
 * ``compact``  deletes the log segments and older snapshots the newest snapshot covers.
 * ``show``     prints events, one line each (``-o json``: JSON lines), filtered.
@@ -28,7 +30,7 @@ from servicecidr.cli.state import ENV_VAR, add_state_flag, resolve_state_dir
 from servicecidr.clock import format_micro_time
 from servicecidr.errors import ServiceCIDRError
 from servicecidr.journal.records import OP_PUT, Entry
-from servicecidr.journal.segments import StateError, TornTailError, list_segments, scan_segment
+from servicecidr.journal.segments import StateError, list_segments, scan_segment
 from servicecidr.store import decode_object
 
 __all__ = ["add_parser", "run"]
@@ -40,6 +42,7 @@ EPILOG = """examples:
   servicecidr log show --since 2025-01-01T00:00:10Z -o json
   servicecidr log show --since 100 --until 200      # sequence numbers
   servicecidr log repair
+  servicecidr log repair --force                    # also give up a damaged last record
   servicecidr log snapshot && servicecidr log compact
 """
 
@@ -68,7 +71,13 @@ def add_parser(sub: Any) -> None:
     lsub = p.add_subparsers(dest="log_command", metavar="SUBCOMMAND")
     v = lsub.add_parser("verify", help="check every record and snapshot; exit 1 on problems")
     v.add_argument("-o", "--output", choices=("text", "json"), default="text")
-    lsub.add_parser("repair", help="truncate a torn tail (a copy of the bytes is kept)")
+    r = lsub.add_parser("repair", help="truncate a torn tail (a copy of the bytes is kept)")
+    r.add_argument(
+        "--force",
+        action="store_true",
+        help="also cut a damaged last record (written whole, since changed); its bytes "
+        "are kept beside the segment",
+    )
     lsub.add_parser("snapshot", help="write a snapshot of the current state")
     lsub.add_parser("compact", help="drop the segments the newest snapshot covers")
     s = lsub.add_parser("show", help="print events (one line each; -o json for JSON lines)")
@@ -89,6 +98,13 @@ def run(args: argparse.Namespace, io: _Streams) -> int:
     path = state_dir(args)
     try:
         if not (path / "meta").is_file():
+            from servicecidr.journal.state import dir_status
+
+            if path.is_dir() and dir_status(path) == "unfinished":
+                raise StateError(
+                    f"{path}: an init that did not finish (no meta file, no history): run "
+                    "'servicecidr init' (or any command) to create the state"
+                )
             raise StateError(
                 f"{path}: not a servicecidr state directory (no meta file); pass --state DIR "
                 f"or set ${ENV_VAR}"
@@ -109,15 +125,21 @@ def run(args: argparse.Namespace, io: _Streams) -> int:
 # ------------------------------------------------------------------------------ commands
 
 
+def _opens(path: Path) -> None:
+    """Open the state read-only and close it again (what ``verify`` checks last)."""
+    from servicecidr.cluster import Cluster
+
+    Cluster.open(path, read_only=True).close()
+
+
 def _verify(path: Path, args: argparse.Namespace, io: _Streams) -> int:
-    from servicecidr.journal.recovery import verify_state
-    from servicecidr.journal.state import lock_state, unlock_state
+    from servicecidr.journal.state import lock_state, unlock_state, verify_dir
 
     fd = lock_state(path, shared=True)
     bar = Progress(io.err, delay=1.0)
     bar.start(0, "verifying")
     try:
-        rep = verify_state(path, progress=bar.update)
+        rep = verify_dir(path, _opens, progress=bar.update)
     finally:
         bar.finish()
         unlock_state(fd)
@@ -155,27 +177,35 @@ def _verify(path: Path, args: argparse.Namespace, io: _Streams) -> int:
 
 
 def _repair(path: Path, args: argparse.Namespace, io: _Streams) -> int:
-    from servicecidr.journal.recovery import repair_torn_tail, verify_state
-    from servicecidr.journal.state import lock_state, unlock_state
+    from servicecidr.journal.recovery import repair_torn_tail
+    from servicecidr.journal.state import lock_state, unlock_state, verify_dir
 
     fd = lock_state(path, shared=False)
     try:
-        rep = verify_state(path)
+        # (the state is not opened: this process holds its lock for writing, and a
+        # state that needs repair does not open anyway)
+        rep = verify_dir(path, lambda _: None)
+        segs = list_segments(path / "log")
         fatal = [p for p in rep.problems if not p.repairable]
+        scan = None
+        if segs and (args.force or not fatal):
+            scan, records = scan_segment(segs[-1], last=True, cut_damaged=args.force)
+            try:
+                for _ in records:
+                    pass
+            except StateError:
+                scan = None  # damage before the end: verify has said where
+        if args.force and scan is not None and scan.torn_at is not None:
+            # the damaged last record is what --force gives up
+            fatal = [p for p in fatal if (p.path, p.offset) != (str(scan.path), scan.torn_at)]
         if fatal:
             for p in fatal:
                 io.err.write(f"error: {p.message}\n")
             io.err.write("nothing was changed: repair only cuts a torn tail\n")
             return 1
-        segs = list_segments(path / "log")
-        if not segs or not rep.problems:
+        if scan is None or scan.torn_at is None:
             io.out.write(f"{path}: nothing to repair ({rep.records} records, all whole)\n")
             return 0
-        scan, records = scan_segment(segs[-1], last=True)
-        for _ in records:
-            pass
-        if scan.torn_at is None:  # pragma: no cover - verify said there was one
-            raise TornTailError("the torn tail went away", scan.path, 0)
         copy = repair_torn_tail(scan)
         io.out.write(
             f"{scan.path}: cut {scan.size - scan.torn_at} bytes at byte {scan.torn_at} "

@@ -5,7 +5,8 @@ on a missing (or empty) directory creates a state with kubeadm's default range
 ``10.96.0.0/12`` on the wall clock; ``servicecidr init`` chooses the range, the clock and
 the seed. The directory is the engine's (:meth:`Cluster.open`: ``meta``, ``log/``,
 ``snapshots/``); the command line adds nothing to it. A non-empty directory without a
-``meta`` file is refused rather than turned into a state.
+``meta`` file is refused rather than turned into a state — unless all it holds is what an
+``init`` interrupted by a crash or a full disk leaves, which is created afresh.
 
 Time, per command (see :meth:`State.catch_up`):
 
@@ -22,13 +23,18 @@ closing syncs the log, so a command that returned is on disk.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
+import sys
+import warnings
+from collections.abc import Iterator
 from pathlib import Path
 
 from servicecidr.cli.errors import CliError
 from servicecidr.clock import SIMULATION_EPOCH, Clock, SimulatedClock
 from servicecidr.cluster import Cluster
-from servicecidr.errors import ServiceCIDRError
+from servicecidr.errors import ServiceCIDRError, StateError
+from servicecidr.journal.state import dir_status
 
 __all__ = [
     "DEFAULT_RANGE",
@@ -67,19 +73,40 @@ def resolve_state_dir(arg: str | None) -> Path:
 
 
 def _dir_status(path: Path) -> str:
-    """``missing`` (create it) or ``state`` (open it); anything else is refused."""
-    if not path.exists():
+    """``missing`` (create it: nothing there, an empty folder, or what an interrupted
+    ``init`` left) or ``state`` (open it); anything else is refused."""
+    try:
+        status = dir_status(path)
+    except StateError as e:
+        if path.exists() and not path.is_dir():
+            raise CliError(
+                f"error: {path} is not a servicecidr state directory (it is a file)"
+            ) from e
+        raise CliError(f"error: {e}") from e
+    if status in ("missing", "unfinished"):
         return "missing"
-    if not path.is_dir():
-        raise CliError(f"error: {path} is not a servicecidr state directory (it is a file)")
-    if (path / META_FILE).is_file():
+    if status == "state":
         return "state"
-    if not any(path.iterdir()):
-        return "missing"
     raise CliError(
         f"error: {path} is not a servicecidr state directory (no {META_FILE} file); "
         "use --state with a new or empty directory to create one"
     )
+
+
+@contextlib.contextmanager
+def _warnings_as_lines() -> Iterator[None]:
+    """What the state directory warns about (a damaged snapshot skipped, a meta file a
+    full disk kept from being written) as ``warning: ...`` lines on stderr."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", RuntimeWarning)
+        try:
+            yield
+        finally:
+            for w in caught:
+                if issubclass(w.category, RuntimeWarning):
+                    sys.stderr.write(f"warning: {w.message}\n")
+                else:  # not ours: as Python would show it
+                    warnings.showwarning(w.message, w.category, w.filename, w.lineno)
 
 
 class State:
@@ -99,7 +126,8 @@ class State:
     def close(self) -> None:
         """Sync the log, record the clock and release the directory."""
         try:
-            self.cluster.close()
+            with _warnings_as_lines():
+                self.cluster.close()
         except ServiceCIDRError as e:
             raise CliError(f"error: {e}") from e
 
@@ -120,15 +148,16 @@ def _open(
     audit_log: str | None = None,
 ) -> State:
     try:
-        c = Cluster.open(
-            path,
-            service_cluster_ip_range=service_cluster_ip_range,
-            seed=seed,
-            clock=clock,
-            durability="group",
-            read_only=read_only,
-            audit_log=audit_log,
-        )
+        with _warnings_as_lines():
+            c = Cluster.open(
+                path,
+                service_cluster_ip_range=service_cluster_ip_range,
+                seed=seed,
+                clock=clock,
+                durability="group",
+                read_only=read_only,
+                audit_log=audit_log,
+            )
     except ServiceCIDRError as e:
         raise CliError(f"error: {e}") from e
     return State(path, c)

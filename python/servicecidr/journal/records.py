@@ -17,6 +17,7 @@ Only what that decoder does not take comes here: older schema versions, upcast t
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -24,6 +25,7 @@ from typing import Any
 import msgpack
 
 from servicecidr._core import decode_record, encode_record, record_schema_version
+from servicecidr.api import storable
 from servicecidr.errors import InvalidInputError
 
 __all__ = [
@@ -189,12 +191,17 @@ def decode_checked(payload: bytes) -> Entry:
     _, seq, ts, verb, actor, kind, ns, name, writes, extra = rec
     if type(seq) is not int or seq < 0:
         raise InvalidInputError(f"entry {seq!r}: the sequence number is not an integer")
-    if type(ts) not in (int, float):
-        raise InvalidInputError(f"entry {seq}: the timestamp is not a number: {ts!r}")
+    if type(ts) not in (int, float) or not math.isfinite(ts):
+        raise InvalidInputError(f"entry {seq}: the timestamp is not a finite number: {ts!r}")
     if not isinstance(writes, list):
         raise InvalidInputError(f"entry {seq}: the writes are not a list")
-    if extra is not None and not isinstance(extra, dict):
-        raise InvalidInputError(f"entry {seq}: extra is not a map")
+    if extra is not None:
+        if not isinstance(extra, dict):
+            raise InvalidInputError(f"entry {seq}: extra is not a map")
+        try:
+            storable.check(extra)  # what the codec takes: a JSON object
+        except (storable.NotStorable, storable.TooLarge) as e:
+            raise InvalidInputError(f"entry {seq}: extra is not a JSON object: {e}") from e
     ws = []
     for i, w in enumerate(writes):
         if not isinstance(w, list) or len(w) != 5:

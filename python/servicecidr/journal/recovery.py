@@ -14,13 +14,14 @@ from __future__ import annotations
 
 import gc
 import os
-import shutil
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
 from servicecidr._core import replay_into
+from servicecidr.errors import InvalidInputError
+from servicecidr.journal import fsio
 from servicecidr.journal.records import Entry, Write
 from servicecidr.journal.segments import (
     Buf,
@@ -29,7 +30,6 @@ from servicecidr.journal.segments import (
     SegmentScan,
     StateError,
     TornTailError,
-    fsync_dir,
     list_segments,
     map_segment,
     resume_records,
@@ -37,7 +37,7 @@ from servicecidr.journal.segments import (
     torn_message,
 )
 from servicecidr.journal.snapshots import SnapshotError, list_snapshots, read_snapshot
-from servicecidr.store import Store
+from servicecidr.store import Store, new_store
 
 __all__ = [
     "Problem",
@@ -183,7 +183,19 @@ def _replay_segment(
                 scan.last_seq = p.last_seq
                 scan.good_end = p.offset
             if p.reshaped or p.node_ports:
-                target.upkeep(p.reshaped, p.node_ports)
+                try:
+                    target.upkeep(p.reshaped, p.node_ports)
+                except StateError:
+                    raise
+                except Exception as e:  # a ServiceCIDR the store took, meaning nothing
+                    # (a status-4 return names the one record that wrote it)
+                    raise LogCorruptError(
+                        f"{scan.path}: record at byte {p.record_offset} (seq {p.last_seq}) is "
+                        f"well-formed but cannot be applied ({e}); the log was written by "
+                        "another tool or damaged",
+                        scan.path,
+                        p.record_offset,
+                    ) from e
             if p.applied:
                 res.applied += p.applied
                 res.last_seq = p.last_seq - 1 if p.status == _STOPPED else p.last_seq
@@ -219,8 +231,8 @@ def _replay_segment(
             raise
         except Exception as e:  # the store refuses malformed writes, changing nothing
             raise LogCorruptError(
-                f"{scan.path}: entry {seq} cannot be applied ({e}); the log was written by "
-                "another tool or damaged",
+                f"{scan.path}: record at byte {got[0]} (seq {seq}) is well-formed but cannot "
+                f"be applied ({e}); the log was written by another tool or damaged",
                 scan.path,
                 got[0],
             ) from e
@@ -256,21 +268,37 @@ def iter_log(log_dir: Path, *, start_seq: int = 1, stop_seq: int | None = None) 
 
 def repair_torn_tail(scan: SegmentScan) -> Path:
     """Keep a copy of the bytes after the last whole record in
-    ``<segment>.torn-<offset>`` and truncate the segment there. Returns the copy's path."""
+    ``<segment>.torn-<offset>`` and truncate the segment there. Returns the copy's path.
+
+    The copy is made (and fsynced) first: when that fails (a full disk), the segment is
+    left as it was and StateError says so."""
     if scan.torn_at is None:
         raise ValueError("repair_torn_tail: the segment has no torn tail")
     off = scan.torn_at
     copy = scan.path.with_name(f"{scan.path.name}.torn-{off}")
-    with open(scan.path, "rb") as src, open(copy, "wb") as dst:
-        src.seek(off)
-        shutil.copyfileobj(src, dst)
-        dst.flush()
-        os.fsync(dst.fileno())
-    with open(scan.path, "r+b") as f:
-        f.truncate(off)
-        f.flush()
-        os.fsync(f.fileno())
-    fsync_dir(scan.path.parent)
+    try:
+        with open(scan.path, "rb") as src:
+            src.seek(off)
+            tail = src.read()
+        fsio.atomic_write(copy, [tail])
+    except OSError as e:
+        raise StateError(
+            f"{scan.path}: cannot keep a copy of the {scan.size - off} bytes after byte {off} "
+            f"in {copy} ({e}); nothing was changed. Free some space and run it again."
+        ) from e
+    try:
+        fd = os.open(scan.path, os.O_WRONLY | os.O_CLOEXEC)
+        try:
+            fsio.ftruncate(fd, off)
+            fsio.fsync(fd)
+        finally:
+            os.close(fd)
+        fsio.fsync_dir(scan.path.parent)
+    except OSError as e:
+        raise StateError(
+            f"{scan.path}: cannot truncate the segment at byte {off} ({e}); the bytes after "
+            f"it are kept in {copy}"
+        ) from e
     return copy
 
 
@@ -321,14 +349,29 @@ class VerifyReport:
         return out
 
 
+def _check_objects(scratch: Store, path: Path, off: int, entry: Entry) -> None:
+    """LogCorruptError when the store would refuse a write of the record at ``off``."""
+    try:
+        scratch.check(entry.writes)
+    except (InvalidInputError, ValueError) as e:
+        raise LogCorruptError(
+            f"{path}: record at byte {off} (seq {entry.seq}) passes its CRC but cannot be "
+            f"applied ({e}); the log was written by another tool or damaged",
+            path,
+            off,
+        ) from e
+
+
 def verify_state(
     state_dir: Path,
     *,
     progress: Callable[[int, int], None] | None = None,
 ) -> VerifyReport:
-    """Check every record of every segment (framing, CRC, decoding, sequence) and every
-    snapshot (CRC, decoding) of a state directory; never writes."""
+    """Check every record of every segment (framing, CRC, decoding, sequence, and every
+    object it carries as the store would take it) and every snapshot (CRC, decoding) of a
+    state directory; never writes."""
     rep = VerifyReport()
+    scratch = new_store(feed_capacity=0)  # only its check: the rules every reader uses
     log_dir = state_dir / "log"
     segs = list_segments(log_dir)
     snaps = list_snapshots(state_dir / "snapshots")
@@ -358,8 +401,8 @@ def verify_state(
             scan, records = scan_segment(
                 seg, last=last, expect_first=None if (expect is None or gap_ok) else expect
             )
-            for _ in records:
-                pass
+            for off, entry in records:
+                _check_objects(scratch, scan.path, off, entry)
             rep.records += scan.records
             rep.segments.append((str(seg.path), scan.first_seq, scan.last_seq, scan.records))
             if scan.torn_at is not None:

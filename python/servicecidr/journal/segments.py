@@ -18,15 +18,21 @@ Segments are named after the first sequence number they hold
 crash can only leave a torn *record* at the end of the last segment, never a torn header.
 
 Reading tells a torn tail from corruption this way: at the first record that does not
-check out (too short, length past the end, CRC mismatch, wrong sequence number), the rest
-of the file is searched for any record that does. If one exists, a record in the middle
-is damaged and reading stops with :class:`LogCorruptError`; if none does, and the file is
-the last segment, what follows the last whole record is a torn write
-(:class:`TornTailError`), which repair may cut off.
+check out (too short, length past the end, CRC mismatch), the rest of the file is searched
+for any record that does. If one exists, a record in the middle is damaged and reading
+stops with :class:`LogCorruptError`; if none does, the file is the last segment, and the
+bytes left are what an interrupted append leaves (a partial header, a payload cut short,
+zeros), they are a torn write (:class:`TornTailError`), which repair may cut off. A last
+record whose full length is there but whose CRC fails was written whole and damaged
+since: corruption. A record that passes its CRC but breaks the record layout
+(:func:`~servicecidr.journal.records.decode_entry`) or the sequence is corruption wherever
+it is; one whose objects the store refuses is found when it is applied (replay) or
+verified (``log verify``).
 """
 
 from __future__ import annotations
 
+import contextlib
 import mmap
 import os
 import struct
@@ -47,6 +53,8 @@ from servicecidr.errors import (
     TornTailError,
 )
 from servicecidr.journal.records import Entry, decode_entry, frame_entry
+from servicecidr.journal import fsio
+from servicecidr.journal.fsio import atomic_write, fsync_dir  # re-exported
 
 __all__ = [
     "FORMAT_VERSION",
@@ -61,9 +69,11 @@ __all__ = [
     "StateError",
     "StateLockedError",
     "TornTailError",
+    "atomic_write",
     "crc32c",
     "crc32c_extend",
     "frame",
+    "fsync_dir",
     "list_segments",
     "map_segment",
     "resume_records",
@@ -177,6 +187,10 @@ def list_segments(log_dir: Path) -> list[SegmentInfo]:
         names = os.listdir(log_dir)
     except FileNotFoundError:
         return []
+    except NotADirectoryError:
+        raise StateError(f"{log_dir}: not a directory (the log of a state is a folder)") from None
+    except OSError as e:
+        raise StateError(f"{log_dir}: cannot list the log: {e}") from e
     for n in names:
         stem, dot, ext = n.partition(".")
         if dot and ext == "log" and stem.isdigit() and len(stem) == _SEGMENT_DIGITS:
@@ -267,6 +281,23 @@ def _why_bad(data: Buf, off: int, end: int) -> str:
     return "CRC mismatch"
 
 
+def _is_torn(data: Buf, off: int, end: int) -> bool:
+    """Whether the bytes from ``off`` to the end can be what an interrupted append left.
+
+    A record is written with one write(2), header and payload together, so a crash
+    leaves a *prefix* of it: a partial header, or a header whose payload runs past the
+    end of the file. Zero bytes to the end are the other trace of a crash (a file whose
+    size reached the disk before its data did). A record whose full length is there but
+    whose CRC does not match was written whole and damaged later: that is corruption.
+    """
+    if end - off < RECORD_HEADER_SIZE:
+        return True
+    length: int = _RECORD.unpack_from(data, off)[0]
+    if length == 0:
+        return bytes(data[off:end]).count(0) == end - off
+    return length <= MAX_RECORD and off + RECORD_HEADER_SIZE + length > end
+
+
 def _valid_record_after(data: Buf, start: int, min_seq: int) -> int | None:
     """Offset of any whole, CRC-valid event record with seq >= min_seq after ``start``."""
     end = len(data)
@@ -293,12 +324,14 @@ def scan_segment(
     last: bool,
     expect_first: int | None = None,
     data: Buf | None = None,
+    cut_damaged: bool = False,
 ) -> tuple[SegmentScan, Iterator[tuple[int, Entry]]]:
     """Read a segment; returns its scan summary and an iterator of ``(offset, event)``.
 
     The summary is complete once the iterator is exhausted. Damage before the end raises
-    :class:`LogCorruptError`; damage at the end of the last segment (``last=True``) ends
-    the iteration and sets ``scan.torn_at``; at the end of an earlier segment it raises.
+    :class:`LogCorruptError`; a torn record at the end of the last segment
+    (``last=True``) ends the iteration and sets ``scan.torn_at``; a damaged one there
+    raises too, unless ``cut_damaged`` (``log repair --force``) treats it as torn.
     """
     path = seg.path
     if data is None:
@@ -319,7 +352,7 @@ def scan_segment(
             0,
         )
     scan = SegmentScan(path, first, len(data), good_end=HEADER_SIZE, last_seq=first - 1)
-    return scan, _records(scan, data, last)
+    return scan, _records(scan, data, last, cut_damaged)
 
 
 def resume_records(scan: SegmentScan, data: Buf, last: bool) -> Iterator[tuple[int, Entry]]:
@@ -329,8 +362,11 @@ def resume_records(scan: SegmentScan, data: Buf, last: bool) -> Iterator[tuple[i
     return _records(scan, data, last)
 
 
-def _records(scan: SegmentScan, data: Buf, last: bool) -> Iterator[tuple[int, Entry]]:
-    """Records from where ``scan`` has got to (its ``good_end`` and ``last_seq``)."""
+def _records(
+    scan: SegmentScan, data: Buf, last: bool, cut_damaged: bool = False
+) -> Iterator[tuple[int, Entry]]:
+    """Records from where ``scan`` has got to (its ``good_end`` and ``last_seq``);
+    ``cut_damaged``: a damaged final record ends the iteration as a torn tail does."""
     path = scan.path
     end = len(data)
     off = scan.good_end
@@ -353,6 +389,10 @@ def _records(scan: SegmentScan, data: Buf, last: bool) -> Iterator[tuple[int, En
         if payload is None:
             reason = _why_bad(data, off, end)
             later = _valid_record_after(data, off, expect)
+            if later is None and last and (cut_damaged or _is_torn(data, off, end)):
+                scan.torn_at = off
+                scan.torn_reason = reason
+                return
             if later is not None or not last:
                 where = (
                     f"whole records follow at byte {later}"
@@ -367,9 +407,15 @@ def _records(scan: SegmentScan, data: Buf, last: bool) -> Iterator[tuple[int, En
                     path,
                     off,
                 )
-            scan.torn_at = off
-            scan.torn_reason = reason
-            return
+            raise LogCorruptError(
+                f"{path}: the last record, at byte {off}, is damaged ({reason}): its full "
+                "length is there, so it was written whole (and acknowledged) and changed "
+                "since — not a write a crash interrupted. Nothing was changed; restore the "
+                "file from a backup, or give that record up with 'servicecidr log repair "
+                "--force' (which keeps a copy of its bytes).",
+                path,
+                off,
+            )
         try:
             ev = decode(payload)
         except InvalidInputError as e:
@@ -419,44 +465,24 @@ _BATCH_BYTES = 1 << 20
 _EST_RECORD = 640  # a Service or IPAddress write, framed
 
 
-def fsync_dir(path: Path) -> None:
-    """Make a rename or unlink in ``path`` durable."""
-    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+class _SyncFailed(Exception):
+    """The bytes were written but fdatasync failed (what reached the disk is unknown)."""
 
-
-def atomic_write(path: Path, chunks: Iterator[bytes] | list[bytes]) -> int:
-    """Write a file whole or not at all: temporary file, fsync, rename, fsync the
-    directory. Returns the size written."""
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    size = 0
-    try:
-        with open(tmp, "wb") as f:
-            for chunk in chunks:
-                f.write(chunk)
-                size += len(chunk)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    fsync_dir(path.parent)
-    return size
-
-
-def _write_all(fd: int, data: bytes) -> None:
-    view = memoryview(data)
-    while view:
-        n = os.write(fd, view)
-        view = view[n:]
+    def __init__(self, cause: OSError) -> None:
+        super().__init__(str(cause))
+        self.cause = cause
 
 
 class LogWriter:
     """Appends event records to the newest segment of a log directory.
+
+    A record that cannot be written whole (a full disk, an I/O error) is cut off again:
+    the segment is truncated back to the last whole record, and the append raises
+    :class:`StateError`, so nothing of a failed write stays in the log. When the log can
+    no longer be trusted — an fsync failed (the kernel may have dropped what it could not
+    write), the cut itself failed, or a batch was partly written — the writer *stops*:
+    :attr:`failure` is set and every later append raises, until the directory is opened
+    again.
 
     Args:
         log_dir: the ``log`` folder of a state directory.
@@ -485,11 +511,15 @@ class LogWriter:
         self.segment_bytes = int(segment_bytes)
         self.segment: SegmentInfo | None = None
         self._fd = -1
+        # _end: the bytes of the segment that are whole records (the file's size);
+        # _size: the same plus the estimated size of what a batch holds (for rotation)
+        self._end = 0
         self._size = 0
         self._records = 0
         self._pending = 0
         self._last_sync = 0.0
-        self._error: BaseException | None = None
+        #: why the writer stopped taking records (None while it works)
+        self.failure: StateError | None = None
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -504,10 +534,12 @@ class LogWriter:
         """Append to ``seg`` (``size`` bytes, ``records`` whole records), or, when None,
         to a new segment starting at ``next_seq``."""
         if seg is None:
-            self._create(next_seq)
+            self._fd, self.segment = self._create(next_seq)
+            self._end = self._size = HEADER_SIZE
+            self._records = 0
         else:
-            self._fd = os.open(seg.path, os.O_WRONLY | os.O_APPEND | os.O_CLOEXEC)
-            self.segment, self._size, self._records = seg, size, records
+            self._fd = fsio.open_append(seg.path)
+            self.segment, self._end, self._size, self._records = seg, size, size, records
         self._last_sync = time.monotonic()
         if self.durability == "group":
             self._thread = threading.Thread(
@@ -515,15 +547,16 @@ class LogWriter:
             )
             self._thread.start()
 
-    def _create(self, first_seq: int) -> None:
-        self.log_dir.mkdir(parents=True, exist_ok=True)
+    def _create(self, first_seq: int) -> tuple[int, SegmentInfo]:
+        fsio.mkdir(self.log_dir)
         seg = SegmentInfo(self.log_dir / segment_name(first_seq), first_seq)
-        atomic_write(seg.path, [segment_header(first_seq)])
-        self._fd = os.open(seg.path, os.O_WRONLY | os.O_APPEND | os.O_CLOEXEC)
-        self.segment, self._size, self._records = seg, HEADER_SIZE, 0
+        fsio.atomic_write(seg.path, [segment_header(first_seq)])
+        return fsio.open_append(seg.path), seg
 
     def close(self) -> None:
-        """Stop the group-commit thread, fsync (unless durability is ``none``), close."""
+        """Write what a batch holds, stop the group-commit thread, fsync (unless
+        durability is ``none``), close. Raises StateError when that fails (the file is
+        closed all the same)."""
         try:
             self.flush()
         finally:
@@ -536,14 +569,59 @@ class LogWriter:
             self._thread.join()
             self._thread = None
         with self._lock:
-            if self._fd >= 0:
-                try:
-                    if self.durability != "none" and self._pending:
-                        os.fdatasync(self._fd)
-                        self._pending = 0
-                finally:
-                    os.close(self._fd)
-                    self._fd = -1
+            if self._fd < 0:
+                return
+            try:
+                if self.durability != "none" and self._pending and self.failure is None:
+                    fsio.fdatasync(self._fd)
+                    self._pending = 0
+            except OSError as e:
+                err = self._stopped_by(e, "could not sync the log on close")
+                raise err from e
+            finally:
+                os.close(self._fd)
+                self._fd = -1
+
+    # -------------------------------------------------------------- failures
+
+    def _where(self) -> str:
+        return str(self.segment.path if self.segment is not None else self.log_dir)
+
+    def _stopped_by(self, cause: BaseException, what: str) -> StateError:
+        """Stop taking records (the first reason is kept); returns the reason."""
+        if self.failure is None:
+            self.failure = StateError(
+                f"{self._where()}: {what} ({cause}); the log takes no more writes. Close "
+                "the Cluster and open the directory again (it opens at the last whole "
+                "record)."
+            )
+        return self.failure
+
+    def _check_open(self) -> None:
+        if self.failure is not None:
+            raise self.failure
+
+    def _cut_back(self, end: int, cause: BaseException, synced: bool, what: str) -> StateError:
+        """After a failed write: truncate the segment back to ``end`` (the last whole
+        record), so that what the failed write left cannot be read back. Returns the
+        error to raise; stops the writer when the log can no longer be trusted."""
+        try:
+            with self._lock:
+                fsio.ftruncate(self._fd, end)
+                if self.durability != "none" or synced:
+                    fsio.fdatasync(self._fd)  # the cut must reach the disk before a retry
+        except OSError as e:
+            return self._stopped_by(
+                e, f"{what} failed ({cause}) and cutting it off failed too; it may be in the log"
+            )
+        if synced:
+            # fsync failed: what the kernel did with the pages it could not write is
+            # unknown, so earlier records may not be on disk either.
+            return self._stopped_by(cause, f"{what}: fsync failed")
+        return StateError(
+            f"{self._where()}: {what} failed ({cause}); nothing of it was kept (the segment "
+            f"ends at its last whole record, byte {end})"
+        )
 
     # -------------------------------------------------------------- appending
 
@@ -563,10 +641,12 @@ class LogWriter:
             self._batch = None
 
     def flush(self) -> None:
-        """Write the records a batch holds (a no-op outside batch mode)."""
+        """Write the records a batch holds (a no-op outside batch mode). A failure stops
+        the writer: the batch's events are applied in memory but not (all) on disk."""
         batch = self._batch
         if not batch:
             return
+        self._check_open()
         try:
             data = frame_entries(batch)
         except TypeError:  # a value the Rust packer does not take: msgpack-python's words
@@ -575,53 +655,64 @@ class LogWriter:
         batch.clear()
         self._size += len(data) - self._batch_bytes  # the estimate becomes the size
         self._batch_bytes = 0
+        start = self._end
         try:
             self._write(data, n)
-        except BaseException as e:
-            # The batch's events are applied in memory but not (all) on disk: every
-            # later append fails, so the caller's write guard stops further writes.
-            self._error = e
-            raise
+        except (OSError, _SyncFailed) as e:
+            synced = isinstance(e, _SyncFailed)
+            self._cut_back(start, e.cause if isinstance(e, _SyncFailed) else e, synced, "a batch")
+            raise self._stopped_by(e, "writing a batch of records failed") from e
+        self._end += len(data)
 
     def _write(self, data: bytes, records: int) -> None:
+        """Write and sync per the durability mode: OSError when the write failed,
+        _SyncFailed when the bytes were written but the sync failed."""
         if self.durability == "fsync":
-            _write_all(self._fd, data)
-            os.fdatasync(self._fd)
+            fsio.write_all(self._fd, data)
+            try:
+                fsio.fdatasync(self._fd)
+            except OSError as e:
+                raise _SyncFailed(e) from e
         elif self.durability == "group":
             with self._lock:
-                _write_all(self._fd, data)
+                fsio.write_all(self._fd, data)
                 self._pending += records
                 if (
                     self._pending >= self.group_records
                     or time.monotonic() - self._last_sync >= self.group_s
                 ):
-                    self._sync_locked()
+                    try:
+                        self._sync_locked()
+                    except OSError as e:
+                        raise _SyncFailed(e) from e
         else:
-            _write_all(self._fd, data)
+            fsio.write_all(self._fd, data)
 
     def append_framed(self, seq: int, data: bytes) -> None:
         """Batch mode only: add a record framed already (``frame_import_event``)."""
         batch = self._batch
         if batch is None:
             raise StateError("append_framed outside a batch")
-        if self._error is not None:
-            raise self._error
+        self._check_open()
         batch.append(data)
         n = len(data)
         self._batch_bytes += n
         self._size += n
         self._records += 1
         if self._size >= self.segment_bytes:
-            self.rotate(seq + 1)
+            self.flush()
+            self._rotate_soon(seq + 1)
         elif self._batch_bytes >= _BATCH_BYTES:
             self.flush()
 
     def append(self, ev: Entry) -> None:
         """Write one record; with ``fsync`` durability it is on disk when this returns.
         In batch mode the entry waits, and is encoded with the others of the batch when
-        it is flushed."""
-        if self._error is not None:
-            raise self._error
+        it is flushed.
+
+        Raises StateError when the record was not written (nothing of it is left in the
+        log) or the writer has stopped (:attr:`failure`)."""
+        self._check_open()
         batch = self._batch
         if batch is not None:
             batch.append(ev)
@@ -630,75 +721,96 @@ class LogWriter:
             self._size += _EST_RECORD
             self._records += 1
             if self._size >= self.segment_bytes:
-                self.rotate(ev.seq + 1)
+                self.flush()
+                self._rotate_soon(ev.seq + 1)
             elif self._batch_bytes >= _BATCH_BYTES:
                 self.flush()
             return
         data = frame_entry(ev)
+        start = self._end
         try:
             self._write(data, 1)
-        except BaseException:
-            # The entry is not recorded: no part of it may stay in the file, or the
-            # next record would follow a torn one.
-            self._cut_back(self._size)
-            raise
+        except _SyncFailed as e:
+            raise self._cut_back(start, e.cause, True, f"writing event {ev.seq}") from e.cause
+        except OSError as e:
+            raise self._cut_back(start, e, False, f"writing event {ev.seq}") from e
+        self._end += len(data)
         self._size += len(data)
         self._records += 1
         if self._size >= self.segment_bytes:
-            self.rotate(ev.seq + 1)
+            self._rotate_soon(ev.seq + 1)
+
+    def _rotate_soon(self, next_seq: int) -> None:
+        """Start a new segment after a full one; when that cannot be done now (a full
+        disk), keep appending to this one and try again after the next record: the
+        record just written is in the log, so its append must not fail."""
+        # (a StateError here means the previous segment's fsync failed: the writer has
+        # stopped, and the next append says so)
+        with contextlib.suppress(OSError, StateError):
+            self.rotate(next_seq)
 
     @property
     def pending(self) -> int:
         """Records written but not yet fsynced (``group`` durability)."""
         return self._pending
 
-    def _cut_back(self, size: int) -> None:
-        """Truncate the segment to ``size`` after a failed write; if even that fails, the
-        writer is broken and refuses every later append."""
-        try:
-            with self._lock:
-                os.ftruncate(self._fd, size)
-        except OSError as e:
-            self._error = e
-
     def sync(self) -> None:
-        """fsync what was appended so far (any durability mode)."""
+        """fsync what was appended so far (any durability mode); a failure stops the
+        writer."""
         self.flush()
+        self._check_open()
         with self._lock:
             if self._fd >= 0:
-                os.fdatasync(self._fd)
+                try:
+                    fsio.fdatasync(self._fd)
+                except OSError as e:
+                    raise self._stopped_by(e, "fsync failed") from e
                 self._pending = 0
                 self._last_sync = time.monotonic()
 
     def _sync_locked(self) -> None:
-        os.fdatasync(self._fd)
+        fsio.fdatasync(self._fd)
         self._pending = 0
         self._last_sync = time.monotonic()
 
     def _group_loop(self) -> None:
         while not self._stop.wait(self.group_s):
             with self._lock:
-                if self._pending and self._fd >= 0:
+                if self._pending and self._fd >= 0 and self.failure is None:
                     try:
                         self._sync_locked()
-                    except OSError as e:  # reported by the next append
-                        self._error = e
+                    except OSError as e:  # the next append reports it
+                        self._stopped_by(e, "the group commit's fsync failed")
 
     def rotate(self, next_seq: int) -> None:
         """Close the current segment (when it holds records) and start one at
-        ``next_seq``: what a snapshot does so that compaction can drop whole files."""
+        ``next_seq``: what a snapshot does so that compaction can drop whole files.
+
+        The new segment is created before the current one is let go: when creating it
+        fails (OSError), appends continue in the current one."""
         self.flush()
+        self._check_open()
         empty = self._records == 0 and self.segment is not None
         if empty and self.segment is not None and self.segment.first_seq == next_seq:
             return
+        fd, seg = self._create(next_seq)
         with self._lock:
-            if self._fd >= 0:
-                os.fdatasync(self._fd)
-                os.close(self._fd)
-                self._fd = -1
-            if empty and self.segment is not None:
-                # holds no record, and a segment after it must start where it does
-                self.segment.path.unlink()
-            self._pending = 0
-            self._create(next_seq)
+            old_fd, old_seg = self._fd, self.segment
+            self._fd, self.segment = fd, seg
+            self._end = self._size = HEADER_SIZE
+            self._records = 0
             self._last_sync = time.monotonic()
+            try:
+                # in every mode: only the last segment may end in a torn record
+                if old_fd >= 0:
+                    fsio.fdatasync(old_fd)
+                self._pending = 0
+            except OSError as e:
+                raise self._stopped_by(e, "fsync of the previous segment failed") from e
+            finally:
+                if old_fd >= 0:
+                    os.close(old_fd)
+        if empty and old_seg is not None:
+            # holds no record, and a segment after it must start where it does
+            with contextlib.suppress(OSError):
+                fsio.unlink(old_seg.path)

@@ -24,6 +24,7 @@ Files are written atomically (temporary file, fsync, rename, fsync of the folder
 from __future__ import annotations
 
 import gc
+import math
 import mmap
 import os
 import struct
@@ -45,7 +46,7 @@ from servicecidr.journal.segments import (
     crc32c_extend,
     map_readonly,
 )
-from servicecidr.store import Store
+from servicecidr.store import Store, new_store
 
 __all__ = [
     "SNAPSHOT_MAGIC",
@@ -132,6 +133,12 @@ def list_snapshots(snap_dir: Path) -> list[SnapshotInfo]:
         names = os.listdir(snap_dir)
     except FileNotFoundError:
         return []
+    except NotADirectoryError:
+        raise SnapshotError(
+            f"{snap_dir}: not a directory (the snapshots of a state are a folder)"
+        ) from None
+    except OSError as e:
+        raise SnapshotError(f"{snap_dir}: cannot list the snapshots: {e}") from e
     for n in names:
         stem, dot, ext = n.partition(".")
         if not (dot and ext == "snap" and stem.isdigit() and len(stem) == _DIGITS):
@@ -225,7 +232,7 @@ def read_snapshot(path: Path, into: Store | None = None) -> Snapshot:
     except OSError as e:
         raise SnapshotError(f"{path}: cannot read the snapshot: {e}") from e
     try:
-        return _decode_snapshot(path, data, into if into is not None else Store(list(KINDS)))
+        return _decode_snapshot(path, data, into if into is not None else new_store())
     finally:
         data.close()
 
@@ -257,14 +264,15 @@ def _decode_snapshot(path: Path, data: mmap.mmap, into: Store) -> Snapshot:
         ranges, reshaped, node_ports = load_snapshot_store(into, part)
         body = {k: msgpack.unpackb(part[a:b], raw=False) for k, (a, b) in ranges.items()}
     except Exception as e:  # msgpack raises several unrelated types
-        raise SnapshotError(f"{path}: malformed snapshot body: {e}") from e
+        raise SnapshotError(f"{path}: malformed snapshot body: {_at_file_offset(e)}") from e
     finally:
         part.release()
         view.release()
         if was_enabled:
             gc.enable()
-    if body.get("seq") != seq:
-        raise SnapshotError(f"{path}: snapshot body does not match its header")
+    why = _body_problem(body, seq, max_ts)
+    if why is not None:
+        raise SnapshotError(f"{path}: malformed snapshot body: {why}")
     if int(stem_seq(path)) != seq:
         raise SnapshotError(f"{path}: file name and header disagree (header seq {seq})")
     try:
@@ -275,6 +283,47 @@ def _decode_snapshot(path: Path, data: mmap.mmap, into: Store) -> Snapshot:
         raise SnapshotError(f"{path}: malformed snapshot body: {e!r}") from e
     into.truncate_feed()
     return Snapshot(path, int(seq), float(max_ts), body, reshaped, node_ports, allocators)
+
+
+def _at_file_offset(e: Exception) -> str:
+    """The Rust reader's "at body byte N", as an offset in the file."""
+    text = str(e)
+    head, sep, tail = text.rpartition(" at body byte ")
+    if sep and tail.isdigit():
+        return f"{head} at byte {SNAPSHOT_HEADER_SIZE + int(tail)}"
+    return text
+
+
+def _is_number(v: Any) -> bool:
+    return type(v) in (int, float) and math.isfinite(v)
+
+
+def _body_problem(body: dict[str, Any], seq: int, max_ts: float) -> str | None:
+    """What is wrong with the fields of a decoded body (FORMAT.md), or None (the store
+    was read and checked object by object in Rust)."""
+    if body.get("seq") != seq or type(body.get("seq")) is not int:
+        return "its seq does not match its header"
+    for key in ("max_ts", "clock"):
+        if not _is_number(body.get(key)):
+            return f"{key} is not a finite number: {body.get(key)!r}"
+    rev = body.get("revision")
+    if type(rev) is not int or rev < 0:
+        return f"revision is not a non-negative integer: {rev!r}"
+    if type(body.get("seed")) is not int:
+        return f"seed is not an integer: {body.get('seed')!r}"
+    fams = body.get("families")
+    if not isinstance(fams, list) or not fams or not all(f in ("IPv4", "IPv6") for f in fams):
+        return f"families is not a list of IPv4/IPv6: {fams!r}"
+    rng = body.get("service_cluster_ip_range")
+    if not isinstance(rng, list) or not all(isinstance(x, str) for x in rng):
+        return f"service_cluster_ip_range is not a list of strings: {rng!r}"
+    allocs = body.get("allocators")
+    if not isinstance(allocs, list) or not all(
+        isinstance(a, list) and len(a) == 2 and isinstance(a[0], str) and isinstance(a[1], bytes)
+        for a in allocs
+    ):
+        return "allocators is not a list of [prefix, bytes]"
+    return None
 
 
 def stem_seq(path: Path) -> str:

@@ -3,13 +3,16 @@
 A state directory holds::
 
     meta                 JSON: format version, flags, clock kind and time, created-at
-    lock                 flock()ed: exclusively by the writer, shared by readers
+    lock                 the writer's pid (the lock is flock() on the directory itself:
+                         exclusive for the writer, shared by readers)
     log/<seq>.log        append-only event log segments (journal/segments.py)
     snapshots/<seq>.snap whole-state snapshots (journal/snapshots.py)
 
 :meth:`Cluster.open` (through :class:`StateDir`) loads the newest valid snapshot,
 replays the log after it, and, for a writer, appends every entry committed afterwards
-before the call that committed it returns. docs/FORMAT.md describes every file.
+*before* applying it: a write is acknowledged only once it is in the log, and one the log
+cannot take (a full disk) fails with nothing applied (see :class:`FileRecorder`).
+docs/FORMAT.md describes every file.
 
 Durability modes (``durability=``):
 
@@ -35,6 +38,7 @@ import errno
 import fcntl
 import hashlib
 import json
+import math
 import os
 import time
 import warnings
@@ -44,13 +48,24 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
+from servicecidr.api.flags import parse_service_cluster_ip_range
 from servicecidr.clock import Clock, format_micro_time, parse_time
 from servicecidr.errors import InvalidInputError
+from servicecidr.journal import fsio
 from servicecidr.journal.recorder import Touched, check_next, record_then_apply
 from servicecidr.journal.records import Entry
-from servicecidr.journal.recovery import ReplayTarget, iter_log, repair_torn_tail, replay_log
+from servicecidr.journal.recovery import (
+    Problem,
+    ReplayTarget,
+    VerifyReport,
+    iter_log,
+    repair_torn_tail,
+    replay_log,
+    verify_state,
+)
 from servicecidr.journal.segments import (
     DURABILITY_MODES,
+    LogCorruptError,
     LogWriter,
     ReadOnlyError,
     SegmentInfo,
@@ -58,8 +73,6 @@ from servicecidr.journal.segments import (
     StateError,
     StateLockedError,
     TornTailError,
-    atomic_write,
-    fsync_dir,
     list_segments,
     torn_message,
 )
@@ -89,12 +102,14 @@ __all__ = [
     "Loaded",
     "StateDir",
     "compact_dir",
+    "dir_status",
     "filter_entries",
     "lock_state",
     "parse_point",
     "read_meta",
     "reseed_stream",
     "unlock_state",
+    "verify_dir",
 ]
 
 STATE_FORMAT = "servicecidr-state"
@@ -136,10 +151,10 @@ def parse_point(value: AsOf) -> tuple[int | None, float | None]:
 
 
 def read_meta(state_dir: Path) -> dict[str, Any]:
-    """The meta file of a state directory, checked."""
+    """The meta file of a state directory, checked (StateError names what is wrong)."""
     path = state_dir / META_NAME
     try:
-        meta = json.loads(path.read_text())
+        meta = json.loads(path.read_bytes())
     except FileNotFoundError:
         raise StateError(
             f"{state_dir}: not a servicecidr state directory (no {META_NAME} file)"
@@ -148,16 +163,49 @@ def read_meta(state_dir: Path) -> dict[str, Any]:
         raise StateError(f"{path}: unreadable meta file: {e}") from e
     if not isinstance(meta, dict) or meta.get("format") != STATE_FORMAT:
         raise StateError(f"{path}: not a servicecidr meta file (no format {STATE_FORMAT!r})")
-    if not isinstance(meta.get("version"), int) or meta["version"] > STATE_VERSION:
+    version = meta.get("version")
+    if type(version) is not int or version > STATE_VERSION:
         raise StateError(
-            f"{path}: state format version {meta.get('version')} is newer than this "
+            f"{path}: state format version {version!r} is newer than this "
             f"servicecidr reads ({STATE_VERSION}); upgrade servicecidr"
         )
+    why = _meta_problem(meta)
+    if why is not None:
+        raise StateError(f"{path}: damaged meta file: {why}")
     return meta
 
 
+def _meta_problem(meta: dict[str, Any]) -> str | None:
+    """What is wrong with the fields of a meta file (docs/FORMAT.md), or None."""
+    rng = meta.get("service_cluster_ip_range")
+    if rng is not None:
+        if not isinstance(rng, list) or not all(isinstance(x, str) for x in rng):
+            return f"service_cluster_ip_range is not a list of CIDRs: {rng!r}"
+        try:
+            parse_service_cluster_ip_range(rng)
+        except InvalidInputError as e:
+            return str(e)
+    seed = meta.get("seed")
+    if seed is not None and type(seed) is not int:
+        return f"seed is not an integer or null: {seed!r}"
+    clock = meta.get("clock")
+    if clock is not None:
+        if not isinstance(clock, dict) or clock.get("kind") not in ("wall", "simulated"):
+            return f"clock is not {{'kind': 'wall' | 'simulated', ...}}: {clock!r}"
+        t = clock.get("time")
+        if t is not None and (type(t) not in (int, float) or not math.isfinite(t)):
+            return f"clock.time is not a finite number: {t!r}"
+    created = meta.get("created")
+    if created is not None and not isinstance(created, str):
+        return f"created is not a string: {created!r}"
+    return None
+
+
 def _write_meta(state_dir: Path, meta: dict[str, Any]) -> None:
-    atomic_write(state_dir / META_NAME, [json.dumps(meta, indent=2).encode() + b"\n"])
+    try:
+        fsio.atomic_write(state_dir / META_NAME, [json.dumps(meta, indent=2).encode() + b"\n"])
+    except OSError as e:
+        raise StateError(f"{state_dir / META_NAME}: cannot write the meta file: {e}") from e
 
 
 # ------------------------------------------------------------------------------ lock
@@ -165,24 +213,28 @@ def _write_meta(state_dir: Path, meta: dict[str, Any]) -> None:
 
 def lock_state(state_dir: Path, shared: bool) -> int:
     """Take the directory's lock (shared for readers); returns the fd for
-    :func:`unlock_state`. StateLockedError when it is held incompatibly."""
-    path = state_dir / LOCK_NAME
+    :func:`unlock_state`. StateLockedError when it is held incompatibly.
+
+    The lock is ``flock(2)`` on the state directory itself, which no one can unlink or
+    replace from under a writer (a lock *file* can be: a second writer would then lock
+    a new file and both would append to one log). The writer's pid goes into the
+    ``lock`` file, for the message a refused process prints.
+    """
     try:
-        fd = os.open(
-            path, (os.O_RDONLY if shared else os.O_RDWR | os.O_CREAT) | os.O_CLOEXEC, 0o644
-        )
+        fd = os.open(state_dir, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
     except FileNotFoundError:
-        # a directory written before the lock existed, opened read-only: nothing to share
-        return -1
+        raise StateError(f"{state_dir}: no such state directory") from None
+    except NotADirectoryError:
+        raise StateError(f"{state_dir}: not a directory; a state directory is a folder") from None
+    except OSError as e:
+        raise StateError(f"{state_dir}: cannot open the state directory: {e}") from e
     try:
         fcntl.flock(fd, (fcntl.LOCK_SH if shared else fcntl.LOCK_EX) | fcntl.LOCK_NB)
     except OSError as e:
-        holder = ""
-        with contextlib.suppress(OSError):
-            holder = os.pread(fd, 64, 0).decode(errors="replace").strip()
         os.close(fd)
         if e.errno not in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
-            raise
+            raise StateError(f"{state_dir}: cannot lock the state directory: {e}") from e
+        holder = _lock_holder(state_dir)
         if shared:
             who = f" (pid {holder})" if holder else ""
             raise StateLockedError(
@@ -194,10 +246,30 @@ def lock_state(state_dir: Path, shared: bool) -> int:
             "one writer at a time. Close the other Cluster, or open this one with "
             "read_only=True to read."
         ) from None
-    if not shared:
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
     return fd
+
+
+def _lock_holder(state_dir: Path) -> str:
+    """The pid the writer recorded ("" when unknown)."""
+    try:
+        with open(state_dir / LOCK_NAME, "rb") as f:
+            text = f.read(64).decode(errors="replace").strip()
+    except OSError:
+        return ""
+    return text if text.isdigit() else ""
+
+
+def _record_holder(state_dir: Path) -> None:
+    """Write the writer's pid into ``lock`` (informational: the lock is the directory's
+    flock, so a ``lock`` that cannot be written, or is not a file, changes nothing)."""
+    with contextlib.suppress(OSError):
+        fd = os.open(
+            state_dir / LOCK_NAME, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o644
+        )
+        try:
+            os.write(fd, f"{os.getpid()}\n".encode())
+        finally:
+            os.close(fd)
 
 
 def unlock_state(fd: int) -> None:
@@ -215,10 +287,15 @@ class FileRecorder:
     """The log segments of a state directory, as a journal recorder
     (:mod:`servicecidr.journal.recorder`).
 
+    The rule for writes: **a write is acknowledged only once its entry is in the log.**
     With a writer, ``append`` writes the entry (with its durability) before returning;
-    a failed write leaves the log as it was and raises StateError. Without one (opened
-    read-only, as of a point, or closed) it refuses with ReadOnlyError. ``read`` reads the
-    segments back.
+    when the log cannot store it (a full disk) it raises StateError and nothing of it
+    is left in the log, so the engine applies nothing. When the log can no longer be
+    trusted (an fsync failed, or a batch of a bulk operation was written only in part)
+    the recorder is *broken*: it tells :attr:`on_broken`, and every later append and
+    snapshot is refused until the directory is opened again; reads go on. Without a
+    writer (opened read-only, as of a point, or closed) it refuses with ReadOnlyError.
+    ``read`` reads the segments back.
     """
 
     def __init__(
@@ -235,13 +312,19 @@ class FileRecorder:
         self.refusal = refusal
         self.max_ts = max_ts
         self._last = last_seq
-        #: told when a batch could not be written (the entries are applied already)
+        #: told (with the reason) when the log stops taking entries (see the class)
         self.on_broken: Callable[[str], None] | None = None
 
     @property
     def last_seq(self) -> int:
         """The seq of the last entry recorded."""
         return self._last
+
+    def _broken(self, failure: StateError) -> None:
+        """The log stopped (see LogWriter.failure): refuse every later write."""
+        self.refusal = f"{failure} Writes are refused until the directory is opened again."
+        if self.on_broken is not None:
+            self.on_broken(self.refusal)
 
     def append(self, entry: Entry) -> None:
         """Write ``entry`` to the log, or raise and write nothing."""
@@ -251,8 +334,13 @@ class FileRecorder:
             raise ReadOnlyError(self.refusal)
         try:
             writer.append(entry)
-        except BaseException as e:
-            raise StateError(f"{writer.segment}: cannot append entry {entry.seq}: {e}") from e
+        except StateError as e:
+            if writer.failure is not None:
+                self._broken(writer.failure)
+            target = f"{entry.namespace}/{entry.name}" if entry.namespace else entry.name
+            raise StateError(
+                f"{entry.verb} {entry.kind} {target}: not stored, nothing was changed: {e}"
+            ) from e
         self._last = entry.seq
         if entry.ts > self.max_ts:
             self.max_ts = entry.ts
@@ -270,22 +358,15 @@ class FileRecorder:
 
     def flush(self) -> None:
         """Write what a batch holds; a failure breaks the recorder (the entries it held
-        are applied in memory already, so the state stops taking writes)."""
+        are applied in memory already, not all in the log)."""
         writer = self.writer
         if writer is None:
             return
         try:
             writer.flush()
-        except BaseException as e:
-            message = (
-                f"{self.log_dir.parent}: writing the log failed ({e}); the in-memory state "
-                "is ahead of the log. Close this Cluster and open the directory again."
-            )
-            self.writer = None
-            self.refusal = message
-            if self.on_broken is not None:
-                self.on_broken(message)
-            raise StateError(f"{writer.segment}: cannot write the batched entries: {e}") from e
+        except StateError as e:
+            self._broken(writer.failure or e)
+            raise
 
     @contextlib.contextmanager
     def batch(self) -> Iterator[None]:
@@ -305,7 +386,8 @@ class FileRecorder:
                 writer.end_batch()
 
     def close(self, refusal: str) -> None:
-        """Flush and close the log; later appends are refused with ``refusal``."""
+        """Flush and close the log; later appends are refused with ``refusal``. Raises
+        StateError when the log could not be flushed (the file is closed all the same)."""
         writer, self.writer = self.writer, None
         self.refusal = refusal
         if writer is not None:
@@ -343,36 +425,54 @@ class StateDir:
         cls, path: str | os.PathLike[str], *, read_only: bool, new_meta: dict[str, Any]
     ) -> StateDir:
         """Lock the directory (shared for ``read_only``), creating it with ``new_meta``
-        when it is missing or empty."""
+        when it is missing, empty, or what an interrupted init left (:func:`dir_status`)."""
         state_dir = Path(path)
-        if state_dir.exists() and not state_dir.is_dir():
-            raise StateError(f"{state_dir}: not a directory; a state directory is a folder")
-        fresh = not state_dir.exists() or not any(state_dir.iterdir())
-        if fresh and read_only:
-            raise StateError(f"{state_dir}: no state directory here to open read-only")
-        if not (state_dir / META_NAME).exists() and (
-            read_only or (state_dir / LOG_DIR).exists() or (state_dir / SNAP_DIR).exists()
-        ):
-            # A log without its meta file is a damaged state, not a new one.
+        status = dir_status(state_dir)
+        if status != "state" and read_only:
+            unfinished = " (an unfinished init: open it for writing to create it)"
             raise StateError(
-                f"{state_dir}: not a servicecidr state directory (no {META_NAME} file); "
-                "use an empty or new folder to create one"
+                f"{state_dir}: no state directory here to open read-only"
+                + (unfinished if status == "unfinished" else "")
             )
-        state_dir.mkdir(parents=True, exist_ok=True)
+        if status == "other":
+            # A log without its meta file is a damaged state, not a new one.
+            raise StateError(_NOT_A_STATE.format(state_dir))
+        try:
+            fsio.mkdir(state_dir)
+        except OSError as e:
+            raise StateError(f"{state_dir}: cannot create the state directory: {e}") from e
         lock_fd = lock_state(state_dir, shared=read_only)
         try:
-            if not (state_dir / META_NAME).exists():
-                # a new state directory (we hold the lock, so no one else is creating it)
-                meta = {
-                    "format": STATE_FORMAT,
-                    "version": STATE_VERSION,
-                    "created": format_micro_time(time.time()),
-                    **new_meta,
-                }
-                (state_dir / LOG_DIR).mkdir(exist_ok=True)
-                (state_dir / SNAP_DIR).mkdir(exist_ok=True)
-                _write_meta(state_dir, meta)
-            return cls(state_dir, lock_fd, read_meta(state_dir), read_only)
+            if not read_only:
+                status = dir_status(state_dir)
+                if status == "other":
+                    raise StateError(_NOT_A_STATE.format(state_dir))
+                if status != "state":
+                    # a new state directory (we hold the lock, so no one else is creating
+                    # it); the meta file comes first, so that whatever an interrupted init
+                    # leaves is either an unfinished init (opened as new) or a state
+                    _write_meta(
+                        state_dir,
+                        {
+                            "format": STATE_FORMAT,
+                            "version": STATE_VERSION,
+                            "created": format_micro_time(time.time()),
+                            **new_meta,
+                        },
+                    )
+            meta = read_meta(state_dir)
+            if not read_only:
+                for sub in (LOG_DIR, SNAP_DIR):
+                    try:
+                        fsio.mkdir(state_dir / sub)
+                    except FileExistsError:
+                        raise StateError(
+                            f"{state_dir / sub}: not a directory (a state's {sub} is a folder)"
+                        ) from None
+                    except OSError as e:
+                        raise StateError(f"{state_dir / sub}: cannot create the folder: {e}") from e
+                _record_holder(state_dir)
+            return cls(state_dir, lock_fd, meta, read_only)
         except BaseException:
             unlock_state(lock_fd)
             raise
@@ -450,17 +550,20 @@ class StateDir:
                 segment_bytes=segment_bytes,
             )
             tail = loaded.tail
-            if tail is not None and tail.last_seq == loaded.last_seq:
-                writer.start(
-                    SegmentInfo(tail.path, tail.first_seq),
-                    tail.good_end,
-                    tail.records,
-                    loaded.last_seq + 1,
-                )
-            else:
-                # no log yet, or a snapshot ahead of the log (written with durability
-                # "none" before a machine crash): continue in a new segment after it
-                writer.start(None, 0, 0, loaded.last_seq + 1)
+            try:
+                if tail is not None and tail.last_seq == loaded.last_seq:
+                    writer.start(
+                        SegmentInfo(tail.path, tail.first_seq),
+                        tail.good_end,
+                        tail.records,
+                        loaded.last_seq + 1,
+                    )
+                else:
+                    # no log yet, or a snapshot ahead of the log (written with durability
+                    # "none" before a machine crash): continue in a new segment after it
+                    writer.start(None, 0, 0, loaded.last_seq + 1)
+            except OSError as e:
+                raise StateError(f"{self.log_dir}: cannot open the log for writing: {e}") from e
         self.recorder = FileRecorder(
             self.log_dir, writer, loaded.last_seq, refusal=refusal, max_ts=loaded.max_ts
         )
@@ -475,19 +578,25 @@ class StateDir:
     def snapshot(self, target: SnapshotTarget) -> Path:
         """Write a snapshot of the current state and start a new log segment."""
         rec = self.recorder
-        if self.read_only or rec is None or rec.writer is None:
+        writer = rec.writer if rec is not None else None
+        if self.read_only or rec is None or writer is None:
             raise ReadOnlyError(
                 f"{self.path}: snapshot needs the directory open for writing "
                 "(not read_only, not as_of, not closed)"
             )
+        if writer.failure is not None:
+            # memory may hold entries the log does not: a snapshot would make them durable
+            raise StateError(f"no snapshot: {writer.failure}")
         # The log must be on disk up to the snapshot's seq before the snapshot claims it.
         rec.flush()
-        writer = rec.writer
-        if writer is None:
-            raise ReadOnlyError(rec.refusal)
         writer.sync()
-        path, _ = write_snapshot(target, self.snap_dir, seq=rec.last_seq, max_ts=rec.max_ts)
-        writer.rotate(rec.last_seq + 1)
+        try:
+            path, _ = write_snapshot(target, self.snap_dir, seq=rec.last_seq, max_ts=rec.max_ts)
+        except OSError as e:
+            raise StateError(f"{self.snap_dir}: cannot write a snapshot: {e}") from e
+        with contextlib.suppress(OSError):
+            # when no new segment can be made now, the log goes on in the current one
+            writer.rotate(rec.last_seq + 1)
         return path
 
     def compact(self) -> list[Path]:
@@ -499,7 +608,12 @@ class StateDir:
         return compact_dir(self.path, current=segment.path if segment else None)
 
     def close(self, clock: Clock | None) -> None:
-        """Flush and close the log, record the simulated clock's time, release the lock."""
+        """Flush and close the log, record the simulated clock's time, release the lock.
+
+        Raises StateError when the log could not be flushed (everything is released all
+        the same). Recording the clock is best effort: when ``meta`` cannot be written (a
+        full disk) a warning says so, and a simulated clock reopens at the time of the
+        last entry instead."""
         try:
             if self.recorder is not None:
                 was_writer = self.recorder.writer is not None
@@ -507,7 +621,10 @@ class StateDir:
                     f"{self.path}: this Cluster is closed; open the directory again to change it"
                 )
                 if was_writer and clock is not None and clock.simulated:
-                    self.store_meta({"clock": {"kind": "simulated", "time": clock.now()}})
+                    try:
+                        self.store_meta({"clock": {"kind": "simulated", "time": clock.now()}})
+                    except StateError as e:
+                        _warn(f"{e}; the simulated clock reopens at the last event's time")
         finally:
             unlock_state(self.lock_fd)
             self.lock_fd = -1
@@ -532,20 +649,105 @@ def compact_dir(state_dir: Path, *, current: Path | None = None) -> list[Path]:
         return []
     removed: list[Path] = []
     segs = list_segments(state_dir / LOG_DIR)
+    doomed: list[Path] = []
     for i, seg in enumerate(segs[:-1]):
         if seg.path == current:
             break
         if segs[i + 1].first_seq <= newest.seq + 1:
-            seg.path.unlink()
-            removed.append(seg.path)
-    for info in snaps:
-        if info.seq < newest.seq:
-            info.path.unlink()
-            removed.append(info.path)
-    if removed:
-        fsync_dir(state_dir / LOG_DIR)
-        fsync_dir(state_dir / SNAP_DIR)
+            doomed.append(seg.path)
+    doomed += [info.path for info in snaps if info.seq < newest.seq]
+    try:
+        for path in doomed:
+            fsio.unlink(path)
+            removed.append(path)
+        if removed:
+            fsio.fsync_dir(state_dir / LOG_DIR)
+            fsio.fsync_dir(state_dir / SNAP_DIR)
+    except OSError as e:
+        raise StateError(
+            f"{state_dir}: compaction stopped ({e}) after removing {len(removed)} files"
+        ) from e
     return removed
+
+
+# ------------------------------------------------------------------------------ status
+
+
+_NOT_A_STATE = (
+    "{}: not a servicecidr state directory (no meta file); use an empty or new folder to "
+    "create one"
+)
+
+
+def dir_status(state_dir: Path) -> str:
+    """What a path holds: ``state`` (a state directory: it has a meta file), ``missing``
+    (nothing, or an empty folder: opening for writing creates a state), ``unfinished``
+    (only what an ``init`` interrupted by a crash or a full disk leaves: a temporary meta
+    file, ``lock``, log and snapshot folders without a segment or snapshot; opening for
+    writing creates the state afresh) or ``other`` (files that are not a state's: refused).
+    StateError when the path is a file or cannot be read."""
+    try:
+        if not state_dir.exists():
+            return "missing"
+        if not state_dir.is_dir():
+            raise StateError(f"{state_dir}: not a directory; a state directory is a folder")
+        if (state_dir / META_NAME).exists():
+            return "state"
+        names = os.listdir(state_dir)
+    except OSError as e:
+        raise StateError(f"{state_dir}: cannot read the directory: {e}") from e
+    if not names:
+        return "missing"
+    return "unfinished" if all(_init_leftover(state_dir, n) for n in names) else "other"
+
+
+def _init_leftover(state_dir: Path, name: str) -> bool:
+    path = state_dir / name
+    if name.startswith(f".{META_NAME}.tmp-") or (name == LOCK_NAME and path.is_file()):
+        return True
+    if name in (LOG_DIR, SNAP_DIR) and path.is_dir():
+        # nothing but temporary files (a segment or snapshot being created)
+        return all(n.startswith(".") for n in os.listdir(path))
+    return False
+
+
+# ------------------------------------------------------------------------------ verify
+
+
+def verify_dir(
+    state_dir: Path,
+    open_read_only: Callable[[Path], None],
+    *,
+    progress: Callable[[int, int], None] | None = None,
+) -> VerifyReport:
+    """Everything ``servicecidr log verify`` checks, without writing: the meta file,
+    every record of every segment and every snapshot (:func:`verify_state`), and — when
+    those hold — that the state opens (``open_read_only(state_dir)`` opens and closes it
+    read-only, as ``get`` would: the newest snapshot and the log after it, applied)."""
+    rep = verify_state(state_dir, progress=progress)
+    try:
+        read_meta(state_dir)
+    except StateError as e:
+        rep.problems.insert(0, Problem(str(state_dir / META_NAME), None, str(e)))
+    if rep.problems:
+        return rep
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            open_read_only(state_dir)
+        # a snapshot whose bytes check out but whose contents do not load (a ServiceCIDR
+        # whose cidrs are not CIDRs): opening skipped it, so it is damaged
+        for w in caught:
+            text = str(w.message)
+            for i, (path, seq, ok) in enumerate(rep.snapshots):
+                if ok and text.startswith(f"{path}:"):
+                    rep.snapshots[i] = (path, seq, False)
+                    rep.problems.append(Problem(path, None, text))
+    except LogCorruptError as e:
+        rep.problems.append(Problem(e.path, e.offset, str(e)))
+    except StateError as e:
+        rep.problems.append(Problem(str(state_dir), None, f"the state does not open: {e}"))
+    return rep
 
 
 # ------------------------------------------------------------------------------ open

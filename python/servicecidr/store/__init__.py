@@ -17,8 +17,19 @@ from typing import Any
 import msgpack
 
 from servicecidr._core import Store
+from servicecidr.api.kinds import KINDS
+from servicecidr.api.storable import MAX_DEPTH
 
-__all__ = ["Store", "decode_object", "encode_object", "object_key", "split_key"]
+__all__ = ["Store", "decode_object", "encode_object", "new_store", "object_key", "split_key"]
+
+
+def new_store(*, feed_capacity: int = 100_000, journal: bool = False, first_seq: int = 1) -> Store:
+    """An empty store for every kind servicecidr serves, taking only objects it can read
+    back (nested at most :data:`~servicecidr.api.storable.MAX_DEPTH` levels)."""
+    kinds = [(kind, info.namespaced) for kind, info in KINDS.items()]
+    return Store(
+        kinds, MAX_DEPTH, feed_capacity=feed_capacity, journal=journal, first_seq=first_seq
+    )
 
 
 def encode_object(obj: dict[str, Any]) -> bytes:

@@ -473,4 +473,12 @@ mod _core {
     use super::store::{load_snapshot_store, replay_into, ReplayProgress, Store};
     #[pymodule_export]
     use super::{parse_cidr, parse_ip, AllocatedIterator, CidrAllocator};
+
+    #[pymodule_init]
+    fn init(m: &pyo3::Bound<'_, pyo3::types::PyModule>) -> pyo3::PyResult<()> {
+        use pyo3::types::PyModuleMethods;
+        // The deepest nesting the store (and so the log) takes; the write side's bound
+        // (`servicecidr.api.storable.MAX_DEPTH`) must match it, which a test checks.
+        m.add("MAX_OBJECT_DEPTH", servicecidr_codec::msgpack::MAX_DEPTH)
+    }
 }

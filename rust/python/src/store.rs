@@ -94,7 +94,13 @@ fn may_hold_node_ports(blob: &[u8]) -> bool {
 }
 
 fn apply_error(py: Python<'_>, e: &servicecidr_store::ApplyError) -> PyErr {
-    invalid_input_err(py, &format!("refused writes: {e}"))
+    let hint = match e {
+        servicecidr_store::ApplyError::BadObject { .. } => {
+            " (servicecidr cannot read back such an object; nothing was written)"
+        }
+        _ => "",
+    };
+    invalid_input_err(py, &format!("refused writes: {e}{hint}"))
 }
 
 fn expired_error(py: Python<'_>, rv: u64, oldest: u64) -> PyErr {
@@ -142,9 +148,15 @@ fn reported_to_py<'py>(py: Python<'py>, r: Reported) -> PyResult<Option<Bound<'p
 #[pymethods]
 impl Store {
     #[new]
-    #[pyo3(signature = (kinds, *, feed_capacity = 100_000, journal = false, first_seq = 1))]
-    fn new(kinds: Vec<String>, feed_capacity: usize, journal: bool, first_seq: u64) -> Self {
-        let mut inner = CoreStore::new(&kinds, feed_capacity);
+    #[pyo3(signature = (kinds, max_depth, *, feed_capacity = 100_000, journal = false, first_seq = 1))]
+    fn new(
+        kinds: Vec<(String, bool)>,
+        max_depth: u32,
+        feed_capacity: usize,
+        journal: bool,
+        first_seq: u64,
+    ) -> Self {
+        let mut inner = CoreStore::new(&kinds, max_depth, feed_capacity);
         if journal {
             inner.keep_journal(first_seq);
         }
@@ -474,6 +486,8 @@ const RESHAPED: u8 = 4;
 pub struct ReplayProgress {
     /// Offset of the first record not consumed.
     offset: usize,
+    /// Offset of the last record consumed (where the record a status 4 names starts).
+    record_offset: usize,
     /// Records read (whole, CRC-checked, in sequence), applied or not.
     records: u64,
     /// Records applied (seq >= start_seq and before the stop point).
@@ -522,6 +536,7 @@ pub fn replay_into(
     let mut reported = Reported::default();
     let mut p = ReplayProgress {
         offset,
+        record_offset: offset,
         records: 0,
         applied: 0,
         last_seq: 0,
@@ -579,6 +594,7 @@ pub fn replay_into(
         p.records += 1;
         p.last_seq = rec.seq;
         p.expect_seq += 1;
+        p.record_offset = p.offset;
         p.offset = next;
         if p.status == RESHAPED {
             break;
@@ -636,7 +652,10 @@ pub fn load_snapshot_store<'py>(
     let kinds = r
         .array_len()
         .ok_or_else(|| bad("the store is not a list", start))?;
+    let mut store = store.borrow_mut();
     let mut writes = Vec::new();
+    // where each write's object starts, to name it when the store refuses it
+    let mut offsets = Vec::new();
     for _ in 0..kinds {
         let at = r.pos();
         let shape = || bad("a store bucket is not [kind, [keys], [blobs]]", at);
@@ -644,6 +663,9 @@ pub fn load_snapshot_store<'py>(
             return Err(shape());
         }
         let kind = r.str().ok_or_else(shape)?;
+        if store.inner.kind_index(kind).is_none() {
+            return Err(bad(&format!("unknown kind {kind:?} in the store"), at));
+        }
         let n = r.array_len().ok_or_else(shape)?;
         let mut keys = Vec::with_capacity(n.min(bytes.len() / 2));
         for _ in 0..n {
@@ -673,12 +695,23 @@ pub fn load_snapshot_store<'py>(
                 rv: 0,
                 blob: Some(blob),
             });
+            offsets.push(at);
         }
     }
-    let mut store = store.borrow_mut();
     let mut reported = Reported::default();
     store
         .apply_refs(&writes, &mut reported)
-        .map_err(|e| PyValueError::new_err(format!("the snapshot's store: {e}")))?;
+        .map_err(|e| match e {
+            servicecidr_store::ApplyError::BadObject {
+                index,
+                kind,
+                key,
+                why,
+            } => bad(
+                &format!("the stored {kind} {key}: {why}"),
+                offsets.get(index).copied().unwrap_or(start),
+            ),
+            other => PyValueError::new_err(format!("the snapshot's store: {other}")),
+        })?;
     Ok((ranges, reported.reshaped, reported.node_ports))
 }

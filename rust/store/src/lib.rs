@@ -13,13 +13,14 @@
 #![warn(missing_docs)]
 
 mod journal;
+mod rules;
 
 use std::collections::{btree_map, BTreeMap, VecDeque};
 use std::ops::Bound;
 use std::sync::Arc;
 
 pub use journal::{Journal, JournalEntry, JournalWrite};
-use servicecidr_codec::msgpack::is_json_object;
+pub use rules::ObjectRules;
 pub use servicecidr_codec::record::{RecordRef, WriteRef, OP_DELETE, OP_PUT};
 
 /// A stored object: its msgpack bytes, shared between the store and the feed.
@@ -82,9 +83,18 @@ pub enum ApplyError {
     PutWithoutBlob(String),
     /// An op other than put and delete.
     BadOp(u64),
-    /// A put whose object is not one msgpack map of what JSON carries (string keys,
-    /// no bytes, finite numbers): it could never be read back as an API object.
-    NotAnObject(String),
+    /// A put whose object breaks the object rules ([`ObjectRules`]): it could never be
+    /// read back as an API object.
+    BadObject {
+        /// Which write.
+        index: usize,
+        /// Its kind and key.
+        kind: String,
+        /// (see `kind`)
+        key: String,
+        /// What is wrong.
+        why: String,
+    },
     /// A committed entry whose seq does not follow the journal's last one.
     OutOfSequence {
         /// The seq the journal expects.
@@ -102,12 +112,12 @@ impl std::fmt::Display for ApplyError {
             ApplyError::UnknownKind(k) => write!(f, "the store holds no kind {k:?}"),
             ApplyError::PutWithoutBlob(key) => write!(f, "a put of {key:?} carries no object"),
             ApplyError::BadOp(op) => write!(f, "write op {op} is neither put (0) nor delete (1)"),
-            ApplyError::NotAnObject(key) => {
-                write!(
-                    f,
-                    "the object put at {key:?} is not a JSON object in msgpack"
-                )
-            }
+            ApplyError::BadObject {
+                index,
+                kind,
+                key,
+                why,
+            } => write!(f, "write {index} ({kind} {key}): {why} (in the object)"),
             ApplyError::OutOfSequence { expected, got } => {
                 write!(
                     f,
@@ -132,6 +142,7 @@ pub struct Expired {
 /// Objects by kind and key, the revision, and the change feed.
 pub struct Store {
     kinds: Vec<String>,
+    rules: ObjectRules,
     // Keys are shared with the feed's changes (one allocation per key).
     buckets: Vec<BTreeMap<Arc<str>, Blob>>,
     revision: u64,
@@ -143,10 +154,12 @@ pub struct Store {
 }
 
 impl Store {
-    /// An empty store for these kinds, whose feed keeps the last `feed_capacity` changes.
-    pub fn new<S: AsRef<str>>(kinds: &[S], feed_capacity: usize) -> Self {
+    /// An empty store for these kinds (name, namespaced), whose objects nest at most
+    /// `max_depth` levels and whose feed keeps the last `feed_capacity` changes.
+    pub fn new<S: AsRef<str>>(kinds: &[(S, bool)], max_depth: u32, feed_capacity: usize) -> Self {
         Store {
-            kinds: kinds.iter().map(|k| k.as_ref().to_owned()).collect(),
+            rules: ObjectRules::new(kinds.iter().map(|(_, ns)| *ns).collect(), max_depth),
+            kinds: kinds.iter().map(|(k, _)| k.as_ref().to_owned()).collect(),
             buckets: kinds.iter().map(|_| BTreeMap::new()).collect(),
             revision: 0,
             feed: VecDeque::new(),
@@ -264,19 +277,27 @@ impl Store {
     }
 
     /// Checks writes as [`Store::apply`] would, changing nothing: every kind known, every
-    /// op a put or a delete, every put's object a JSON object in msgpack.
+    /// op a put or a delete, every object a write carries within the [`ObjectRules`].
     pub fn check(&self, writes: &[WriteRef<'_>]) -> Result<Vec<usize>, ApplyError> {
         let mut kinds = Vec::with_capacity(writes.len());
-        for w in writes {
+        for (index, w) in writes.iter().enumerate() {
             let kind = self
                 .kind_index(w.kind)
                 .ok_or_else(|| ApplyError::UnknownKind(w.kind.to_owned()))?;
             match (w.op, w.blob) {
                 (OP_PUT, None) => return Err(ApplyError::PutWithoutBlob(w.key.to_owned())),
-                (OP_PUT, Some(blob)) if !is_json_object(blob) => {
-                    return Err(ApplyError::NotAnObject(w.key.to_owned()))
+                // A delete's blob (the object's last stored form) is read back too.
+                (OP_PUT | OP_DELETE, Some(blob)) => {
+                    self.rules.check(kind, w.kind, w.key, blob).map_err(|why| {
+                        ApplyError::BadObject {
+                            index,
+                            kind: w.kind.to_owned(),
+                            key: w.key.to_owned(),
+                            why,
+                        }
+                    })?
                 }
-                (OP_PUT | OP_DELETE, _) => {}
+                (OP_DELETE, _) => {}
                 (op, _) => return Err(ApplyError::BadOp(op)),
             }
             kinds.push(kind);
@@ -410,7 +431,7 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
-    const KINDS: [&str; 2] = ["Service", "IPAddress"];
+    const KINDS: [(&str, bool); 2] = [("Service", true), ("IPAddress", false)];
 
     fn put<'a>(kind: &'a str, key: &'a str, rv: u64, blob: &'a [u8]) -> WriteRef<'a> {
         WriteRef {
@@ -432,10 +453,30 @@ mod tests {
         }
     }
 
-    /// A stored object `{"v": text}`.
-    fn obj(text: &str) -> Vec<u8> {
-        let mut o = vec![0x81, 0xa1, b'v'];
-        servicecidr_codec::msgpack::str(text, &mut o).unwrap();
+    /// A stored object of `kind` under `key`, told apart by `{"v": text}`.
+    fn obj(kind: &str, key: &str, text: &str) -> Vec<u8> {
+        use servicecidr_codec::msgpack::{map_len, str};
+        let mut o = Vec::new();
+        map_len(4, &mut o).unwrap();
+        for (k, v) in [("kind", kind), ("apiVersion", "v1"), ("v", text)] {
+            str(k, &mut o).unwrap();
+            str(v, &mut o).unwrap();
+        }
+        str("metadata", &mut o).unwrap();
+        match key.split_once('/') {
+            Some((ns, name)) => {
+                map_len(2, &mut o).unwrap();
+                for (k, v) in [("namespace", ns), ("name", name)] {
+                    str(k, &mut o).unwrap();
+                    str(v, &mut o).unwrap();
+                }
+            }
+            None => {
+                map_len(1, &mut o).unwrap();
+                str("name", &mut o).unwrap();
+                str(key, &mut o).unwrap();
+            }
+        }
         o
     }
 
@@ -458,33 +499,74 @@ mod tests {
 
     #[test]
     fn puts_deletes_the_revision_and_the_observer() {
-        let mut s = Store::new(&KINDS, 100);
+        let mut s = Store::new(&KINDS, 100, 100);
         let mut log = Log::default();
         s.apply(
             &[
-                put("IPAddress", "10.0.0.1", 1, &obj("ip")),
-                put("Service", "default/a", 2, &obj("a1")),
+                put(
+                    "IPAddress",
+                    "10.0.0.1",
+                    1,
+                    &obj("IPAddress", "10.0.0.1", "ip"),
+                ),
+                put(
+                    "Service",
+                    "default/a",
+                    2,
+                    &obj("Service", "default/a", "a1"),
+                ),
             ],
             &mut log,
         )
         .unwrap();
-        s.apply(&[put("Service", "default/a", 3, &obj("a2"))], &mut log)
-            .unwrap();
+        s.apply(
+            &[put(
+                "Service",
+                "default/a",
+                3,
+                &obj("Service", "default/a", "a2"),
+            )],
+            &mut log,
+        )
+        .unwrap();
         s.apply(&[del("IPAddress", "10.0.0.1", 4)], &mut log)
             .unwrap();
         // deleting what is not there changes nothing but the revision
         s.apply(&[del("IPAddress", "10.0.0.9", 5)], &mut log)
             .unwrap();
         assert_eq!(s.revision(), 5);
-        assert_eq!(s.get(0, "default/a").map(|b| &b[..]), Some(&obj("a2")[..]));
+        assert_eq!(
+            s.get(0, "default/a").map(|b| &b[..]),
+            Some(&obj("Service", "default/a", "a2")[..])
+        );
         assert_eq!(s.count(1), 0);
         assert_eq!(
             log.0,
             vec![
-                (1, "10.0.0.1".into(), None, Some(obj("ip"))),
-                (0, "default/a".into(), None, Some(obj("a1"))),
-                (0, "default/a".into(), Some(obj("a1")), Some(obj("a2"))),
-                (1, "10.0.0.1".into(), Some(obj("ip")), None),
+                (
+                    1,
+                    "10.0.0.1".into(),
+                    None,
+                    Some(obj("IPAddress", "10.0.0.1", "ip"))
+                ),
+                (
+                    0,
+                    "default/a".into(),
+                    None,
+                    Some(obj("Service", "default/a", "a1"))
+                ),
+                (
+                    0,
+                    "default/a".into(),
+                    Some(obj("Service", "default/a", "a1")),
+                    Some(obj("Service", "default/a", "a2"))
+                ),
+                (
+                    1,
+                    "10.0.0.1".into(),
+                    Some(obj("IPAddress", "10.0.0.1", "ip")),
+                    None
+                ),
             ]
         );
         let feed: Vec<_> = s
@@ -495,21 +577,36 @@ mod tests {
         assert_eq!(
             feed,
             vec![
-                (2, ChangeType::Added, "default/a", obj("a1")),
-                (3, ChangeType::Modified, "default/a", obj("a2")),
-                (4, ChangeType::Deleted, "10.0.0.1", obj("ip")),
+                (
+                    2,
+                    ChangeType::Added,
+                    "default/a",
+                    obj("Service", "default/a", "a1")
+                ),
+                (
+                    3,
+                    ChangeType::Modified,
+                    "default/a",
+                    obj("Service", "default/a", "a2")
+                ),
+                (
+                    4,
+                    ChangeType::Deleted,
+                    "10.0.0.1",
+                    obj("IPAddress", "10.0.0.1", "ip")
+                ),
             ]
         );
     }
 
     #[test]
     fn a_bad_write_changes_nothing() {
-        let mut s = Store::new(&KINDS, 10);
+        let mut s = Store::new(&KINDS, 100, 10);
         let err = s
             .apply(
                 &[
-                    put("Service", "default/a", 1, &obj("a")),
-                    put("Pod", "x", 2, &obj("p")),
+                    put("Service", "default/a", 1, &obj("Service", "default/a", "a")),
+                    put("Pod", "x", 2, &obj("Pod", "x", "p")),
                 ],
                 &mut (),
             )
@@ -517,8 +614,21 @@ mod tests {
         assert_eq!(err, ApplyError::UnknownKind("Pod".into()));
         assert_eq!(
             s.apply(&[put("Service", "default/b", 3, b"\x01")], &mut ()),
-            Err(ApplyError::NotAnObject("default/b".into()))
+            Err(ApplyError::BadObject {
+                index: 0,
+                kind: "Service".into(),
+                key: "default/b".into(),
+                why: "the stored object is not a map (a JSON object)".into()
+            })
         );
+        let bad_last_form = WriteRef {
+            op: OP_DELETE,
+            ..put("Service", "default/a", 3, b"\x01")
+        };
+        assert!(matches!(
+            s.apply(&[bad_last_form], &mut ()),
+            Err(ApplyError::BadObject { .. })
+        ));
         let no_blob = WriteRef {
             blob: None,
             ..put("Service", "default/b", 3, b"")
@@ -532,10 +642,13 @@ mod tests {
 
     #[test]
     fn ranges_follow_key_order_prefix_and_continue() {
-        let mut s = Store::new(&KINDS, 10);
+        let mut s = Store::new(&KINDS, 100, 10);
         for (i, key) in ["b/x", "a/z", "a/y", "ab/q", "c/1"].iter().enumerate() {
-            s.apply(&[put("Service", key, i as u64 + 1, &obj("o"))], &mut ())
-                .unwrap();
+            s.apply(
+                &[put("Service", key, i as u64 + 1, &obj("Service", key, "o"))],
+                &mut (),
+            )
+            .unwrap();
         }
         let keys = |prefix: &str, after: Option<&str>| -> Vec<String> {
             s.range(0, prefix, after)
@@ -551,10 +664,18 @@ mod tests {
 
     #[test]
     fn the_feed_is_bounded_and_says_when_it_cannot_answer() {
-        let mut s = Store::new(&KINDS, 3);
+        let mut s = Store::new(&KINDS, 100, 3);
         for rv in 1..=5 {
-            s.apply(&[put("Service", "default/a", rv, &obj("o"))], &mut ())
-                .unwrap();
+            s.apply(
+                &[put(
+                    "Service",
+                    "default/a",
+                    rv,
+                    &obj("Service", "default/a", "o"),
+                )],
+                &mut (),
+            )
+            .unwrap();
         }
         assert_eq!(s.oldest_revision(), 2);
         assert_eq!(s.changes_since(1).err(), Some(Expired { oldest: 2 }));
@@ -567,8 +688,8 @@ mod tests {
 
     #[test]
     fn a_commit_records_and_applies_sharing_the_objects() {
-        let mut s = Store::new(&KINDS, 10);
-        let blob = obj("a");
+        let mut s = Store::new(&KINDS, 100, 10);
+        let blob = obj("Service", "default/a", "a");
         let rec = |seq: u64, writes: Vec<WriteRef<'static>>| RecordRef {
             seq,
             ts: seq as f64,
@@ -631,11 +752,11 @@ mod tests {
         fn store_and_feed_agree_with_a_model(
             ops in proptest::collection::vec((any::<bool>(), 0u8..6, any::<u8>()), 1..200),
         ) {
-            let mut s = Store::new(&KINDS, 1000);
+            let mut s = Store::new(&KINDS, 100, 1000);
             let mut model = std::collections::BTreeMap::new();
             for (i, (is_put, key, byte)) in ops.iter().enumerate() {
                 let key = format!("ns/{key}");
-                let blob = obj(&byte.to_string());
+                let blob = obj("Service", &key, &byte.to_string());
                 let w = if *is_put {
                     model.insert(key.clone(), blob.clone());
                     put("Service", &key, i as u64 + 1, &blob)
