@@ -287,16 +287,15 @@ impl Store {
             match (w.op, w.blob) {
                 (OP_PUT, None) => return Err(ApplyError::PutWithoutBlob(w.key.to_owned())),
                 // A delete's blob (the object's last stored form) is read back too.
-                (OP_PUT | OP_DELETE, Some(blob)) => {
-                    self.rules.check(kind, w.kind, w.key, blob).map_err(|why| {
-                        ApplyError::BadObject {
-                            index,
-                            kind: w.kind.to_owned(),
-                            key: w.key.to_owned(),
-                            why,
-                        }
-                    })?
-                }
+                (OP_PUT | OP_DELETE, Some(blob)) => self
+                    .rules
+                    .check(kind, w.kind, w.key, blob)
+                    .map_err(|why| ApplyError::BadObject {
+                        index,
+                        kind: w.kind.to_owned(),
+                        key: w.key.to_owned(),
+                        why,
+                    })?,
                 (OP_DELETE, _) => {}
                 (op, _) => return Err(ApplyError::BadOp(op)),
             }
