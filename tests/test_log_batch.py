@@ -5,7 +5,6 @@ the Rust encoder equals ``frame(encode_entry(ev))``."""
 from __future__ import annotations
 
 import math
-
 from pathlib import Path
 from typing import Any
 

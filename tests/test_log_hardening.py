@@ -20,6 +20,7 @@ import pytest
 
 from journal_faults import CLI_WITH_FAULT, DiskFull, Fail
 from servicecidr import Cluster, SimulatedClock
+from servicecidr._core import MAX_OBJECT_DEPTH
 from servicecidr.cli.main import main
 from servicecidr.errors import (
     InvalidInputError,
@@ -30,7 +31,6 @@ from servicecidr.errors import (
     StateLockedError,
     TornTailError,
 )
-from servicecidr._core import MAX_OBJECT_DEPTH
 from servicecidr.journal import fsio, recovery
 from servicecidr.journal.segments import crc32c, list_segments
 from servicecidr.journal.snapshots import list_snapshots, read_snapshot

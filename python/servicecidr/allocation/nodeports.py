@@ -107,9 +107,9 @@ def service_ports(spec: dict[str, Any]) -> tuple[int, ...]:
     log written elsewhere that holds them reserves nothing (rather than failing replay
     partway through a batch)."""
     raw = spec.get("ports")
-    candidates = [p.get("nodePort") for p in raw if isinstance(p, dict)] if isinstance(
-        raw, list
-    ) else []
+    candidates = (
+        [p.get("nodePort") for p in raw if isinstance(p, dict)] if isinstance(raw, list) else []
+    )
     candidates.append(spec.get("healthCheckNodePort"))
     return tuple(sorted({p for p in candidates if type(p) is int and 0 < p < 65536}))
 

@@ -52,9 +52,9 @@ from servicecidr.errors import (
     StateLockedError,
     TornTailError,
 )
-from servicecidr.journal.records import Entry, decode_entry, frame_entry
 from servicecidr.journal import fsio
 from servicecidr.journal.fsio import atomic_write, fsync_dir  # re-exported
+from servicecidr.journal.records import Entry, decode_entry, frame_entry
 
 __all__ = [
     "FORMAT_VERSION",

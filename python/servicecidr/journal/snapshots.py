@@ -36,7 +36,6 @@ from typing import Any, Protocol, TypeVar
 import msgpack
 
 from servicecidr._core import load_snapshot_store
-from servicecidr.api.kinds import KINDS
 from servicecidr.clock import Clock
 from servicecidr.errors import SnapshotError
 from servicecidr.journal.segments import (

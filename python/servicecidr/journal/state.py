@@ -674,8 +674,7 @@ def compact_dir(state_dir: Path, *, current: Path | None = None) -> list[Path]:
 
 
 _NOT_A_STATE = (
-    "{}: not a servicecidr state directory (no meta file); use an empty or new folder to "
-    "create one"
+    "{}: not a servicecidr state directory (no meta file); use an empty or new folder to create one"
 )
 
 
