@@ -840,10 +840,13 @@ def validate_patch_options(
     force: bool | None,
     dry_run: list[str] | tuple[str, ...] = (),
     field_validation: str = "",
+    options_kind: str = "PatchOptions",
 ) -> None:
     """``ValidatePatchOptions``: raises InvalidError as kube-apiserver words it
     (``PatchOptions.meta.k8s.io "" is invalid: fieldManager: Required value: is required
-    for apply patch``)."""
+    for apply patch``). With ``patch_type=""`` and ``options_kind`` ``CreateOptions`` or
+    ``UpdateOptions`` it is ``ValidateCreateOptions``/``ValidateUpdateOptions`` (the same
+    checks of fieldManager, dryRun and fieldValidation)."""
     errs = []
     if patch_type == "application/apply-patch+yaml":
         if not field_manager:
@@ -865,7 +868,7 @@ def validate_patch_options(
             not_supported("fieldValidation", field_validation, ["", "Ignore", "Strict", "Warn"])
         )
     if errs:
-        raise to_invalid_error("PatchOptions.meta.k8s.io", "", errs)
+        raise to_invalid_error(f"{options_kind}.meta.k8s.io", "", errs)
 
 
 def _go_sharp_u(ch: str) -> str:
