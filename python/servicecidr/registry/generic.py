@@ -59,7 +59,8 @@ class WriteOptions:
             each) or ``Ignore``.
         managed_fields: the ``metadata.managedFields`` to store, computed by the caller's
             field manager (the HTTP server's server-side apply); None keeps what the
-            stored object has (nothing on a create), ``[]`` removes them.
+            stored object has (nothing on a create), ``[]`` removes them. Handed over:
+            stored as given, not copied.
     """
 
     field_validation: api_decode.FieldValidation = "Warn"
@@ -138,7 +139,8 @@ def set_managed_fields(obj: dict[str, Any], opts: WriteOptions) -> None:
         return
     meta = obj.setdefault("metadata", {})
     if opts.managed_fields:
-        meta["managedFields"] = copy.deepcopy(opts.managed_fields)
+        # The caller hands them over (they are stored as given, and not copied).
+        meta["managedFields"] = opts.managed_fields
     else:
         meta.pop("managedFields", None)
 

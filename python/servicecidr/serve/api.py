@@ -442,13 +442,12 @@ class Api:
             return []  # the engine's decoder refuses the body with its own words
         if decoded.get("kind") == "Service":
             default_service(decoded)
-        live_served = to_served(live, rp.served) if live is not None else None
+        now = self.cluster.engine.now()
+        if live is None:
+            entries = ssa.create_managed_fields(decoded, manager=manager, now=now)
+            return entries or []
         tracked = ssa.track_update(
-            live_served,
-            decoded,
-            manager=manager,
-            now=self.cluster.engine.now(),
-            subresource=subresource,
+            to_served(live, rp.served), decoded, manager=manager, now=now, subresource=subresource
         )
         out = (tracked.get("metadata") or {}).get("managedFields")
         return out if isinstance(out, list) else []

@@ -68,15 +68,15 @@ def _core_event(obj: Obj) -> Obj:
 
 
 def to_served(obj: Obj, served: ServedResource) -> Obj:
-    """The stored object ``obj`` (not copied; the result may share parts of it) as the
-    group version of ``served`` shows it."""
+    """The stored object ``obj`` as the group version of ``served`` shows it (a new
+    top-level mapping sharing the values of ``obj``)."""
     if served.kind == "Event" and served.group == "":
         return _core_event(obj)
-    api_version = served.group_version
-    if obj.get("apiVersion") == api_version:
-        return obj
-    out = dict(obj)
-    out["apiVersion"] = api_version
+    # kube-apiserver writes TypeMeta first, then metadata, spec, status
+    out: Obj = {"kind": obj.get("kind", served.kind), "apiVersion": served.group_version}
+    for k, v in obj.items():
+        if k not in out:
+            out[k] = v
     return out
 
 
