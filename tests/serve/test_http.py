@@ -28,6 +28,7 @@ def _cidr(name: str, cidr: str) -> dict[str, Any]:
 
 
 SVCS = "/api/v1/namespaces/default/services"
+AGGREGATED = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList"
 CIDRS = "/apis/networking.k8s.io/v1/servicecidrs"
 
 
@@ -422,13 +423,9 @@ def test_discovery_and_openapi(serve: Any) -> None:
     agg = s.http(
         "GET",
         "/apis",
-        headers={
-            "Accept": "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,application/json"
-        },
+        headers={"Accept": AGGREGATED + ",application/json"},
     )
-    assert agg.headers["content-type"] == [
-        "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList"
-    ]
+    assert agg.headers["content-type"] == [AGGREGATED]
     groups = [g["metadata"]["name"] for g in agg.json()["items"]]
     assert "networking.k8s.io" in groups
     legacy = s.http("GET", "/apis").json()

@@ -31,6 +31,11 @@ spec:
   - 10.96.0.0/24
 """
 
+# The validation of the document's first policy (one line there).
+ALL = (
+    "object.spec.cidrs.all(newCIDR, variables.allowed.exists(allowedCIDR, "
+    "cidr(allowedCIDR).containsCIDR(newCIDR)))"
+)
 RESTRICT = """apiVersion: admissionregistration.k8s.io/v1
 kind: ValidatingAdmissionPolicy
 metadata:
@@ -50,7 +55,7 @@ spec:
   - name: allowed
     expression: "['10.96.0.0/16','2001:db8::/64']"
   validations:
-  - expression: "object.spec.cidrs.all(newCIDR, variables.allowed.exists(allowedCIDR, cidr(allowedCIDR).containsCIDR(newCIDR)))"
+  - expression: "{ALL}"
 ---
 apiVersion: admissionregistration.k8s.io/v1
 kind: ValidatingAdmissionPolicyBinding
@@ -59,7 +64,7 @@ metadata:
 spec:
   policyName: "servicecidrs.default"
   validationActions: [Deny,Audit]
-"""
+""".replace("{ALL}", ALL)
 
 DENY = """apiVersion: admissionregistration.k8s.io/v1
 kind: ValidatingAdmissionPolicy
