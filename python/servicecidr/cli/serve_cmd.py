@@ -5,7 +5,9 @@ libraries; ``servicecidr advance``: let simulated time pass on a running server.
 ``./.servicecidr``; created when missing, or kept in memory with ``--memory``), binds
 (``127.0.0.1:6443`` by default), writes a kubeconfig, and serves until SIGINT or SIGTERM,
 then closes the state (the log is synced). Every acknowledged write is in the log before
-the reply (durability ``group`` by default: a killed process loses nothing).
+the reply (durability ``group`` by default: a killed process loses nothing); a record
+torn by a crash mid-write (never acknowledged) is set aside when the state is opened
+again, as ``servicecidr log repair`` does.
 """
 
 from __future__ import annotations
@@ -160,11 +162,13 @@ def _open(args: argparse.Namespace) -> Cluster:
                 durability=args.durability,
             )
         else:
+            # A record torn by a crash mid-write was never acknowledged: set it aside.
             c = Cluster.open(
                 path,
                 service_cluster_ip_range=range_,
                 seed=args.seed,
                 durability=args.durability,
+                repair=True,
             )
             if want is not None and c.clock.simulated != (want == "simulated"):
                 # Reopen on the clock asked for (a simulated one starts from now).
@@ -174,6 +178,7 @@ def _open(args: argparse.Namespace) -> Cluster:
                     path,
                     clock=SimulatedClock(now) if want == "simulated" else WallClock(),
                     durability=args.durability,
+                    repair=True,
                 )
         return c
     except ServiceCIDRError as e:
