@@ -33,7 +33,7 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import Future
 from pathlib import Path
-from typing import Any, Final, TypeVar
+from typing import TYPE_CHECKING, Any, Final, TypeVar
 
 from aiohttp import web
 
@@ -44,8 +44,10 @@ from servicecidr.serve.api import Api
 from servicecidr.serve.app import App
 from servicecidr.serve.hub import Hub
 from servicecidr.serve.kubeconfig import kubeconfig, write_kubeconfig
-from servicecidr.serve.tls import Credentials, new_token, self_signed
 from servicecidr.serve.watch import WatchSettings
+
+if TYPE_CHECKING:
+    from servicecidr.serve.tls import Credentials
 
 __all__ = ["LOOPBACK_HOSTS", "Server", "parse_listen"]
 
@@ -160,8 +162,14 @@ class Server:
         tls = secure if secure is not None else self.host not in LOOPBACK_HOSTS
         if not tls and (credentials is not None or token is not None):
             tls = True
-        self.credentials = (credentials or self_signed(self.host)) if tls else None
-        self.token = (token or new_token()) if tls else None
+        self.credentials: Credentials | None = None
+        self.token: str | None = None
+        if tls:
+            # cryptography is needed only here (a server beyond loopback).
+            from servicecidr.serve.tls import new_token, self_signed
+
+            self.credentials = credentials or self_signed(self.host)
+            self.token = token or new_token()
         self._kubeconfig_out = kubeconfig_out
         self._resync = resync
         self._request_timeout = request_timeout
