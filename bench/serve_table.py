@@ -7,8 +7,9 @@
   (``servicecidr serve --memory``), from a lean asyncio client (raw HTTP/1.1 on
   ``asyncio`` streams, so the client costs little of the second core): creates per
   second, and p50/p99 latency per request;
-* baseline: the engine's in-process ``Cluster.create`` of the same Services, in a fresh
-  process of this run;
+* baselines: the engine's in-process ``Cluster.create`` of the same Services, in a fresh
+  process of this run; and the floor of the HTTP stack, an aiohttp server whose handler
+  only reads the body and answers 201 with a small JSON, under the same client;
 * watch fan-out: with ``--watchers`` watches open on the Services, creates sent one at a
   time; for every watcher and event, the time from sending the create to that watcher
   reading the event (p50, p99, max).
@@ -44,6 +45,25 @@ for o in objs:
     c.create(o)
 dt = time.perf_counter() - t
 print(json.dumps({"creates_per_s": n / dt}))
+"""
+
+
+FLOOR = r"""
+import sys
+from aiohttp import web
+async def handle(request):
+    await request.read()
+    return web.Response(status=201, body=b'{"kind":"Service"}', content_type="application/json")
+app = web.Application()
+app.router.add_route("*", "/{tail:.*}", handle)
+async def main():
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    print(runner.addresses[0][1], flush=True)
+    await __import__("asyncio").Event().wait()
+__import__("asyncio").run(main())
 """
 
 
@@ -206,10 +226,19 @@ def main() -> int:
             capture_output=True, text=True, check=True,
         ).stdout
     )  # fmt: skip
+    names = [f"s{i}" for i in range(args.creates)]
+    floor_p = subprocess.Popen(
+        [sys.executable, "-c", FLOOR], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        assert floor_p.stdout is not None
+        floor_port = int(floor_p.stdout.readline())
+        floor = asyncio.run(_creates("127.0.0.1", floor_port, names, args.connections))
+    finally:
+        _stop(floor_p)
     with tempfile.TemporaryDirectory(prefix="serve-bench-") as d:
         p, host, port = _server(Path(d))
         try:
-            names = [f"s{i}" for i in range(args.creates)]
             http = asyncio.run(_creates(host, port, names, args.connections))
         finally:
             _stop(p)
@@ -227,13 +256,18 @@ def main() -> int:
         f"| HTTP, {http['connections']} keep-alive connections | "
         f"{http['creates_per_s']:,.0f} creates/s ({ratio:.0%} of the engine) |"
     )
+    print(
+        f"| aiohttp floor (a handler that only answers 201), same client | "
+        f"{floor['creates_per_s']:,.0f} requests/s |"
+    )
     print(f"| HTTP create latency | p50 {http['p50_ms']:.2f} ms, p99 {http['p99_ms']:.2f} ms |")
     print(
         f"| watch fan-out, {fan['watchers']} watchers × {fan['events']} events | "
         f"p50 {fan['p50_ms']:.2f} ms, p99 {fan['p99_ms']:.2f} ms, max {fan['max_ms']:.2f} ms |"
     )
     if args.json is not None:
-        args.json.write_text(json.dumps({"engine": engine, "http": http, "fanout": fan}) + "\n")
+        doc = {"engine": engine, "floor": floor, "http": http, "fanout": fan}
+        args.json.write_text(json.dumps(doc) + "\n")
     return 0
 
 

@@ -8,6 +8,7 @@ import os
 import ssl
 import subprocess
 import sys
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -19,6 +20,7 @@ import pytest
 
 from servicecidr import Cluster
 from servicecidr.clock import SimulatedClock
+from servicecidr.errors import ServiceCIDRError
 from servicecidr.serve.server import Server
 
 KUBECTL = Path(sys.executable).with_name("kubectl")
@@ -138,6 +140,15 @@ class Running:
         except urllib.error.HTTPError as e:
             return Http(e.code, _headers(e.headers), e.read())
 
+    def until(self, what: str, check: Any, timeout: float = 30.0) -> None:
+        """Wait (bounded) until ``check(cluster)``, run on the server's thread, holds:
+        for the controllers, which run shortly after a write, as kube-controller-manager
+        does."""
+        end = time.monotonic() + timeout
+        while not self.server.call(lambda: check(self.cluster)):
+            assert time.monotonic() < end, f"timed out waiting for {what}"
+            time.sleep(0.02)
+
     def advance(self, by: str) -> str:
         """``servicecidr advance BY`` against this server (its kubeconfig)."""
         r = subprocess.run(
@@ -167,6 +178,18 @@ def _headers(h: Any) -> dict[str, list[str]]:
 
 def _clean_env() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if not k.startswith("KUBE")}
+
+
+def condition(c: Cluster, kind: str, name: str, type_: str = "Ready") -> dict[str, Any]:
+    """An object's condition of ``type_`` ({} when it has none, or is gone)."""
+    try:
+        obj = c.get(kind, name)
+    except ServiceCIDRError:
+        return {}
+    for cond in (obj.get("status") or {}).get("conditions") or []:
+        if cond.get("type") == type_:
+            return dict(cond)
+    return {}
 
 
 def squash(text: str) -> str:

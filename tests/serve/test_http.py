@@ -241,7 +241,12 @@ def test_delete_preconditions_and_responses(serve: Any) -> None:
     )
     r = s.http("DELETE", f"{CIDRS}/p", {"propagationPolicy": "Sideways"})
     assert r.status == 422
-    # Held by its finalizer: the object, with its deletionTimestamp.
+    # Held by its finalizer (once the controller has added it): the object, with its
+    # deletionTimestamp.
+    end = time.monotonic() + 30
+    while not s.http("GET", f"{CIDRS}/p").json()["metadata"].get("finalizers"):
+        assert time.monotonic() < end, "the controller never added its finalizer"
+        time.sleep(0.02)
     r = s.http("DELETE", f"{CIDRS}/p", {"propagationPolicy": "Background"})
     assert r.status == 200
     assert r.json()["kind"] == "ServiceCIDR" and r.json()["metadata"]["deletionTimestamp"]

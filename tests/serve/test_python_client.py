@@ -3,7 +3,6 @@ resume) and delete ServiceCIDRs and Services."""
 
 from __future__ import annotations
 
-import threading
 from typing import Any
 
 import pytest
@@ -11,7 +10,7 @@ import pytest
 kubernetes = pytest.importorskip("kubernetes")
 from kubernetes import client, config, watch  # noqa: E402
 from kubernetes.client.rest import ApiException  # noqa: E402
-from tests.serve.server_kit import Running  # noqa: E402
+from tests.serve.server_kit import Running, condition  # noqa: E402
 
 from servicecidr import Cluster  # noqa: E402
 from servicecidr.clock import SimulatedClock  # noqa: E402
@@ -38,8 +37,9 @@ def test_python_client_servicecidrs(serve: Any) -> None:
     assert names == ["kubernetes", "py1"]
     patched = net.patch_service_cidr("py1", {"metadata": {"labels": {"team": "net"}}})
     assert patched.metadata.labels == {"team": "net"}
+    s.until("the controller", lambda c: condition(c, "ServiceCIDR", "py1").get("status") == "True")
     got = net.read_service_cidr("py1")
-    assert got.status.conditions[0].type == "Ready"  # the controller ran
+    assert got.status.conditions[0].type == "Ready"
     with pytest.raises(ApiException) as e:
         net.create_service_cidr(
             client.V1ServiceCIDR(
@@ -64,7 +64,6 @@ def test_python_client_services_and_watch_resume(serve: Any) -> None:
     assert [x.metadata.name for x in start.items] == ["kubernetes"]
 
     seen: list[tuple[str, str]] = []
-    ready = threading.Event()
 
     def watch_some(n: int, resource_version: str) -> str:
         w = watch.Watch()
@@ -88,7 +87,6 @@ def test_python_client_services_and_watch_resume(serve: Any) -> None:
         )
         made = core.create_namespaced_service("default", svc)
         assert made.spec.cluster_ip.startswith("10.96.0.")
-    ready.set()
     last = watch_some(2, rv)  # the first two creations after the list
     assert seen == [("ADDED", "web-0"), ("ADDED", "web-1")]
     # Resume from the last revision seen: the third creation, then a patch and a delete.

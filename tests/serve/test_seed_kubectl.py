@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from tests.serve.server_kit import Running, seed_cluster, squash
+from tests.serve.server_kit import Running, condition, seed_cluster, squash
 
 SEED_FILE = "seed/000_cf194f36585b9e69.txt"
 
@@ -167,6 +167,10 @@ def test_the_seed_walkthrough_with_kubectl(serve: Any, shared: Path) -> None:
     r = s.kubectl("delete", "servicecidr", "newcidr1", "--wait=false")
     assert squash(r.stdout) == _in_doc(doc, 'servicecidr.networking.k8s.io "newcidr1" deleted')
 
+    s.until(
+        "the controller to mark newcidr1 Terminating",
+        lambda c: condition(c, "ServiceCIDR", "newcidr1").get("reason") == "Terminating",
+    )
     r = s.kubectl("get", "servicecidr", "newcidr1", "-o", "yaml")
     got = yaml.safe_load(r.stdout)
     assert got["apiVersion"] == "networking.k8s.io/v1"  # the document predates v1

@@ -3,7 +3,7 @@
 kube-apiserver's watch cache reads etcd's watch once per resource and dispatches each
 event to every watcher whose selectors match, in revision order; a watcher too slow to
 keep up is closed and resumes from the last revision it saw. :class:`Hub` does the same
-over :meth:`servicecidr.Cluster.changes_since`: after each commit (the engine calls its
+over the store's change feed (``Store.changes_since``): after each commit (the engine calls its
 sinks) it schedules one pump on the event loop, which reads the changes since its cursor
 and appends each to the queue of every matching :class:`Watcher`. All of it runs on the
 loop's thread, as every engine call of the server does, so a watcher registered between
@@ -30,6 +30,7 @@ from servicecidr.serve.convert import to_served
 from servicecidr.serve.discovery import ServedResource
 from servicecidr.serve.selectors import ListFilter
 from servicecidr.serve.status import expired
+from servicecidr.store import decode_object
 
 __all__ = ["MAX_PENDING", "Change", "Hub", "Watcher"]
 
@@ -39,6 +40,17 @@ Obj = dict[str, Any]
 MAX_PENDING: Final = 20_000
 #: Changes read from the feed per step (so one burst does not hold the loop).
 _CHUNK: Final = 2_000
+
+
+def _decoded(type_: str, rv: int, blob: bytes) -> Obj:
+    """A change's object; a deletion's carries the revision of the deletion, as a watch
+    event of kube-apiserver does."""
+    obj = decode_object(blob)
+    if type_ == "DELETED":
+        meta = obj.setdefault("metadata", {})
+        if isinstance(meta, dict):
+            meta["resourceVersion"] = str(rv)
+    return obj
 
 
 @dataclass(slots=True)
@@ -137,28 +149,34 @@ class Hub:
         self._listeners.append(fn)
 
     def pump(self) -> None:
-        """Dispatch every change after the cursor, oldest first."""
+        """Dispatch every change after the cursor, oldest first (decoding only the
+        changes of kinds someone watches)."""
         self._scheduled = False
+        store = self._cluster.engine.store
         moved = False
         while True:
+            if not any(self._watchers.values()):
+                # Nobody to feed: a watch that starts later reads its backlog itself.
+                self.cursor = max(self.cursor, store.revision)
+                break
             try:
-                batch = self._cluster.changes_since(self.cursor, _CHUNK)
+                batch = store.changes_since(self.cursor, _CHUNK)
             except ExpiredError as e:
                 # The feed moved on past the cursor (not expected while the loop keeps
                 # up): every watcher must start over, as a watch cache reset forces.
-                for watchers in self._watchers.values():
-                    for w in list(watchers):
+                for group in self._watchers.values():
+                    for w in list(group):
                         w.close(expired(e.message))
-                self.cursor = self._cluster.revision
+                self.cursor = store.revision
                 return
             if not batch:
                 break
-            for rv, type_, kind, key, obj in batch:
-                if type_ == "DELETED":
-                    obj.setdefault("metadata", {})["resourceVersion"] = str(rv)
-                change = Change(rv, type_, kind, key, obj)
-                for w in self._watchers.get(kind, ()):
-                    w.offer(change)
+            for rv, type_, kind, key, blob in batch:
+                feeding = self._watchers.get(kind)
+                if feeding:
+                    change = Change(rv, type_, kind, key, _decoded(type_, rv, blob))
+                    for w in list(feeding):
+                        w.offer(change)
                 self.cursor = rv
                 self.dispatched += 1
             moved = True
@@ -183,17 +201,15 @@ class Hub:
     def backlog(self, kind: str, since: int) -> list[Change]:
         """The changes of ``kind`` after revision ``since`` up to the present (for a
         watch that resumes); ExpiredError when the feed no longer reaches back."""
+        store = self._cluster.engine.store
         out: list[Change] = []
         cursor = since
         while True:
-            batch = self._cluster.changes_since(cursor, _CHUNK)
-            for rv, type_, k, key, obj in batch:
+            batch = store.changes_since(cursor, _CHUNK)
+            for rv, type_, k, key, blob in batch:
                 cursor = rv
-                if k != kind:
-                    continue
-                if type_ == "DELETED":
-                    obj.setdefault("metadata", {})["resourceVersion"] = str(rv)
-                out.append(Change(rv, type_, k, key, obj))
+                if k == kind:
+                    out.append(Change(rv, type_, k, key, _decoded(type_, rv, blob)))
             if len(batch) < _CHUNK:
                 return out
 

@@ -90,18 +90,33 @@ def _url_host(host: str) -> str:
 
 
 class _Controllers:
-    """The controllers' runs: coalesced after writes, and every ``resync`` seconds."""
+    """The controllers' runs: soon after writes (at most every ``min_interval`` seconds,
+    so that a burst of writes shares one run, as informers batch what they deliver), and
+    every ``resync`` seconds."""
 
-    def __init__(self, cluster: Cluster, loop: asyncio.AbstractEventLoop, resync: float) -> None:
+    def __init__(
+        self,
+        cluster: Cluster,
+        loop: asyncio.AbstractEventLoop,
+        resync: float,
+        min_interval: float = 0.01,
+    ) -> None:
         self._cluster = cluster
         self._loop = loop
         self._resync = resync
+        self._min_interval = min_interval
         self._scheduled = False
+        self._last = -1e9
         self._task: asyncio.Task[None] | None = None
 
     def poke(self) -> None:
-        if not self._scheduled:
-            self._scheduled = True
+        if self._scheduled:
+            return
+        self._scheduled = True
+        wait = self._last + self._min_interval - self._loop.time()
+        if wait > 0:
+            self._loop.call_later(wait, self.run)
+        else:
             self._loop.call_soon(self.run)
 
     def run(self) -> None:
@@ -110,6 +125,7 @@ class _Controllers:
             self._cluster.reconcile("0s" if self._cluster.clock.simulated else None)
         except ServiceCIDRError as e:
             log.warning("controllers: %s", e)
+        self._last = self._loop.time()
 
     def advance(self, by: str) -> None:
         self._cluster.reconcile(by)
