@@ -34,9 +34,10 @@ from datetime import datetime
 from typing import Any
 
 from servicecidr.api import decode as api_decode
+from servicecidr.api.decode import FieldValidation
 from servicecidr.api.flags import parse_service_cluster_ip_range
 from servicecidr.api.kinds import KINDS
-from servicecidr.apiserver import AdmissionHook, Engine, need_name, resolve_kind
+from servicecidr.apiserver import USER, AdmissionHook, Engine, need_name, resolve_kind
 from servicecidr.auditwriter import AuditWriter
 from servicecidr.clock import Clock, SimulatedClock, WallClock
 from servicecidr.consistency import Problem, Reporter, check
@@ -246,25 +247,75 @@ class Cluster:
         """POST an object (a dict shaped as kubectl shows it); returns it as stored."""
         return self.create_with_warnings(obj, dry_run)[0]
 
-    def create_with_warnings(self, obj: Obj, dry_run: bool = False) -> tuple[Obj, list[str]]:
-        """:meth:`create`, also returning the warnings the server sent."""
-        return self._engine.create(obj, dry_run=dry_run)
+    def create_with_warnings(
+        self,
+        obj: Obj,
+        dry_run: bool = False,
+        *,
+        actor: str = USER,
+        field_validation: FieldValidation = "Warn",
+        managed_fields: builtins.list[Obj] | None = None,
+    ) -> tuple[Obj, list[str]]:
+        """:meth:`create`, also returning the warnings the server sent.
+
+        ``actor`` names who makes the request (admission's ``request.userInfo`` and the
+        audit log see its identity: :func:`servicecidr.api.users.identity_of`);
+        ``field_validation`` is the ``fieldValidation`` parameter (``Strict``: unknown
+        fields are refused; ``Warn``: a warning each; ``Ignore``); ``managed_fields`` are
+        stored as ``metadata.managedFields`` (a field manager's result)."""
+        return self._engine.create(
+            obj,
+            dry_run=dry_run,
+            actor=actor,
+            field_validation=field_validation,
+            managed_fields=managed_fields,
+        )
 
     def update(self, obj: Obj, dry_run: bool = False) -> Obj:
         """PUT an object (spec, labels, annotations, finalizers; status is kept)."""
         return self.update_with_warnings(obj, dry_run)[0]
 
-    def update_with_warnings(self, obj: Obj, dry_run: bool = False) -> tuple[Obj, list[str]]:
-        """:meth:`update`, also returning warnings."""
-        return self._engine.update(obj, dry_run=dry_run)
+    def update_with_warnings(
+        self,
+        obj: Obj,
+        dry_run: bool = False,
+        *,
+        actor: str = USER,
+        field_validation: FieldValidation = "Warn",
+        managed_fields: builtins.list[Obj] | None = None,
+    ) -> tuple[Obj, list[str]]:
+        """:meth:`update`, also returning warnings (options as :meth:`create_with_warnings`;
+        ``managed_fields=None`` keeps the stored ones)."""
+        return self._engine.update(
+            obj,
+            dry_run=dry_run,
+            actor=actor,
+            field_validation=field_validation,
+            managed_fields=managed_fields,
+        )
 
     def update_status(self, obj: Obj, dry_run: bool = False) -> Obj:
         """PUT to the status subresource."""
         return self.update_status_with_warnings(obj, dry_run)[0]
 
-    def update_status_with_warnings(self, obj: Obj, dry_run: bool = False) -> tuple[Obj, list[str]]:
-        """:meth:`update_status`, also returning warnings."""
-        return self._engine.update_status(obj, dry_run=dry_run)
+    def update_status_with_warnings(
+        self,
+        obj: Obj,
+        dry_run: bool = False,
+        *,
+        actor: str = USER,
+        field_validation: FieldValidation = "Warn",
+        managed_fields: builtins.list[Obj] | None = None,
+    ) -> tuple[Obj, list[str]]:
+        """:meth:`update_status`, also returning warnings (options as
+        :meth:`update_with_warnings`)."""
+        return self._engine.update_status(
+            obj,
+            dry_run=dry_run,
+            actor=actor,
+            field_validation=field_validation,
+            managed_fields=managed_fields,
+        )
 
     def apply(self, obj: Obj, dry_run: bool = False) -> Obj:
         """kubectl apply: create the object, or replace the spec (and the labels and
@@ -310,10 +361,17 @@ class Cluster:
         return self.delete_with_warnings(kind, name, namespace, dry_run)[0]
 
     def delete_with_warnings(
-        self, kind: str, name: str, namespace: str | None = None, dry_run: bool = False
+        self,
+        kind: str,
+        name: str,
+        namespace: str | None = None,
+        dry_run: bool = False,
+        *,
+        actor: str = USER,
     ) -> tuple[Obj, list[str]]:
-        """:meth:`delete`, also returning warnings."""
-        return self._engine.delete(kind, name, namespace, dry_run=dry_run)
+        """:meth:`delete`, also returning warnings (``actor`` as for
+        :meth:`create_with_warnings`)."""
+        return self._engine.delete(kind, name, namespace, dry_run=dry_run, actor=actor)
 
     def get(self, kind: str, name: str, namespace: str | None = None) -> Obj:
         """Read one object; NotFoundError when absent."""

@@ -26,6 +26,7 @@ from servicecidr.allocation.meta import MetaAllocator
 from servicecidr.allocation.nodeports import NodePortAllocator, service_ports
 from servicecidr.api import decode as api_decode
 from servicecidr.api import storable as api_storable
+from servicecidr.api.decode import FieldValidation
 from servicecidr.api.kinds import KINDS, KindInfo, kind_info
 from servicecidr.api.memo import ValidationMemo
 from servicecidr.api.storable import is_text
@@ -294,38 +295,68 @@ class Engine:
     # ------------------------------------------------------------------ verbs
 
     def create(
-        self, obj: Obj, *, namespace: str | None = None, dry_run: bool = False, actor: str = USER
+        self,
+        obj: Obj,
+        *,
+        namespace: str | None = None,
+        dry_run: bool = False,
+        actor: str = USER,
+        field_validation: FieldValidation = "Warn",
+        managed_fields: list[Obj] | None = None,
     ) -> tuple[Obj, list[str]]:
-        """POST an object; returns it as stored and the warnings."""
+        """POST an object; returns it as stored and the warnings.
+
+        ``field_validation`` treats unknown fields as the ``fieldValidation`` parameter
+        does (``Strict``, ``Warn``, ``Ignore``); ``managed_fields`` are stored as the
+        object's ``metadata.managedFields`` (a field manager's result; None: none)."""
         kind = self.kind_of(obj)
+        opts = generic.WriteOptions(field_validation, managed_fields)
         if kind == "Service":
-            out = service_registry.create(self, obj, namespace, dry_run, actor)
+            out = service_registry.create(self, obj, namespace, dry_run, actor, opts)
         else:
-            out = self._simple(kind).create(self, obj, namespace, dry_run, actor)
+            out = self._simple(kind).create(self, obj, namespace, dry_run, actor, opts)
         return self.run(out, actor)
 
     def update(
-        self, obj: Obj, *, namespace: str | None = None, dry_run: bool = False, actor: str = USER
+        self,
+        obj: Obj,
+        *,
+        namespace: str | None = None,
+        dry_run: bool = False,
+        actor: str = USER,
+        field_validation: FieldValidation = "Warn",
+        managed_fields: list[Obj] | None = None,
     ) -> tuple[Obj, list[str]]:
-        """PUT an object (spec, labels, annotations, finalizers; status is kept)."""
+        """PUT an object (spec, labels, annotations, finalizers; status is kept).
+        ``field_validation`` and ``managed_fields`` as for :meth:`create` (None keeps the
+        stored object's managed fields)."""
         kind = self.kind_of(obj)
         need_name(obj, kind)
+        opts = generic.WriteOptions(field_validation, managed_fields)
         if kind == "Service":
-            out = service_registry.update(self, obj, namespace, dry_run, actor)
+            out = service_registry.update(self, obj, namespace, dry_run, actor, opts)
         else:
-            out = self._simple(kind).update(self, obj, namespace, dry_run, actor)
+            out = self._simple(kind).update(self, obj, namespace, dry_run, actor, opts)
         return self.run(out, actor)
 
     def update_status(
-        self, obj: Obj, *, namespace: str | None = None, dry_run: bool = False, actor: str = USER
+        self,
+        obj: Obj,
+        *,
+        namespace: str | None = None,
+        dry_run: bool = False,
+        actor: str = USER,
+        field_validation: FieldValidation = "Warn",
+        managed_fields: list[Obj] | None = None,
     ) -> tuple[Obj, list[str]]:
-        """PUT to the status subresource."""
+        """PUT to the status subresource (options as for :meth:`update`)."""
         kind = self.kind_of(obj)
         need_name(obj, kind)
+        opts = generic.WriteOptions(field_validation, managed_fields)
         if kind == "Service":
-            out = service_registry.update_status(self, obj, namespace, dry_run, actor)
+            out = service_registry.update_status(self, obj, namespace, dry_run, actor, opts)
         else:
-            out = self._simple(kind).update_status(self, obj, namespace, dry_run, actor)
+            out = self._simple(kind).update_status(self, obj, namespace, dry_run, actor, opts)
         return self.run(out, actor)
 
     def delete(

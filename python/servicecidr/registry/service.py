@@ -101,13 +101,19 @@ def _failed(
 
 
 def create(
-    ctx: RequestContext, obj: dict[str, Any], namespace: str | None, dry_run: bool, actor: str
+    ctx: RequestContext,
+    obj: dict[str, Any],
+    namespace: str | None,
+    dry_run: bool,
+    actor: str,
+    opts: generic.WriteOptions = generic.DEFAULT_OPTIONS,
 ) -> Outcome:
     """POST a Service."""
-    svc, warnings = generic.decode_request(obj)
+    svc, warnings = generic.decode_request(obj, opts)
     defaults.default_service(svc)
     generic.strip_for_create(svc, INFO, namespace)
     generic.fill_create_meta(ctx, svc)
+    generic.set_managed_fields(svc, opts)
     svc.pop("status", None)
     meta = svc["metadata"]
     name, ns = meta.get("name", ""), meta["namespace"]
@@ -261,10 +267,15 @@ def _patch_allocated_values(spec: dict[str, Any], old: dict[str, Any]) -> None:
 
 
 def update(
-    ctx: RequestContext, obj: dict[str, Any], namespace: str | None, dry_run: bool, actor: str
+    ctx: RequestContext,
+    obj: dict[str, Any],
+    namespace: str | None,
+    dry_run: bool,
+    actor: str,
+    opts: generic.WriteOptions = generic.DEFAULT_OPTIONS,
 ) -> Outcome:
     """PUT a Service."""
-    svc, warnings = generic.decode_request(obj)
+    svc, warnings = generic.decode_request(obj, opts)
     defaults.default_service(svc)
     meta = svc.setdefault("metadata", {})
     name = meta.get("name", "")
@@ -272,6 +283,7 @@ def update(
     key, blob, old = generic.get_existing(ctx.store, INFO, ns, name)
     generic.check_precondition(INFO, svc, old)
     generic.merge_update_meta(svc, old)
+    generic.set_managed_fields(svc, opts)
     svc["status"] = copy.deepcopy(old.get("status", {"loadBalancer": {}}))
     spec = svc.setdefault("spec", {})
     old_spec = old.get("spec", {})
@@ -321,10 +333,15 @@ def update(
 
 
 def update_status(
-    ctx: RequestContext, obj: dict[str, Any], namespace: str | None, dry_run: bool, actor: str
+    ctx: RequestContext,
+    obj: dict[str, Any],
+    namespace: str | None,
+    dry_run: bool,
+    actor: str,
+    opts: generic.WriteOptions = generic.DEFAULT_OPTIONS,
 ) -> Outcome:
     """PUT the status subresource of a Service: only status changes."""
-    new, warnings = generic.decode_request(obj)
+    new, warnings = generic.decode_request(obj, opts)
     meta = new.get("metadata", {})
     name = meta.get("name", "")
     ns = meta.get("namespace") or namespace or "default"
@@ -332,6 +349,7 @@ def update_status(
     generic.check_precondition(INFO, new, old)
     svc = copy.deepcopy(old)
     svc["status"] = new.get("status", {})
+    generic.set_managed_fields(svc, opts)
     admitted = ctx.admit(actor, "UPDATE", INFO, svc, old, dry_run, "status")
     warnings += admitted.warnings
     if dry_run:

@@ -50,12 +50,19 @@ class SimpleKind:
         return Txn(ctx.store.revision, verb, self.info.kind, ns, name, extra=extra)
 
     def create(
-        self, ctx: RequestContext, obj: Obj, namespace: str | None, dry_run: bool, actor: str
+        self,
+        ctx: RequestContext,
+        obj: Obj,
+        namespace: str | None,
+        dry_run: bool,
+        actor: str,
+        opts: generic.WriteOptions = generic.DEFAULT_OPTIONS,
     ) -> Outcome:
         """POST."""
-        new, warnings = generic.decode_request(obj)
+        new, warnings = generic.decode_request(obj, opts)
         generic.strip_for_create(new, self.info, namespace)
         generic.fill_create_meta(ctx, new)
+        generic.set_managed_fields(new, opts)
         if self.has_status:
             new.pop("status", None)
         name = new["metadata"].get("name", "")
@@ -74,16 +81,23 @@ class SimpleKind:
         return Outcome(new, warnings, [txn])
 
     def update(
-        self, ctx: RequestContext, obj: Obj, namespace: str | None, dry_run: bool, actor: str
+        self,
+        ctx: RequestContext,
+        obj: Obj,
+        namespace: str | None,
+        dry_run: bool,
+        actor: str,
+        opts: generic.WriteOptions = generic.DEFAULT_OPTIONS,
     ) -> Outcome:
         """PUT (spec and metadata; status is kept)."""
-        new, warnings = generic.decode_request(obj)
+        new, warnings = generic.decode_request(obj, opts)
         meta = new.setdefault("metadata", {})
         name = meta.get("name", "")
         ns = (meta.get("namespace") or namespace or "default") if self.info.namespaced else None
         key, blob, old = generic.get_existing(ctx.store, self.info, ns, name)
         generic.check_precondition(self.info, new, old)
         generic.merge_update_meta(new, old)
+        generic.set_managed_fields(new, opts)
         if self.has_status:
             if "status" in old:
                 new["status"] = copy.deepcopy(old["status"])
@@ -104,18 +118,25 @@ class SimpleKind:
         return Outcome(new, warnings, [txn])
 
     def update_status(
-        self, ctx: RequestContext, obj: Obj, namespace: str | None, dry_run: bool, actor: str
+        self,
+        ctx: RequestContext,
+        obj: Obj,
+        namespace: str | None,
+        dry_run: bool,
+        actor: str,
+        opts: generic.WriteOptions = generic.DEFAULT_OPTIONS,
     ) -> Outcome:
         """PUT to the status subresource: only status changes."""
         if not self.has_status:
             raise generic.not_found(self.info, generic.request_name(obj) + "/status")
-        new, warnings = generic.decode_request(obj)
+        new, warnings = generic.decode_request(obj, opts)
         name = new.get("metadata", {}).get("name", "")
         ns = (new["metadata"].get("namespace") or namespace) if self.info.namespaced else None
         key, _blob, old = generic.get_existing(ctx.store, self.info, ns, name)
         generic.check_precondition(self.info, new, old)
         result = copy.deepcopy(old)
         result["status"] = new.get("status") or {}
+        generic.set_managed_fields(result, opts)
         errs = self.validate_status_update(result, old)
         if errs:
             raise self._invalid(name, errs)
