@@ -408,6 +408,11 @@ def main() -> int:
             # kept in the temporary folder for later runs)
             else ["--events", "1000000", "--profile-events", "50000"],
         ),
+        (
+            "sweep_table.py: a 200-cell seed-at-scale sweep, local and Ray, kill and resume",
+            "sweep_table.py",
+            ["--cells", "24", "--duration", "1h"] if args.quick else [],
+        ),
     ]
     for title, script, extra in layers:
         print(f"\n== {title}", flush=True)

@@ -125,6 +125,10 @@ def test_a_rerun_of_a_finished_sweep_runs_nothing(small: tuple[Any, Path]) -> No
     again = run_sweep(result.sweep, out, engine=LocalEngine(2))
     assert (again.resumed, again.ran, again.done) == (8, 0, 8)
     assert (out / "cells.jsonl").read_bytes() == before
+    # the sweep.yaml written beside the table is the same sweep
+    code, text, err = _cli("sweep", str(out / "sweep.yaml"), "--out", str(out), "-o", "json")
+    assert code == 0, err
+    assert (json.loads(text)["resumed"], json.loads(text)["ran"]) == (8, 0)
     assert compare_tables(out, out) == []
 
 
@@ -219,11 +223,23 @@ def _task(model: str, seed: int, duration: str | None = None) -> dict[str, Any]:
     return {"kind": "simulation", "model": model_to_dict(m), "seed": seed}
 
 
-def test_a_cell_whose_worker_is_killed_is_recorded_as_such() -> None:
-    # One worker: the cell it was running when the OOM killer (here: the test) struck
-    # is the one that died; the sweep goes on with a new worker.
+def test_a_cell_whose_worker_dies_twice_is_recorded_as_such() -> None:
+    # The pool breaks under the first cell (and the one queued behind it); both run
+    # again alone; the first one's worker is killed again: that cell is the one that
+    # dies (as a cell that runs out of memory would), the sweep goes on without it.
+    def kill_twice() -> None:
+        seen: set[int] = set()
+        time.sleep(0.3)
+        for _ in range(2):
+            while not (fresh := [p for p in _pool_workers() if p not in seen]):
+                time.sleep(0.01)
+            for pid in fresh:
+                os.kill(pid, signal.SIGKILL)
+            seen.update(fresh)
+
     with LocalEngine(1) as eng:
-        killer = _kill_workers_after(0.5)
+        killer = threading.Thread(target=kill_twice)
+        killer.start()
         got = dict(eng.run([(0, _task("seed-at-scale", 1)), (1, _task("seed", 1))]))
         killer.join()
     assert got[0]["row"]["error"] == WORKER_DIED
@@ -370,6 +386,14 @@ def test_what_if_over_the_shared_audit_logs_ranks_three_ranges(tmp_path: Path) -
     ]
     assert ranking[2]["range_full_cells"] == 2
     assert ranking[0]["headroom"] > ranking[1]["headroom"] > ranking[2]["headroom"]
+    # and the histories, least headroom first: the two that fill a /30 lead
+    hist = summary["report"]["histories"]
+    assert [Path(h["history"]).name for h in hist[:2]] == ["falco-k8s-audit", "panther-analysis"]
+    assert hist[0]["candidates"]["service_cluster_ip_range=10.96.0.0/30"] == {
+        "headroom": 0.0,
+        "range_full": True,
+    }
+    assert "histories by headroom" in (tmp_path / "out" / "report.txt").read_text()
 
 
 def test_help_has_examples_and_dry_run_counts_cells(

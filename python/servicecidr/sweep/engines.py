@@ -217,7 +217,9 @@ class LocalEngine(Engine):
         try:
             while queue or suspects or inflight:
                 assert self._pool is not None
-                source, limit = (suspects, 1) if suspects else (queue, self.workers)
+                # One cell queued beyond the workers: a worker that finishes starts its
+                # next cell while this process records the last one (an fsync).
+                source, limit = (suspects, 1) if suspects else (queue, self.workers + 1)
                 broken = False
                 while source and len(inflight) < limit:
                     t = source.popleft()
@@ -231,7 +233,7 @@ class LocalEngine(Engine):
                 if broken and not inflight:
                     self._restart()
                     continue
-                self.running = len(inflight)
+                self.running = min(len(inflight), self.workers)
                 done, _ = wait(list(inflight), return_when=FIRST_COMPLETED)
                 lost: list[Task] = []
                 for f in done:

@@ -157,7 +157,7 @@ def build_report(sweep: Sweep, rows: Sequence[Mapping[str, Any]]) -> dict[str, A
     ranking = sorted(candidates, key=rank_key)
     for i, c in enumerate(ranking, 1):
         c["rank"] = i
-    return {
+    out: dict[str, Any] = {
         "name": sweep.name,
         "kind": sweep.kind,
         "cells": len(rows),
@@ -171,6 +171,41 @@ def build_report(sweep: Sweep, rows: Sequence[Mapping[str, Any]]) -> dict[str, A
         "figures": figures,
         "ranking": ranking,
     }
+    if sweep.kind != SIMULATION:
+        out["histories"] = _histories(rows, keys, [c["label"] for c in ranking])
+    return out
+
+
+def _histories(
+    rows: Sequence[Mapping[str, Any]], keys: Sequence[str], labels: Sequence[str]
+) -> list[dict[str, Any]]:
+    """Each history's headroom (1 - its peak utilization, the lowest over seeds) under
+    each candidate, least headroom first: the clusters closest to a full range."""
+    table: dict[str, dict[str, Any]] = {}
+    for r in rows:
+        h = table.setdefault(str(r["history"]), {"history": str(r["history"]), "candidates": {}})
+        label = _label(r, keys)
+        c = h["candidates"].setdefault(label, {"headroom": None, "range_full": False})
+        if r.get("error"):
+            c["error"] = True
+            continue
+        if r.get("range_full"):
+            c["range_full"] = True
+        if r.get("peak_utilization_max") is not None:
+            room = round(1 - float(r["peak_utilization_max"]), 6)
+            c["headroom"] = room if c["headroom"] is None else min(c["headroom"], room)
+    for h in table.values():
+        h["candidates"] = {k: h["candidates"][k] for k in labels if k in h["candidates"]}
+        rooms = [c["headroom"] for c in h["candidates"].values() if c["headroom"] is not None]
+        h["least_headroom"] = min(rooms) if rooms else None
+    inf = float("inf")
+    return sorted(
+        table.values(),
+        key=lambda h: (
+            h["least_headroom"] if h["least_headroom"] is not None else inf,
+            h["history"],
+        ),
+    )
 
 
 def _count(items: Any) -> dict[str, int]:
@@ -248,6 +283,25 @@ def format_report(report: Mapping[str, Any]) -> str:
             ]
         )
     lines += ["  " + line for line in _table(table, set(range(2, len(head))))]
+    hist = report.get("histories")
+    if hist:
+        labels = [c["label"] for c in report["ranking"]]
+        lines.append("")
+        lines.append("histories by headroom under each candidate (least first; FULL: range full):")
+        table = [["HISTORY", *[f"#{c['rank']}" for c in report["ranking"]]]]
+        for h in hist:
+            cells = []
+            for label in labels:
+                c = h["candidates"].get(label)
+                if c is None:
+                    cells.append("-")
+                elif c.get("error"):
+                    cells.append("ERROR")
+                else:
+                    room = _fmt(c["headroom"], "pct")
+                    cells.append(f"{room} FULL" if c["range_full"] else room)
+            table.append([h["history"], *cells])
+        lines += ["  " + line for line in _table(table, set(range(1, len(labels) + 1)))]
     return "\n".join(lines) + "\n"
 
 

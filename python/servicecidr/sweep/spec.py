@@ -646,14 +646,15 @@ def sweep_from_dict(d: Any, base_dir: str | Path = ".") -> Sweep:
                 from servicecidr.sim.model import load_model
 
                 model = load_model(_resolve(bdir, str(src)))
-        base_model = model_to_dict(model)
-        base_model = model_to_dict(_build_model(base_model, list(fixed.items()), "set"))
+        raw_model = model_to_dict(model)
+        base_model = model_to_dict(_build_model(raw_model, list(fixed.items()), "set"))
         for i, ps in enumerate(sets):
             m = _build_model(base_model, ps, f"cell set {i}")
             variants.append(Variant(tuple(ps), {"model": model_to_dict(m)}))
         seeds = parse_seeds(d.get("seeds", 1))
-        norm["base"] = {"preset": b["preset"]} if "preset" in b else {}
-        norm["base"]["model"] = base_model
+        # The model itself, not the preset's name: the written sweep.yaml runs the same
+        # cells even if a later version changes the preset.
+        norm["base"] = {"model": raw_model}
         default_name = model.name
     n_cells = len(variants) * len(seeds) * max(1, len(histories))
     if n_cells > MAX_CELLS:
