@@ -242,3 +242,18 @@ def test_the_fingerprint_follows_what_cells_run() -> None:
     assert a.fingerprint == b.fingerprint != c.fingerprint
     assert a.cell_key(a.cells[0]) == c.cell_key(c.cells[0])
     assert a.cell_key(a.cells[0]) != a.cell_key(a.cells[1])
+
+
+def test_a_yaml_timestamp_stays_the_text_it_was(tmp_path: Path) -> None:
+    spec = tmp_path / "until.yaml"
+    spec.write_text(
+        "base: {histories: [x]}\ngrid: {until: [2018-10-26T00:00:00Z, 2018-10-27T12:00:00Z]}\n"
+    )
+    s = load_sweep(spec)
+    assert [v.params for v in s.variants] == [
+        (("until", "2018-10-26T00:00:00Z"),),
+        (("until", "2018-10-27T12:00:00Z"),),
+    ]
+    assert s.task(s.cells[1])["settings"]["until"] == "2018-10-27T12:00:00Z"
+    with pytest.raises(InvalidInputError, match="until: invalid timestamp"):
+        sweep_from_dict({"base": {"histories": ["x"]}, "grid": {"until": ["yesterday"]}})

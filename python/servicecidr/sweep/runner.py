@@ -219,13 +219,13 @@ def run_sweep(
     results.parquet is rewritten while the sweep runs. A KeyboardInterrupt stops the
     sweep with what is done kept (``interrupted`` in the result); rerunning resumes it.
     """
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
     eng = (
         engine
         if isinstance(engine, Engine)
         else make_engine(engine, workers=workers, address=address)
     )
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
     close_after = not eng.started
     lock = _lock(out)
     t0 = time.perf_counter()

@@ -24,6 +24,7 @@ the sweep at once, naming the key, instead of failing every cell.
 
 from __future__ import annotations
 
+import datetime
 import glob
 import hashlib
 import ipaddress
@@ -273,6 +274,18 @@ def parse_set(text: str) -> tuple[str, list[Any]]:
     return key, values
 
 
+def _plain(value: Any) -> Any:
+    """Plain JSON data: YAML reads an unquoted 2024-01-01T00:00:00Z as a datetime; a
+    parameter value is kept as the text it was."""
+    if isinstance(value, datetime.datetime | datetime.date):
+        return value.isoformat().replace("+00:00", "Z")
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return value
+
+
 def _is_int(v: Any) -> bool:
     return isinstance(v, int) and not isinstance(v, bool)
 
@@ -296,7 +309,7 @@ def _grid(where: str, d: Any) -> dict[str, list[Any]]:
         raise _err(where, "expected a mapping of KEY to a list of values")
     out: dict[str, list[Any]] = {}
     for k, v in d.items():
-        values = list(v) if isinstance(v, list | tuple) else [v]
+        values = [_plain(x) for x in (v if isinstance(v, list | tuple) else [v])]
         if not values:
             raise _err(f"{where}.{k}", "no value")
         if any(x is None for x in values):
@@ -315,7 +328,7 @@ def _sampler(where: str, spec: Any) -> Any:
     if kind == "choice":
         if not isinstance(arg, list) or not arg or any(x is None for x in arg):
             raise _err(f"{where}.choice", "expected a non-empty list of values")
-        return {kind: list(arg)}
+        return {kind: _plain(list(arg))}
     if not isinstance(arg, list) or len(arg) != 2:
         raise _err(f"{where}.{kind}", "expected [low, high]")
     lo, hi = arg
@@ -577,7 +590,7 @@ def sweep_from_dict(d: Any, base_dir: str | Path = ".") -> Sweep:
     which = [k for k in ("preset", "model", "histories") if k in b]
     if len(which) != 1:
         raise _err("base", "give exactly one of preset, model, histories")
-    fixed = d.get("set") or {}
+    fixed = _plain(d.get("set") or {})
     if not isinstance(fixed, Mapping):
         raise _err("set", "expected a mapping of KEY to a value")
     grid = _grid("grid", d.get("grid"))
