@@ -25,6 +25,7 @@ from servicecidr.sim import Simulation, model_from_dict, summary_dict
 from servicecidr.sweep import (
     WORKER_DIED,
     LocalEngine,
+    Progress,
     compare_tables,
     read_csv_rows,
     run_cell,
@@ -60,8 +61,14 @@ def small(tmp_path_factory: pytest.TempPathFactory) -> tuple[Any, Path]:
     """The seed preset with and without the operator, four seeds each, on two workers."""
     sweep = simple_sweep(preset_name="seed", seeds="1-4", sets=["operator.enabled=true,false"])
     out = tmp_path_factory.mktemp("small") / "out"
-    result = run_sweep(sweep, out, engine=LocalEngine(2))
+    seen: list[Progress] = []
+    result = run_sweep(sweep, out, engine=LocalEngine(2), progress=seen.append)
     assert result.complete and result.ran == 8 and result.failed == 0
+    # progress as cells finish: done counts up to the total, then nothing runs
+    assert [p.done for p in seen] == [0, *range(1, 9), 8]
+    assert seen[0].eta is None and seen[-1].eta == 0.0
+    assert seen[-1].running == 0 and any(p.running == 2 for p in seen)
+    assert all(p.total == 8 and p.failed == 0 for p in seen)
     return result, out
 
 

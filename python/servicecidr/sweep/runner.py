@@ -261,7 +261,7 @@ def run_sweep(
                     Progress(
                         total=len(sweep.cells),
                         done=len(rows),
-                        running=eng.running,
+                        running=min(eng.running, len(sweep.cells) - len(rows)),
                         failed=failed,
                         resumed=resumed,
                         elapsed=time.perf_counter() - t0,
