@@ -344,7 +344,9 @@ class RayEngine(Engine):
                 if self.object_store_memory is not None:
                     kwargs["object_store_memory"] = self.object_store_memory
             try:
-                ray.init(address=self.address, **kwargs)
+                # "local": a new instance even where `ray start` left a cluster that a
+                # plain ray.init() would join; --address auto joins that one.
+                ray.init(address=self.address or "local", **kwargs)
             except (ConnectionError, RuntimeError, ValueError) as e:
                 where = self.address or "a local instance"
                 raise InvalidInputError(f"sweep: cannot start Ray ({where}): {e}") from e
