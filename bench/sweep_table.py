@@ -2,6 +2,9 @@
 
     python bench/sweep_table.py [--cells 200] [--duration 6h] [--workers N] [--json FILE]
 
+0. floor: a few cells in one bare process, then split over ``--workers`` bare processes
+   at once: the best ratio any engine can reach on this machine's CPUs (two vCPUs that
+   are hyperthreads of one core do not run two cells in the time of one);
 1. serial: the cells one after another in this process (the same worker function the
    engines call), the baseline a user would otherwise write;
 2. local: ``run_sweep`` on the local engine (a pool of ``--workers`` processes, default
@@ -36,6 +39,43 @@ def _journal_lines(path: Path) -> int:
         return path.read_bytes().count(b"\n")
     except FileNotFoundError:
         return 0
+
+
+_FLOOR = r"""
+import json, sys, time
+from servicecidr.sweep import run_cell
+tasks = json.loads(sys.stdin.read())
+for t in tasks:
+    run_cell(t)
+"""
+
+
+def _bare(tasks: list[dict[str, Any]], parts: int) -> float:
+    """Seconds to run ``tasks`` split over ``parts`` bare processes started together (no
+    engine: the most any pool could get from this machine's CPUs)."""
+    chunks = [tasks[i::parts] for i in range(parts)]
+    t = time.perf_counter()
+    procs = [
+        subprocess.Popen([sys.executable, "-c", _FLOOR], stdin=subprocess.PIPE, text=True)
+        for _ in chunks
+    ]
+    for p, chunk in zip(procs, chunks, strict=True):
+        assert p.stdin is not None
+        p.stdin.write(json.dumps(chunk))
+        p.stdin.close()
+    for p in procs:
+        p.wait()
+    return time.perf_counter() - t
+
+
+def floor(tasks: list[dict[str, Any]], workers: int) -> tuple[float, float, float]:
+    """(one process, ``workers`` processes, ratio): the same cells one after another in
+    one bare process, then split over ``workers`` bare processes at once. On CPUs that
+    are hyperthreads of one core the ratio stays well above 1/workers, whatever runs
+    the cells."""
+    one = _bare(tasks, 1)
+    many = _bare(tasks, workers)
+    return one, many, many / one
 
 
 def main() -> int:
@@ -73,6 +113,16 @@ def main() -> int:
         "workers": workers,
     }
     print(f"{len(sweep.cells)} cells of seed-at-scale ({doc['duration']}), {workers} workers")
+
+    sample = [sweep.task(c) for c in sweep.cells[: 2 * workers]]
+    one, many, ratio = floor(sample, workers)
+    doc["floor"] = {"cells": len(sample), "one_process_s": one, "parallel_s": many,
+                    "ratio": ratio}  # fmt: skip
+    print(
+        f"  floor: {len(sample)} cells in 1 bare process {one:.1f} s, in {workers} at once "
+        f"{many:.1f} s: ratio {ratio:.2f} (the best any engine can do here)",
+        flush=True,
+    )
 
     t = time.perf_counter()
     for cell in sweep.cells:
