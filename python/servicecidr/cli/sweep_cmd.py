@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from servicecidr.cli.kubectl import IO
+    from servicecidr.cli.common import IO
     from servicecidr.sweep import Sweep
 
 __all__ = ["add_parser", "run"]

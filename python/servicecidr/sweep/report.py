@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from servicecidr.sim import percentile
-from servicecidr.sim.model import format_duration
+from servicecidr.sim.workload import format_duration
 from servicecidr.sweep.spec import SIMULATION, Sweep, param_text
 
 __all__ = ["QUANTILES", "build_report", "format_report", "write_report"]

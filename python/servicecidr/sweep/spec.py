@@ -42,7 +42,8 @@ import yaml
 
 from servicecidr.clock import parse_time
 from servicecidr.errors import InvalidInputError
-from servicecidr.sim.model import (
+from servicecidr.sim.presets import preset
+from servicecidr.sim.workload import (
     Burst,
     Lifetime,
     Model,
@@ -51,7 +52,6 @@ from servicecidr.sim.model import (
     model_from_dict,
     model_to_dict,
 )
-from servicecidr.sim.presets import preset
 
 __all__ = [
     "SIMULATION",
@@ -418,7 +418,7 @@ _FIELDS_OF = {
 
 def _set_model_field(d: dict[str, Any], key: str, value: Any, where: str) -> None:
     """Set ``key`` (``operator.threshold``, ``streams.app.rate``, ``streams.0.rate``) in a
-    model mapping (:func:`~servicecidr.sim.model.model_to_dict` form)."""
+    model mapping (:func:`~servicecidr.sim.workload.model_to_dict` form)."""
     if key in _RESIZE:
         d["service_cluster_ip_range"] = ",".join(
             _resize(where, _range_list(d.get("service_cluster_ip_range")), key, value)
@@ -656,7 +656,7 @@ def sweep_from_dict(d: Any, base_dir: str | Path = ".") -> Sweep:
             if isinstance(src, Mapping):
                 model = model_from_dict(src)
             else:
-                from servicecidr.sim.model import load_model
+                from servicecidr.sim.workload import load_model
 
                 model = load_model(_resolve(bdir, str(src)))
         raw_model = model_to_dict(model)
