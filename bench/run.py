@@ -413,6 +413,11 @@ def main() -> int:
             "serve_table.py",
             ["--creates", "3000", "--fanout-creates", "50"] if args.quick else [],
         ),
+        (
+            "sweep_table.py: a 200-cell seed-at-scale sweep, local and Ray, kill and resume",
+            "sweep_table.py",
+            ["--cells", "24", "--duration", "1h"] if args.quick else [],
+        ),
     ]
     for title, script, extra in layers:
         print(f"\n== {title}", flush=True)

@@ -37,7 +37,16 @@ def build_parser() -> argparse.ArgumentParser:
     from importlib.metadata import version
 
     __version__ = version("servicecidr")
-    from servicecidr.cli import check, completion, demo, import_cmd, log_cmd, serve_cmd, simulate
+    from servicecidr.cli import (
+        check,
+        completion,
+        demo,
+        import_cmd,
+        log_cmd,
+        serve_cmd,
+        simulate,
+        sweep_cmd,
+    )
 
     p = CliParser(
         prog="servicecidr",
@@ -70,6 +79,7 @@ def build_parser() -> argparse.ArgumentParser:
     simulate.add_parser(sub)
     simulate.add_bench_parser(sub)
     serve_cmd.add_parser(sub)
+    sweep_cmd.add_parser(sub)
     conf = sub.add_parser(
         "conformance",
         help="run conformance scenarios (files or folders)",
@@ -183,6 +193,10 @@ def run(argv: Sequence[str] | None, io: IO) -> int:
         if args.command == "bench":
             return simulate.run_bench(args, io)
         return simulate.run(args, io)
+    if args.command == "sweep":
+        from servicecidr.cli import sweep_cmd
+
+        return sweep_cmd.run(args, io)
     io.err.write(f"error: unknown command {args.command!r}\n")
     return 1
 
