@@ -167,15 +167,6 @@ def test_the_engine_numbers_its_entries_after_its_recorders_last() -> None:
     assert [x.seq for x in recorder.read()] == [1, 2, 3]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "Engine.commit calls the sinks inside the try of Engine.run, so a sink that raises "
-        "(an audit log on a full disk) runs Outcome.undo for a change already recorded and "
-        "applied: the allocator bit of the stored IPAddress is released, and the address is "
-        "handed out again (its IPAddress overwritten for the second Service)"
-    ),
-)
 def test_a_failing_sink_does_not_undo_a_committed_change() -> None:
     e = new_engine()
 
@@ -370,14 +361,6 @@ def test_put_raw_refuses_what_cannot_be_stored(obj: Obj, match: str) -> None:
     assert state(e) == before
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "put_raw no longer refuses an empty metadata.namespace of a namespaced kind (it did "
-        "before the input-hardening merge, fa3cc88): the object is stored under the key "
-        "'/a', which no read reaches (Engine.get reads '' as 'default')"
-    ),
-)
 def test_put_raw_never_stores_a_namespaced_object_where_no_read_finds_it() -> None:
     e = new_engine()
     try:
