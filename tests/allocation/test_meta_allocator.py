@@ -16,14 +16,13 @@ from typing import Any
 import pytest
 
 from servicecidr.allocation.meta import MetaAllocator
-from servicecidr.api.kinds import KINDS
 from servicecidr.errors import (
     AlreadyAllocatedError,
     MismatchedNetworkError,
     RangeFullError,
 )
 from servicecidr.journal.records import OP_DELETE, OP_PUT
-from servicecidr.store import Store, encode_object
+from servicecidr.store import encode_object, new_store
 
 READY_TRUE = [{"type": "Ready", "status": "True"}]
 
@@ -32,7 +31,7 @@ class Ranges:
     """A store, a MetaAllocator attached to it, and the writes a cluster would make."""
 
     def __init__(self, families: tuple[str, ...] = ("IPv4",), seed: int = 1) -> None:
-        self.store = Store(list(KINDS))
+        self.store = new_store()
         self.meta = MetaAllocator(families, seed, self.store)
         self.rng = random.Random(seed)
 

@@ -16,19 +16,35 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, pr
 
 from servicecidr._core import CidrAllocator
 from servicecidr.api.kinds import KINDS
+from servicecidr.api.storable import MAX_DEPTH
 from servicecidr.errors import ExpiredError, InvalidInputError
 from servicecidr.journal.records import OP_DELETE, OP_PUT, Write
-from servicecidr.store import Store, decode_object, encode_object
+from servicecidr.store import Store, decode_object, encode_object, new_store, split_key
 
 Obj = dict[str, Any]
 
 
-def obj(name: str, **fields: Any) -> bytes:
-    return encode_object({"metadata": {"name": name}, **fields})
+def make(*kinds: str, feed_capacity: int = 100_000) -> Store:
+    """A store holding these kinds (namespaced as servicecidr serves them)."""
+    return Store([(k, KINDS[k].namespaced) for k in kinds], MAX_DEPTH, feed_capacity=feed_capacity)
+
+
+def body(kind: str, key: str, **fields: Any) -> Obj:
+    """An object the store takes under ``key``: its kind, an apiVersion, and the name
+    (and namespace) the key spells."""
+    ns, name = split_key(key) if KINDS[kind].namespaced else (None, key)
+    meta: Obj = {"name": name}
+    if ns is not None:
+        meta["namespace"] = ns
+    return {"apiVersion": KINDS[kind].api_version, "kind": kind, "metadata": meta, **fields}
+
+
+def obj(kind: str, key: str, **fields: Any) -> bytes:
+    return encode_object(body(kind, key, **fields))
 
 
 def put(kind: str, key: str, rv: int, blob: bytes | None = None) -> tuple[Any, ...]:
-    return (OP_PUT, kind, key, rv, obj(key) if blob is None else blob)
+    return (OP_PUT, kind, key, rv, obj(kind, key) if blob is None else blob)
 
 
 def delete(kind: str, key: str, rv: int) -> tuple[Any, ...]:
@@ -49,7 +65,7 @@ def state(store: Store) -> tuple[Any, ...]:
 
 
 def test_a_store_holds_the_kinds_it_was_built_with() -> None:
-    s = Store(["Service", "IPAddress"])
+    s = make("Service", "IPAddress")
     assert s.kinds() == ["Service", "IPAddress"]
     assert (len(s), s.revision, s.oldest_revision) == (0, 0, 0)
     assert s.get("Service", "default/a") is None
@@ -57,6 +73,7 @@ def test_a_store_holds_the_kinds_it_was_built_with() -> None:
     assert s.count("IPAddress") == 0
     assert s.keys("Service") == []
     assert s.changes_since(0) == []
+    assert new_store().kinds() == list(KINDS)
 
 
 @pytest.mark.parametrize(
@@ -72,24 +89,22 @@ def test_a_store_holds_the_kinds_it_was_built_with() -> None:
 )
 def test_reading_a_kind_the_store_does_not_hold_names_it(read: Any) -> None:
     with pytest.raises(ValueError, match='the store holds no kind "Pod"'):
-        read(Store(["Service"]))
+        read(make("Service"))
 
 
 # Services in three namespaces; "default-x" sorts before "default/" ('-' < '/').
 KEYS = ["default/b", "default/a", "default-x/z", "kube-system/dns", "default/c", "a/1"]
+ALL = ["a/1", "default-x/z", "default/a", "default/b", "default/c", "kube-system/dns"]
 
 # (prefix, after, limit) -> keys, in key order
 RANGES = [
-    (
-        ("", None, None),
-        ["a/1", "default-x/z", "default/a", "default/b", "default/c", "kube-system/dns"],
-    ),
+    (("", None, None), ALL),
     (("default/", None, None), ["default/a", "default/b", "default/c"]),
     (("default", None, None), ["default-x/z", "default/a", "default/b", "default/c"]),
     (("default/", "default/a", None), ["default/b", "default/c"]),
     (("default/", "default/b", 1), ["default/c"]),
     (("default/", "default/c", None), []),
-    (("default/", "a/1", None), ["default/a", "default/b", "default/c"]),  # after before prefix
+    (("default/", "a/1", None), ["default/a", "default/b", "default/c"]),  # after < prefix
     (("default/", "zzz", None), []),
     (("", "default/b", 2), ["default/c", "kube-system/dns"]),
     (("", None, 0), []),
@@ -102,24 +117,23 @@ RANGES = [
 def test_keys_and_items_come_in_key_order_by_prefix_after_and_limit(
     query: tuple[str, str | None, int | None], expected: list[str]
 ) -> None:
-    s = Store(["Service"])
+    s = make("Service")
     s.apply([put("Service", k, i + 1) for i, k in enumerate(KEYS)])
     prefix, after, limit = query
     assert s.keys("Service", prefix, after, limit) == expected
     items = s.items("Service", prefix=prefix, after=after, limit=limit)
     assert [k for k, _ in items] == expected
-    assert all(decode_object(b) == {"metadata": {"name": k}} for k, b in items)
+    assert all(decode_object(b) == body("Service", k) for k, b in items)
 
 
 # ------------------------------------------------------------------------------ apply
 
 
 def test_apply_takes_write_objects_and_tuples_and_stores_the_bytes_as_given() -> None:
-    s = Store(["Service", "Namespace"])
-    blob = obj("a", spec={"x": [1, 2.5, None, True, "y"]})
-    assert (
-        s.apply([Write(OP_PUT, "Service", "default/a", 1, blob), put("Namespace", "ns", 2)]) is None
-    )
+    s = make("Service", "Namespace")
+    blob = obj("Service", "default/a", spec={"x": [1, 2.5, None, True, "y"]})
+    writes = [Write(OP_PUT, "Service", "default/a", 1, blob), put("Namespace", "ns", 2)]
+    assert s.apply(writes) is None
     assert s.get("Service", "default/a") == blob
     assert s.contains("Namespace", "ns")
     assert (len(s), s.count("Service"), s.revision) == (2, 1, 2)
@@ -129,7 +143,7 @@ def test_apply_takes_write_objects_and_tuples_and_stores_the_bytes_as_given() ->
 
 
 def test_the_revision_is_the_largest_resource_version_written() -> None:
-    s = Store(["Service"])
+    s = make("Service")
     s.apply([put("Service", "default/a", 5)])
     s.apply([put("Service", "default/b", 3)])  # an import keeps the rv it recorded
     assert s.revision == 5
@@ -141,41 +155,80 @@ def test_the_revision_is_the_largest_resource_version_written() -> None:
     assert s.revision == 12
 
 
-def _not_json(**value: Any) -> bytes:
-    return msgpack.packb(value, use_bin_type=True)  # type: ignore[no-any-return]
+def _packed(kind: str, key: str, **fields: Any) -> bytes:
+    """msgpack of what encode_object would refuse to make for the store, bytes included."""
+    return msgpack.packb(body(kind, key, **fields), use_bin_type=True)  # type: ignore[no-any-return]
 
 
+def _nested(levels: int) -> Any:
+    value: Any = 1
+    for _ in range(levels):
+        value = {"a": value}
+    return value
+
+
+SVC = ("Service", "default/x")
+OBJECT_RULE = "write 2 \\(Service default/x\\): "
 BAD_WRITES = [
-    (put("Pod", "default/p", 2), 'the store holds no kind "Pod"'),
-    ((OP_PUT, "Service", "default/x", 2, None), 'a put of "default/x" carries no object'),
+    ((OP_PUT, "Pod", "default/p", 2, obj(*SVC)), 'the store holds no kind "Pod"'),
+    ((OP_PUT, *SVC, 2, None), 'a put of "default/x" carries no object'),
+    ((2, *SVC, 2, obj(*SVC)), "write op 2 is neither put \\(0\\) nor delete \\(1\\)"),
+    (put(*SVC, 2, b"\x01"), OBJECT_RULE + "the stored object is not a map"),
+    (put(*SVC, 2, b""), OBJECT_RULE + "the stored object is not a map"),
+    (put(*SVC, 2, msgpack.packb([1, 2])), OBJECT_RULE + "the stored object is not a map"),
+    (put(*SVC, 2, msgpack.packb({1: "a"})), OBJECT_RULE + "an object key is not a string"),
+    (put(*SVC, 2, _packed(*SVC, a=b"bytes")), OBJECT_RULE + "bytes .*not JSON"),
+    (put(*SVC, 2, _packed(*SVC, a=math.nan)), OBJECT_RULE + "a float that is not finite"),
+    (put(*SVC, 2, _packed(*SVC, a=math.inf)), OBJECT_RULE + "a float that is not finite"),
+    (put(*SVC, 2, obj(*SVC) + b"\x00"), OBJECT_RULE + "trailing bytes"),
+    (put(*SVC, 2, obj(*SVC)[:-1]), OBJECT_RULE),
+    (put(*SVC, 2, obj("Service", "default/y")), 'metadata.name "y" does not match the key'),
+    (put(*SVC, 2, obj("Service", "other/x")), 'metadata.namespace "other" does not match'),
+    (put("Service", "x", 2, obj(*SVC)), 'metadata.namespace "default" does not match the key "x"'),
     (
-        (2, "Service", "default/x", 2, obj("x")),
-        "write op 2 is neither put \\(0\\) nor delete \\(1\\)",
+        put(*SVC, 2, encode_object({**body(*SVC), "kind": "Pod"})),
+        OBJECT_RULE + 'the object\'s kind is "Pod", not "Service"',
     ),
-    (put("Service", "default/x", 2, b"\x01"), "not a JSON object in msgpack"),
-    (put("Service", "default/x", 2, b""), "not a JSON object in msgpack"),
-    (put("Service", "default/x", 2, msgpack.packb([1, 2])), "not a JSON object"),
-    (put("Service", "default/x", 2, msgpack.packb({1: "a"})), "not a JSON object"),
-    (put("Service", "default/x", 2, _not_json(a=b"bytes")), "not a JSON object"),
-    (put("Service", "default/x", 2, _not_json(a=math.nan)), "not a JSON object"),
-    (put("Service", "default/x", 2, _not_json(a=math.inf)), "not a JSON object"),
-    (put("Service", "default/x", 2, obj("x") + b"\x00"), "not a JSON object"),
-    (put("Service", "default/x", 2, obj("x")[:-1]), "not a JSON object"),
+    (
+        put(*SVC, 2, encode_object({k: v for k, v in body(*SVC).items() if k != "apiVersion"})),
+        OBJECT_RULE + "the object has no apiVersion",
+    ),
+    (put(*SVC, 2, encode_object({"kind": "Service", "apiVersion": "v1"})), "has no metadata"),
+    (put(*SVC, 2, obj(*SVC, spec=[1])), OBJECT_RULE + "spec is not a map"),
+    (put(*SVC, 2, obj(*SVC, status="up")), OBJECT_RULE + "status is not a map"),
+    (
+        put(*SVC, 2, obj(*SVC, spec=_nested(MAX_DEPTH))),
+        OBJECT_RULE + f"nested deeper than {MAX_DEPTH} levels",
+    ),
 ]
 
 
 @pytest.mark.parametrize(("bad", "message"), BAD_WRITES, ids=lambda v: repr(v)[:60])
 def test_a_malformed_write_refuses_the_whole_apply(bad: tuple[Any, ...], message: str) -> None:
-    s = Store(["Service", "IPAddress"], feed_capacity=10)
+    s = make("Service", "IPAddress", feed_capacity=10)
     alloc = CidrAllocator("10.0.0.0/28", seed=1)
     s.attach_allocator(alloc)
     s.apply([put("Service", "default/a", 1)])
     before = state(s)
-    batch = [put("IPAddress", "10.0.0.5", 2), put("Service", "default/b", 2), bad]
-    with pytest.raises(InvalidInputError, match="refused writes: .*" + message):
-        s.apply(batch)
-    assert state(s) == before
-    assert list(alloc) == []
+    batch = [
+        put("IPAddress", "10.0.0.5", 2, ip_address("10.0.0.5")),
+        put(*SVC[:1], "default/b", 2),
+        bad,
+    ]
+    for call in (s.check, s.apply):
+        with pytest.raises(InvalidInputError, match="refused writes: .*" + message):
+            call(batch)
+        assert state(s) == before
+        assert list(alloc) == []
+
+
+def test_check_takes_what_apply_takes_and_changes_nothing() -> None:
+    s = make("Service")
+    writes = [put(*SVC, 1, obj(*SVC, spec=_nested(MAX_DEPTH - 1)))]
+    s.check(writes)
+    assert (len(s), s.revision) == (0, 0)
+    s.apply(writes, checked=True)
+    assert s.contains(*SVC)
 
 
 @pytest.mark.parametrize(
@@ -183,14 +236,14 @@ def test_a_malformed_write_refuses_the_whole_apply(bad: tuple[Any, ...], message
     [
         (OP_PUT, "Service", "default/x", 2),  # four parts
         (OP_PUT, "Service", "default/x", 2, "not bytes"),
-        (OP_PUT, "Service", 7, 2, obj("x")),
-        (OP_PUT, "Service", "default/x", -1, obj("x")),
+        (OP_PUT, "Service", 7, 2, obj(*SVC)),
+        (OP_PUT, "Service", "default/x", -1, obj(*SVC)),
         "not a write",
     ],
     ids=["short-tuple", "str-blob", "int-key", "negative-rv", "str"],
 )
 def test_a_write_of_the_wrong_shape_refuses_the_whole_apply(bad: Any) -> None:
-    s = Store(["Service"])
+    s = make("Service")
     s.apply([put("Service", "default/a", 1)])
     before = state(s)
     with pytest.raises((TypeError, OverflowError, AttributeError)):
@@ -202,14 +255,14 @@ def test_a_write_of_the_wrong_shape_refuses_the_whole_apply(bad: Any) -> None:
 
 
 def test_the_feed_tells_added_modified_deleted_with_the_objects() -> None:
-    s = Store(["Service", "Namespace"])
-    a1, a2 = obj("a", v=1), obj("a", v=2)
+    s = make("Service", "Namespace")
+    a1, a2 = obj("Service", "default/a", spec={"v": 1}), obj("Service", "default/a", spec={"v": 2})
     s.apply([put("Service", "default/a", 1, a1), put("Namespace", "ns", 2)])
     s.apply([put("Service", "default/a", 3, a2)])
     s.apply([delete("Service", "default/a", 4), delete("Namespace", "gone", 5)])
     assert s.changes_since(0) == [
         (1, "ADDED", "Service", "default/a", a1),
-        (2, "ADDED", "Namespace", "ns", obj("ns")),
+        (2, "ADDED", "Namespace", "ns", obj("Namespace", "ns")),
         (3, "MODIFIED", "Service", "default/a", a2),
         (4, "DELETED", "Service", "default/a", a2),  # a deletion carries the last object
     ]
@@ -221,9 +274,9 @@ def test_the_feed_tells_added_modified_deleted_with_the_objects() -> None:
 
 
 def test_a_bounded_feed_says_when_it_no_longer_reaches_back() -> None:
-    s = Store(["Service"], feed_capacity=3)
+    s = make("Service", feed_capacity=3)
     for rv in range(1, 6):
-        s.apply([put("Service", "default/a", rv, obj("a", v=rv))])
+        s.apply([put("Service", "default/a", rv, obj("Service", "default/a", spec={"v": rv}))])
     assert s.oldest_revision == 2
     assert [c[0] for c in s.changes_since(2)] == [3, 4, 5]
     for rv in (0, 1):
@@ -242,7 +295,7 @@ def test_a_bounded_feed_says_when_it_no_longer_reaches_back() -> None:
 
 
 def test_a_feed_of_capacity_zero_only_answers_from_the_revision() -> None:
-    s = Store(["Service"], feed_capacity=0)
+    s = make("Service", feed_capacity=0)
     s.apply([put("Service", "default/a", 1), put("Service", "default/b", 2)])
     assert s.oldest_revision == 2
     assert s.changes_since(2) == []
@@ -254,21 +307,15 @@ def test_a_feed_of_capacity_zero_only_answers_from_the_revision() -> None:
 
 
 def ip_address(name: str) -> bytes:
-    return obj(name, spec={"parentRef": {"resource": "services", "name": "x"}})
+    return obj("IPAddress", name, spec={"parentRef": {"resource": "services", "name": "x"}})
 
 
 def test_an_attached_allocator_is_marked_from_the_stored_ip_addresses() -> None:
-    s = Store(["IPAddress", "Service"])
-    s.apply(
-        [
-            put("IPAddress", ip, i + 1, ip_address(ip))
-            for i, ip in enumerate(
-                ["10.0.0.1", "10.0.0.0", "10.0.0.15", "10.0.1.1", "fd00::1", "not-an-ip"]
-            )
-        ]
-    )
-    # a Service key that looks like an address is no IPAddress
-    s.apply([put("Service", "10.0.0.9", 7)])
+    s = make("IPAddress", "Service")
+    names = ["10.0.0.1", "10.0.0.0", "10.0.0.15", "10.0.1.1", "fd00::1", "not-an-ip"]
+    s.apply([put("IPAddress", ip, i + 1, ip_address(ip)) for i, ip in enumerate(names)])
+    # a Service whose name looks like an address is no IPAddress
+    s.apply([put("Service", "default/10.0.0.9", 7)])
     alloc = CidrAllocator("10.0.0.0/28", seed=1)
     s.attach_allocator(alloc)
     # network, broadcast, other ranges and families, and non-addresses are not marked
@@ -284,7 +331,7 @@ def test_an_attached_allocator_is_marked_from_the_stored_ip_addresses() -> None:
 
 
 def test_an_allocator_attached_without_marking_follows_only_later_changes() -> None:
-    s = Store(["IPAddress"])
+    s = make("IPAddress")
     s.apply([put("IPAddress", "10.0.0.1", 1, ip_address("10.0.0.1"))])
     alloc = CidrAllocator("10.0.0.0/28", seed=1)
     s.attach_allocator(alloc, mark_existing=False)
@@ -294,7 +341,7 @@ def test_an_allocator_attached_without_marking_follows_only_later_changes() -> N
 
 
 def test_overlapping_allocators_are_marked_by_one_write() -> None:
-    s = Store(["IPAddress"])
+    s = make("IPAddress")
     small, big = CidrAllocator("10.0.0.0/28", seed=1), CidrAllocator("10.0.0.0/24", seed=2)
     s.attach_allocator(small)
     s.attach_allocator(big)
@@ -305,35 +352,50 @@ def test_overlapping_allocators_are_marked_by_one_write() -> None:
 
 
 def test_a_refused_apply_marks_nothing() -> None:
-    s = Store(["IPAddress"])
+    s = make("IPAddress")
     alloc = CidrAllocator("10.0.0.0/28", seed=1)
     s.attach_allocator(alloc)
     with pytest.raises(InvalidInputError):
-        s.apply([put("IPAddress", "10.0.0.1", 1, ip_address("10.0.0.1")), put("Pod", "p", 2)])
+        s.apply(
+            [put("IPAddress", "10.0.0.1", 1, ip_address("10.0.0.1")), (OP_PUT, "Pod", "p", 2, b"")]
+        )
     assert list(alloc) == []
 
 
 # ------------------------------------------------------------------------------ reported keys
 
-NODE_PORT_SVC = obj("np", spec={"type": "NodePort", "ports": [{"port": 80, "nodePort": 30080}]})
-HC_SVC = obj("hc", spec={"type": "LoadBalancer", "healthCheckNodePort": 31000, "ports": []})
-PLAIN_SVC = obj("plain", spec={"ports": [{"port": 80}]})
+
+def service(key: str, **spec: Any) -> bytes:
+    return obj("Service", key, spec=spec)
+
+
+NODE_PORT = {"type": "NodePort", "ports": [{"port": 80, "nodePort": 30080}]}
+HEALTH_CHECK = {"type": "LoadBalancer", "healthCheckNodePort": 31000, "ports": []}
+PLAIN = {"ports": [{"port": 80}]}
 
 
 @pytest.mark.parametrize(
     ("first", "then", "reported"),
     [
-        ([], [put("Service", "default/plain", 2, PLAIN_SVC)], None),
-        ([], [put("Service", "default/np", 2, NODE_PORT_SVC)], ([], ["default/np"])),
-        ([], [put("Service", "default/hc", 2, HC_SVC)], ([], ["default/hc"])),
-        # node ports dropped by an update, or gone with a delete: Python must forget them
+        ([], [put("Service", "default/p", 2, service("default/p", **PLAIN))], None),
         (
-            [put("Service", "default/np", 1, NODE_PORT_SVC)],
-            [put("Service", "default/np", 2, PLAIN_SVC)],
+            [],
+            [put("Service", "default/np", 2, service("default/np", **NODE_PORT))],
             ([], ["default/np"]),
         ),
         (
-            [put("Service", "default/np", 1, NODE_PORT_SVC)],
+            [],
+            [put("Service", "default/hc", 2, service("default/hc", **HEALTH_CHECK))],
+            ([], ["default/hc"]),
+        ),
+        # node ports dropped by an update, or gone with a delete: Python must forget them
+        (
+            [put("Service", "default/np", 1, service("default/np", **NODE_PORT))],
+            [put("Service", "default/np", 2, service("default/np", **PLAIN))],
+            ([], ["default/np"]),
+        ),
+        (
+            [put("Service", "default/np", 1, service("default/np", **NODE_PORT))],
             [delete("Service", "default/np", 2)],
             ([], ["default/np"]),
         ),
@@ -347,7 +409,10 @@ PLAIN_SVC = obj("plain", spec={"ports": [{"port": 80}]})
         ([], [put("IPAddress", "10.0.0.1", 2, ip_address("10.0.0.1"))], None),
         (
             [],
-            [put("ServiceCIDR", "b", 2), put("Service", "default/np", 3, NODE_PORT_SVC)],
+            [
+                put("ServiceCIDR", "b", 2),
+                put("Service", "default/np", 3, service("default/np", **NODE_PORT)),
+            ],
             (["b"], ["default/np"]),
         ),
     ],
@@ -367,7 +432,7 @@ PLAIN_SVC = obj("plain", spec={"ports": [{"port": 80}]})
 def test_apply_reports_the_keys_whose_python_indexes_must_catch_up(
     first: list[Any], then: list[Any], reported: Any
 ) -> None:
-    s = Store(list(KINDS))
+    s = new_store()
     s.apply(first)
     got = s.apply(then)
     assert (None if got is None else (list(got[0]), list(got[1]))) == reported
@@ -380,11 +445,11 @@ NET = ipaddress.ip_network("10.0.0.0/28")
 IP_KEYS = ["10.0.0.1", "10.0.0.2", "10.0.0.14", "10.0.0.0", "10.0.0.15", "10.0.1.1", "fd00::1", "x"]
 SVC_KEYS = ["default/a", "default/b", "default-x/a", "kube-system/a"]
 OTHER_KEYS = ["a", "b", "kubernetes"]
-BLOBS = {
-    "plain": PLAIN_SVC,
-    "node-port": NODE_PORT_SVC,
-    "hc": HC_SVC,
-    "empty": encode_object({}),
+SPECS: dict[str, Obj] = {
+    "plain": PLAIN,
+    "node-port": NODE_PORT,
+    "hc": HEALTH_CHECK,
+    "empty": {},
 }
 MODEL_KINDS = ["Service", "ServiceCIDR", "IPAddress", "Namespace"]
 CAPACITY = 6
@@ -414,7 +479,7 @@ writes_st = st.one_of(
         st.sampled_from([OP_PUT, OP_PUT, OP_DELETE]),
         st.just(kk[0]),
         st.just(kk[1]),
-        st.sampled_from(sorted(BLOBS)),
+        st.sampled_from(sorted(SPECS)),
     )
 )
 
@@ -426,7 +491,7 @@ class StoreMachine(RuleBasedStateMachine):
 
     @initialize()
     def start(self) -> None:
-        self.store = Store(MODEL_KINDS, feed_capacity=CAPACITY)
+        self.store = make(*MODEL_KINDS, feed_capacity=CAPACITY)
         self.alloc = CidrAllocator("10.0.0.0/28", seed=1)
         self.store.attach_allocator(self.alloc)
         self.late: CidrAllocator | None = None
@@ -446,13 +511,8 @@ class StoreMachine(RuleBasedStateMachine):
             old = bucket.get(key)
             if op == OP_PUT:
                 bucket[key] = blob
-                change = (
-                    self.revision,
-                    "MODIFIED" if old is not None else "ADDED",
-                    kind,
-                    key,
-                    blob,
-                )
+                kind_of_change = "MODIFIED" if old is not None else "ADDED"
+                change = (self.revision, kind_of_change, kind, key, blob)
                 new = blob
             elif old is not None:
                 del bucket[key]
@@ -477,13 +537,14 @@ class StoreMachine(RuleBasedStateMachine):
     @rule(batch=st.lists(writes_st, min_size=1, max_size=4), old_rv=st.booleans())
     def apply(self, batch: list[tuple[int, str, str, str]], old_rv: bool) -> None:
         writes = []
-        for op, kind, key, blob_name in batch:
+        for op, kind, key, spec in batch:
             if old_rv and self.revision > 2:
                 rv = self.revision - 2  # an import keeps the resourceVersion it recorded
             else:
                 self.next_rv = max(self.next_rv, self.revision) + 1
                 rv = self.next_rv
-            writes.append((op, kind, key, rv, BLOBS[blob_name] if op == OP_PUT else None))
+            blob = obj(kind, key, spec=SPECS[spec]) if op == OP_PUT else None
+            writes.append((op, kind, key, rv, blob))
         expected = self._apply_model(writes)
         got = self.store.apply(writes)
         assert (None if got is None else (list(got[0]), list(got[1]))) == expected
@@ -491,7 +552,8 @@ class StoreMachine(RuleBasedStateMachine):
     @rule(batch=st.lists(writes_st, max_size=3), where=st.integers(0, 3))
     def refused_apply(self, batch: list[tuple[int, str, str, str]], where: int) -> None:
         writes: list[tuple[Any, ...]] = [
-            (op, kind, key, self.revision + 1, BLOBS[b]) for op, kind, key, b in batch
+            (op, kind, key, self.revision + 1, obj(kind, key, spec=SPECS[spec]))
+            for op, kind, key, spec in batch
         ]
         writes.insert(min(where, len(writes)), (OP_PUT, "Pod", "x", 1, encode_object({})))
         with pytest.raises(InvalidInputError):
@@ -500,9 +562,8 @@ class StoreMachine(RuleBasedStateMachine):
     @rule(rv=st.integers(0, 60), limit=st.none() | st.integers(0, 3))
     def read_feed(self, rv: int, limit: int | None) -> None:
         if rv < self.floor:
-            with pytest.raises(
-                ExpiredError, match=rf"too old resource version: {rv} \({self.floor}\)"
-            ):
+            expired = rf"too old resource version: {rv} \({self.floor}\)"
+            with pytest.raises(ExpiredError, match=expired):
                 self.store.changes_since(rv, limit)
             return
         want = [c for c in self.feed if c[0] > rv]
