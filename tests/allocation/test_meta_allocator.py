@@ -499,15 +499,6 @@ def test_a_dry_run_specific_allocation_checks_the_range_and_marks_nothing() -> N
     assert list(r.meta.allocator_for("10.0.0.0/24") or ()) == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "MetaAllocator.check (the dry-run specific allocation) raises AlreadyAllocatedError "
-        "for an address an IPAddress holds; Kubernetes' dry-run Allocate only checks the "
-        "range (ipallocator.go allocateService returns nil when dryRun after the range "
-        "check; SPEC 3.1 'specific only checks the range')"
-    ),
-)
 def test_a_dry_run_specific_allocation_does_not_check_whether_the_address_is_free() -> None:
     r = Ranges()
     r.service_cidr("a", "10.0.0.0/24")

@@ -203,14 +203,6 @@ def test_a_default_that_does_not_match_the_flags_is_reported_once_and_left_alone
     assert api.sync() is False
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "default_cidr.py joins the flag CIDRs with commas ('10.96.0.0/24,fd00:10::/112'); "
-        "default_servicecidr_controller.go formats c.cidrs, a []string, with %s: Go's "
-        "'[10.96.0.0/24 fd00:10::/112]'"
-    ),
-)
 def test_the_inconsistency_note_prints_the_lists_as_go_does() -> None:
     api = Apiserver(DUAL)
     api.stored("10.0.0.0/24", "fd00:99::/112")

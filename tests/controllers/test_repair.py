@@ -413,16 +413,6 @@ def test_a_full_pass_after_the_feed_no_longer_reaches_back() -> None:
     assert loop.ip_address("10.96.0.50")["spec"]["parentRef"]["name"] == "web"  # type: ignore[index]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "RepairController has no periodic full pass (repairip.go's informers resync every "
-        "interval, re-queueing every Service): when the IPAddress a Service's ClusterIP "
-        "relied on is deleted while it pointed at another Service, the incremental passes "
-        "never look at that Service again, so its ClusterIP stays without an IPAddress "
-        "(free to be handed out twice) until the ServiceCIDR ranges change or the feed expires"
-    ),
-)
 def test_a_service_left_without_its_ip_address_is_repaired_in_time() -> None:
     loop = Loop()
     _shared_address_then_other_deleted(loop)
@@ -432,15 +422,6 @@ def test_a_service_left_without_its_ip_address_is_repaired_in_time() -> None:
     assert loop.ip_address("10.96.0.50") is not None
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "RepairController swallows a refused IPAddress write ('retried on the next pass, as "
-        "the loop's work queue would') but the next pass is incremental and the Service did "
-        "not change, so it is never retried; repairip.go requeues the key with back-off "
-        "(maxRetries 15) and resyncs every interval"
-    ),
-)
 def test_a_refused_repair_is_retried() -> None:
     loop = Loop()
     e = loop.engine

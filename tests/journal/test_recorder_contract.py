@@ -251,24 +251,7 @@ def test_a_new_recorder_is_empty(any_subject: Subject) -> None:
     assert list(rec.read()) == []
 
 
-MAX_TS_FROM_ZERO = pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "StateDir.load reports max_ts=max(replay max_ts, snapshot max_ts or 0.0) and "
-        "ReplayResult.max_ts starts at 0.0, so a FileRecorder with no entries has max_ts 0.0, "
-        "not -inf as the recorder contract says (entries with negative timestamps are "
-        "reported as 0.0 the same way)"
-    ),
-)
-
-
-@pytest.mark.parametrize(
-    "name",
-    [
-        pytest.param(n, marks=MAX_TS_FROM_ZERO if n.startswith("file") else ())
-        for n in sorted(SEQUENCING)
-    ],
-)
+@pytest.mark.parametrize("name", sorted(SEQUENCING))
 def test_a_recorder_with_no_entries_has_no_max_ts(name: str, tmp_path: Path) -> None:
     subject = SEQUENCING[name](tmp_path)
     try:
@@ -499,7 +482,6 @@ def test_a_reopened_empty_recorder_is_empty(durable: Subject) -> None:
     assert list(rec.read()) == []
 
 
-@MAX_TS_FROM_ZERO
 def test_a_reopened_empty_recorder_has_no_max_ts(durable: Subject) -> None:
     assert durable.reopen().max_ts == -math.inf
 
