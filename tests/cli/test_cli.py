@@ -19,7 +19,7 @@ import yaml
 from servicecidr.cli import main
 from servicecidr.cluster import Cluster
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 Run = Callable[..., tuple[int, str, str]]
 

@@ -29,7 +29,7 @@ from servicecidr.api import validation as v
 from servicecidr.api.field_errors import Path
 from servicecidr.errors import InvalidError
 
-ROOT = FsPath(__file__).resolve().parents[1]
+ROOT = FsPath(__file__).resolve().parents[2]
 
 INVALID_IP = "must be a valid IP address, (e.g. 10.9.8.7 or 2001:db8::ffff)"
 INVALID_CIDR = "must be a valid CIDR value, (e.g. 10.9.8.0/24 or 2001:db8::/64)"

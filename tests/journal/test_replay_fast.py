@@ -14,13 +14,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from journal.test_log import scidr, svc
 from servicecidr import Cluster, SimulatedClock
 from servicecidr._core import crc32c, load_snapshot_store, replay_into
 from servicecidr.journal import recovery
 from servicecidr.journal import segments as logmod
 from servicecidr.journal.snapshots import SnapshotError, list_snapshots, read_snapshot
 from servicecidr.store import new_store
-from test_log import scidr, svc
 
 
 def busy_history(path: Path, *, snapshot_at: int | None = None) -> Cluster:

@@ -14,7 +14,7 @@ from servicecidr import Cluster
 from servicecidr.journal.segments import list_segments
 from servicecidr.journal.snapshots import list_snapshots
 
-FIXTURE = Path(__file__).parent / "data" / "log-v1"
+FIXTURE = Path(__file__).resolve().parents[1] / "data" / "log-v1"
 # The digest printed by make_log_v1.py when it wrote the fixture. It changes only if
 # Cluster.digest() itself changes (then check the contents below, and update it).
 DIGEST = "bbb23aefe7cdea3450c5b932c5cc050e6a12a13bb44c6a802540979c75db8598"

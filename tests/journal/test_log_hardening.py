@@ -18,7 +18,8 @@ from typing import Any
 import msgpack
 import pytest
 
-from journal_faults import CLI_WITH_FAULT, DiskFull, Fail
+from journal.journal_faults import CLI_WITH_FAULT, DiskFull, Fail
+from journal.test_log import RANGE, build, files, last_segment, record_offsets, svc
 from servicecidr import Cluster, SimulatedClock
 from servicecidr._core import MAX_OBJECT_DEPTH
 from servicecidr.cli.main import main
@@ -36,7 +37,6 @@ from servicecidr.journal.segments import crc32c, list_segments
 from servicecidr.journal.snapshots import list_snapshots, read_snapshot
 from servicecidr.journal.state import dir_status
 from servicecidr.store import decode_object, new_store
-from test_log import RANGE, build, files, last_segment, record_offsets, svc
 
 TESTS = Path(__file__).resolve().parent
 

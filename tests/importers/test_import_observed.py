@@ -6,10 +6,10 @@ import json
 from pathlib import Path
 from typing import Any
 
+from importers.test_import_formats import _create_pair, _ipa, _lines, _svc, event
 from servicecidr import Cluster, SimulatedClock
 from servicecidr.importers import import_observed
 from servicecidr.importers.report import ImportReport
-from test_import_formats import _create_pair, _ipa, _lines, _svc, event
 
 T0 = "2025-03-01T10:00:00.000000Z"
 T1 = "2025-03-01T10:00:01.000000Z"
