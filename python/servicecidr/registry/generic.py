@@ -33,9 +33,9 @@ __all__ = [
     "not_found",
     "object_key_of",
     "request_name",
-    "set_managed_fields",
     "resource_version_on_create",
     "resource_version_set",
+    "set_managed_fields",
     "stored_key",
     "strip_for_create",
 ]
