@@ -497,8 +497,11 @@ def test_namespace_selector_uses_namespace_labels() -> None:
     c.create(service("prod-web", "shop"))
 
 
-def test_namespace_without_object_has_the_metadata_name_label() -> None:
+def test_a_namespace_is_labelled_with_its_name() -> None:
+    """kube-apiserver labels every Namespace ``kubernetes.io/metadata.name`` (defaulting):
+    a namespaceSelector can name it without anyone having set the label."""
     c = cluster("10.96.0.0/24")
+    c.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "team"}})
     c.create(
         policy(
             "only-default",

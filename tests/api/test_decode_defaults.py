@@ -338,14 +338,14 @@ def test_type_meta_errors(obj: dict[str, Any], message: str) -> None:
 
 
 def test_passthrough_kinds_are_copied() -> None:
-    ns = {
-        "apiVersion": "v1",
-        "kind": "Namespace",
-        "metadata": {"name": "p"},
+    ev = {
+        "apiVersion": "events.k8s.io/v1",
+        "kind": "Event",
+        "metadata": {"name": "p", "namespace": "default"},
         "spec": {"anything": [1, {"x": None}]},
     }
-    out, warnings = d.decode(ns)
-    assert out == ns and out is not ns and out["spec"] is not ns["spec"] and warnings == []
+    out, warnings = d.decode(ev)
+    assert out == ev and out is not ev and out["spec"] is not ev["spec"] and warnings == []
 
 
 def test_admission_kinds_are_decoded_with_kube_apiserver_errors() -> None:

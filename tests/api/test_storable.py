@@ -33,7 +33,14 @@ def svc(name: str, namespace: str = "default", **spec: Any) -> dict[str, Any]:
 
 
 def ns(name: str, spec: Any) -> dict[str, Any]:
-    return {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}, "spec": spec}
+    """An object of a kind whose body is kept as sent (only metadata has a schema): an
+    events.k8s.io Event carrying ``spec``."""
+    return {
+        "apiVersion": "events.k8s.io/v1",
+        "kind": "Event",
+        "metadata": {"name": name, "namespace": "default"},
+        "spec": spec,
+    }
 
 
 def new(range_: str = "10.96.0.0/29") -> Cluster:
@@ -80,16 +87,16 @@ def test_values_json_cannot_carry_are_refused_with_their_path(spec: Any, problem
     with pytest.raises(BadRequestError) as e:
         c.create(ns("x", spec))
     assert e.value.message.startswith(
-        'Namespace in version "v1" cannot be handled as a Namespace: ' + problem
+        'Event in version "v1" cannot be handled as a Event: ' + problem
     )
     assert c.digest() == before
 
 
 def test_what_is_stored_reads_back() -> None:
-    """A Namespace with `spec: {1: 2}` was once stored; then get, digest and replay failed."""
+    """An object with `spec: {1: 2}` was once stored; then get, digest and replay failed."""
     c = new()
     c.create(ns("x", {"finalizers": ["kubernetes"], "n": -(2**63), "f": 0.5, "s": "é"}))
-    got = c.get("Namespace", "x")
+    got = c.get("Event", "x", "default")
     assert got["spec"] == {"finalizers": ["kubernetes"], "n": -(2**63), "f": 0.5, "s": "é"}
     assert replays(c)
 
@@ -97,7 +104,7 @@ def test_what_is_stored_reads_back() -> None:
 def test_nesting_is_bounded() -> None:
     c = new()
     deep: Any = 1
-    for _ in range(storable.MAX_DEPTH - 2):  # the Namespace and its spec are two levels
+    for _ in range(storable.MAX_DEPTH - 2):  # the Event and its spec are two levels
         deep = [deep]
     c.create(ns("ok", {"a": deep[0]}))
     for _ in range(5000):
@@ -130,8 +137,8 @@ def test_the_request_size_limit_is_kube_apiservers() -> None:
         bomb = [bomb] * 10
     with pytest.raises(RequestEntityTooLargeError):
         c.create(ns("bomb", {"a": bomb}))
-    c.delete("Namespace", "fits")
-    assert c.count("Namespace") == 0
+    c.delete("Event", "fits", "default")
+    assert c.count("Event") == 0
     assert c.digest() != before  # (the create and delete happened; nothing else)
     assert replays(c)
 

@@ -34,6 +34,7 @@ RANGE = ("10.96.0.0/28",)
 
 def new_engine(recorder: Recorder | None = None, *, seed: int = 1) -> Engine:
     e = Engine(RANGE, ("IPv4",), seed, SimulatedClock(), recorder or MemoryRecorder())
+    e.lifecycle = None  # no system-namespaces controller runs here: NamespaceLifecycle off
     e.create(
         {
             "apiVersion": "networking.k8s.io/v1",

@@ -576,6 +576,14 @@ def test_apply_errors_and_namespaces(sim: Run, tmp_path: Path) -> None:
     )
     code, _, err = sim("apply", "-f", str(f), "-n", "dev")
     assert code == 1 and "does not match the namespace" in err
+    code, out, err = sim("apply", "-f", str(f))
+    # NamespaceLifecycle: kube-apiserver refuses a create in a namespace that is missing
+    assert (code, out, err) == (
+        1,
+        "",
+        f'Error from server (NotFound): error when creating "{f}": namespaces "prod" not found\n',
+    )
+    assert sim("create", "namespace", "prod")[1] == "namespace/prod created\n"
     code, out, _ = sim("apply", "-f", str(f))
     assert out == "service/web created\n"
     assert sim("get", "svc", "web", "-n", "prod")[0] == 0

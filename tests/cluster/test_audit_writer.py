@@ -46,6 +46,11 @@ def test_start_writes_are_audited_as_the_apiserver(tmp_path: Path) -> None:
     Cluster("10.96.0.0/28", seed=1, clock=SimulatedClock(), audit_log=log)
     evs = _read(log)
     assert [_summary(e) for e in evs] == [
+        # the system-namespaces controller, then the default ServiceCIDR and Service
+        ("create", "namespaces", "kube-system", "system:apiserver", 201),
+        ("create", "namespaces", "kube-public", "system:apiserver", 201),
+        ("create", "namespaces", "kube-node-lease", "system:apiserver", 201),
+        ("create", "namespaces", "default", "system:apiserver", 201),
         ("create", "servicecidrs", "kubernetes", "system:apiserver", 201),
         ("patch", "servicecidrs/status", "kubernetes", "system:apiserver", 200),
         ("create", "ipaddresses", "10.96.0.1", "system:apiserver", 201),
@@ -57,12 +62,13 @@ def test_start_writes_are_audited_as_the_apiserver(tmp_path: Path) -> None:
         assert e["stageTimestamp"] == "2025-01-01T00:00:00.000000Z"
         assert e["requestReceivedTimestamp"] == e["stageTimestamp"]
         assert isinstance(e["responseObject"], dict)
-    assert len({e["auditID"] for e in evs}) == 4
-    assert evs[0]["requestURI"] == "/apis/networking.k8s.io/v1/servicecidrs"
-    assert evs[1]["requestURI"].startswith(
+    assert len({e["auditID"] for e in evs}) == 8
+    assert evs[0]["requestURI"] == "/api/v1/namespaces"
+    assert evs[4]["requestURI"] == "/apis/networking.k8s.io/v1/servicecidrs"
+    assert evs[5]["requestURI"].startswith(
         "/apis/networking.k8s.io/v1/servicecidrs/kubernetes/status?fieldManager="
     )
-    assert evs[3]["requestURI"] == "/api/v1/namespaces/default/services"
+    assert evs[7]["requestURI"] == "/api/v1/namespaces/default/services"
 
 
 def test_user_calls_and_nested_allocator_writes(tmp_path: Path) -> None:
@@ -132,7 +138,7 @@ def test_controllers_write_with_their_identities(tmp_path: Path) -> None:
     assert evs[0]["requestObject"] == {
         "metadata": {
             "finalizers": ["networking.k8s.io/service-cidr-finalizer"],
-            "resourceVersion": "2",
+            "resourceVersion": "6",  # after the four namespaces and the status patch
         }
     }
     assert evs[1]["requestObject"]["status"]["conditions"][0]["message"] == (
@@ -202,7 +208,7 @@ def test_gzip_and_reopen_appends_with_new_ids(tmp_path: Path) -> None:
     first = _read(log)
     c2 = Cluster("10.96.0.0/28", seed=1, clock=SimulatedClock(), audit_log=log)
     w2 = AuditWriter.of(c2)
-    assert w2 is not None and w2.events_written == 4
+    assert w2 is not None and w2.events_written == 8
     w2.close()
     both = _read(log)
     assert len(both) == 2 * len(first)

@@ -34,6 +34,9 @@ class Apiserver:
         families = tuple("IPv6" if ":" in c else "IPv4" for c in flags) or ("IPv4", "IPv6")
         self.clock = SimulatedClock()
         self.engine = Engine(flags, families, 1, self.clock, MemoryRecorder())
+        self.engine.lifecycle = (
+            None  # no system-namespaces controller runs here: NamespaceLifecycle off
+        )
         self.events = EventRecorder(self.engine)
         self.mark = 0
 

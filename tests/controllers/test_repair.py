@@ -40,6 +40,9 @@ class Loop:
             MemoryRecorder(),
             feed_capacity=feed_capacity,
         )
+        self.engine.lifecycle = (
+            None  # no system-namespaces controller runs here: NamespaceLifecycle off
+        )
         self.engine.create(
             {
                 "apiVersion": "networking.k8s.io/v1",

@@ -44,6 +44,9 @@ class Kcm:
     def __init__(self, families: tuple[str, ...]) -> None:
         self.clock = SimulatedClock()
         self.engine = Engine((), families, 1, self.clock, MemoryRecorder())
+        self.engine.lifecycle = (
+            None  # no system-namespaces controller runs here: NamespaceLifecycle off
+        )
         self.events = EventRecorder(self.engine)
         self.mark = 0
 

@@ -137,6 +137,7 @@ def test_fast_records_equal_the_python_records() -> None:
 def test_fast_records_of_an_engine_audit_log(tmp_path: Path) -> None:
     log = tmp_path / "audit.log"
     c = Cluster("10.96.0.0/24", seed=2, clock=SimulatedClock(), audit_log=log)
+    c.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "ns"}})
     for i in range(20):
         c.create(
             {

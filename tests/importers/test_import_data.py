@@ -66,7 +66,13 @@ def test_falco_folder() -> None:
     assert "clusterIP" not in nginx["spec"]
     assert nginx["metadata"]["creationTimestamp"] == "2018-10-26T13:12:04Z"
     assert r.first_ts is not None and r.last_ts is not None
-    assert [s["metadata"]["name"] for s in c.list("Namespace")] == ["foo"]
+    assert [s["metadata"]["name"] for s in c.list("Namespace")] == [
+        "default",
+        "foo",  # the log's own
+        "kube-node-lease",
+        "kube-public",
+        "kube-system",
+    ]
 
 
 def test_falco_malformed_event_alone_and_strict() -> None:

@@ -531,7 +531,8 @@ def test_in_memory_clusters_have_no_snapshot_or_compact() -> None:
     c.close()
     with c:
         pass
-    assert [e.seq for e in c.iter_events(kind="Service")] == [3]
+    # after the four system namespaces and the default ServiceCIDR (create, status)
+    assert [e.seq for e in c.iter_events(kind="Service")] == [7]
 
 
 # ------------------------------------------------------------------------------ time travel
@@ -570,23 +571,25 @@ def test_as_of_a_sequence_number_or_a_time(tmp_path: Path) -> None:
 def test_iter_events_filters(tmp_path: Path) -> None:
     d = tmp_path / "st"
     with Cluster.open(d, service_cluster_ip_range=RANGE, seed=2, clock=SimulatedClock()) as c:
-        c.create(svc("web"))
+        # 1-4: the system namespaces; 5, 6: the default ServiceCIDR; 7: default/kubernetes
+        c.create(svc("web"))  # 8
         c.clock.advance(10)
-        c.create(svc("web", ns="prod"))
-        c.create(svc("db", ns="prod"))
+        c.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "prod"}})  # 9
+        c.create(svc("web", ns="prod"))  # 10
+        c.create(svc("db", ns="prod"))  # 11
         c.clock.advance(10)
-        c.delete("Service", "web", "prod")
+        c.delete("Service", "web", "prod")  # 12
         t0 = SIMULATION_EPOCH
-        assert [e.seq for e in c.iter_events(name="web")] == [4, 5, 7]
-        assert [e.seq for e in c.iter_events(namespace="prod", name="web")] == [5, 7]
-        assert [e.seq for e in c.iter_events(kind="ServiceCIDR")] == [1, 2]
+        assert [e.seq for e in c.iter_events(name="web")] == [8, 10, 12]
+        assert [e.seq for e in c.iter_events(namespace="prod", name="web")] == [10, 12]
+        assert [e.seq for e in c.iter_events(kind="ServiceCIDR")] == [5, 6]
         assert [e.seq for e in c.iter_events(kind="IPAddress", namespace="prod")] == []
-        assert [e.seq for e in c.iter_events(since=t0 + 5, until=t0 + 10.0)] == [5, 6]
+        assert [e.seq for e in c.iter_events(since=t0 + 5, until=t0 + 10.0)] == [9, 10, 11]
         assert [e.seq for e in c.iter_events(since=5, until=6)] == [5, 6]
-        assert [e.seq for e in c.iter_events(since=format_time(t0 + 20))] == [7]
+        assert [e.seq for e in c.iter_events(since=format_time(t0 + 20))] == [12]
         mem = Cluster.replay(c.events(), RANGE, seed=2)
-        assert [e.seq for e in mem.iter_events(name="web")] == [4, 5, 7]
-        assert len(c.events()) == 7
+        assert [e.seq for e in mem.iter_events(name="web")] == [8, 10, 12]
+        assert len(c.events()) == 12
 
 
 # ------------------------------------------------------------------------------ command line
@@ -612,12 +615,12 @@ def test_cli_verify_show_snapshot_compact_repair(tmp_path: Path) -> None:
     assert rc == 0 and "0 problems" in out
     rc, out, _ = cli("--state", str(d), "log", "show", "--kind", "Service", "--name", "s1")
     assert rc == 0 and len(out.splitlines()) == 2 and "delete" in out.splitlines()[1]
-    rc, out, _ = cli("--state", str(d), "log", "show", "-o", "json", "--since", "4", "--until", "4")
+    rc, out, _ = cli("--state", str(d), "log", "show", "-o", "json", "--since", "8", "--until", "8")
     import json
 
     (line,) = out.splitlines()
     ev = json.loads(line)
-    assert ev["seq"] == 4 and ev["writes"][0]["object"]["kind"] == "IPAddress"
+    assert ev["seq"] == 8 and ev["writes"][0]["object"]["kind"] == "IPAddress"
     rc, out, _ = cli("--state", str(d), "log", "snapshot")
     assert rc == 0 and ".snap" in out
     rc, out, _ = cli("--state", str(d), "log", "compact")

@@ -194,7 +194,7 @@ def test_a_full_disk_at_rotation_keeps_the_record_and_the_segment(tmp_path: Path
     """The record is written when the segment is full; creating the next segment fails:
     the call still succeeds (its record is in the log) and appends go on."""
     d = tmp_path / "st"
-    c = opened(d, segment_bytes=2048)
+    c = opened(d, segment_bytes=4096)  # the start's writes fit; the 8 creates do not
     with fsio.inject(Fail("create")):
         for i in range(8):
             c.create(svc(f"s{i}"))
@@ -314,6 +314,12 @@ mount -t tmpfs -o size=256k tmpfs {mnt}
 export SERVICECIDR_STATE={mnt}/st
 {sc} init --service-cluster-ip-range 10.96.0.0/28 --clock simulated --seed 1 >/dev/null
 {sc} create service clusterip a --tcp 80 >/dev/null
+# tmpfs allocates the log a page at a time: bring its end near a page boundary, so that
+# the next record needs a page the full filesystem does not have
+i=0
+while [ $(( $(stat -c %s {mnt}/st/log/*.log) % 4096 )) -lt 3400 ] && [ $i -lt 8 ]; do
+  i=$((i+1)); {sc} create service clusterip pad$i --tcp 80 >/dev/null
+done
 dd if=/dev/zero of={mnt}/fill bs=1k count=1000 2>/dev/null
 echo "== create"; {sc} create service clusterip b --tcp 80; echo "rc=$?"
 echo "== get"; {sc} get svc; echo "rc=$?"
@@ -705,7 +711,16 @@ def test_verify_says_what_open_would_say(
         w[4] = msgpack.packb(obj, use_bin_type=True)
         return rec
 
-    off = _rewrite(seg, 0, bad_cidrs)
+    # the default ServiceCIDR's create (after the system namespaces)
+    data = seg.read_bytes()
+
+    def writes_a_servicecidr(off: int) -> bool:
+        (length,) = struct.unpack_from("<I", data, off)
+        rec = msgpack.unpackb(data[off + 8 : off + 8 + length], raw=False)
+        return any(w[1] == "ServiceCIDR" for w in rec[8])
+
+    first = next(i for i, o in enumerate(record_offsets(seg)) if writes_a_servicecidr(o))
+    off = _rewrite(seg, first, bad_cidrs)
     with pytest.raises(LogCorruptError, match="cannot be applied") as ei:
         Cluster.open(d, read_only=True)
     assert ei.value.offset == off

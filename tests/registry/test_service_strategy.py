@@ -45,6 +45,7 @@ def new_engine(ranges: tuple[str, ...] = V4, seed: int = 1) -> Engine:
     """An apiserver for these flags, with the default ServiceCIDR holding them."""
     families = tuple("IPv6" if ":" in c else "IPv4" for c in ranges)
     e = Engine(ranges, families, seed, SimulatedClock(), MemoryRecorder())
+    e.lifecycle = None  # no system-namespaces controller runs here: NamespaceLifecycle off
     e.create(
         {
             "apiVersion": "networking.k8s.io/v1",

@@ -25,19 +25,22 @@ from servicecidr.errors import (
 from servicecidr.journal.recorder import MemoryRecorder
 from servicecidr.journal.records import OP_PUT
 from servicecidr.registry.simple import SIMPLE_KINDS, SimpleKind
+from servicecidr.registry.strategies import STRATEGIES
 from servicecidr.registry.txn import Outcome
 
 Obj = dict[str, Any]
 SERVICE_CIDR = SIMPLE_KINDS["ServiceCIDR"]
 IP_ADDRESS = SIMPLE_KINDS["IPAddress"]
-NAMESPACE = SIMPLE_KINDS["Namespace"]
+NAMESPACE = STRATEGIES["Namespace"]
 EVENT = SIMPLE_KINDS["Event"]
 POLICY = SIMPLE_KINDS["ValidatingAdmissionPolicy"]
 BINDING = SIMPLE_KINDS["ValidatingAdmissionPolicyBinding"]
 
 
 def new_engine() -> Engine:
-    return Engine(("10.96.0.0/24",), ("IPv4",), 1, SimulatedClock(), MemoryRecorder())
+    e = Engine(("10.96.0.0/24",), ("IPv4",), 1, SimulatedClock(), MemoryRecorder())
+    e.lifecycle = None  # no system-namespaces controller runs here: NamespaceLifecycle off
+    return e
 
 
 def service_cidr(name: str = "extra", *cidrs: str, version: str = "v1", **more: Any) -> Obj:
@@ -121,7 +124,21 @@ def writes(out: Outcome) -> list[tuple[str, str, str]]:
 )
 def test_create_returns_one_put_with_system_metadata(kind: SimpleKind, body: Obj, key: str) -> None:
     e = new_engine()
-    body["metadata"].update(uid="from-the-client", resourceVersion="42", generation=3)
+    # a resourceVersion is refused (etcd3's ErrResourceVersionSetOnCreate), after the
+    # strategy has decided everything else, so it leaves nothing behind
+    with_rv = copy.deepcopy(body)
+    with_rv["metadata"]["resourceVersion"] = "42"
+    refused(
+        e,
+        ApiError,
+        "resourceVersion should not be set on objects to be created",
+        kind.create,
+        with_rv,
+        None,
+        False,
+        "user",
+    )
+    body["metadata"].update(uid="from-the-client", generation=3)
     out = decide(e, kind.create, copy.deepcopy(body), None, False, "user")
     obj = out.obj
     info = kind.info
@@ -448,7 +465,11 @@ def test_a_dry_run_update_returns_the_object_and_no_transaction() -> None:
     obj, _ = e.create(namespace())
     obj["metadata"]["labels"] = {"a": "b"}
     out = decide(e, NAMESPACE.update, obj, None, True, "user")
-    assert out.txns == [] and out.obj["metadata"]["labels"] == {"a": "b"}
+    # every Namespace carries its name label (SetDefaults_Namespace)
+    assert out.txns == [] and out.obj["metadata"]["labels"] == {
+        "a": "b",
+        "kubernetes.io/metadata.name": "prod",
+    }
 
 
 # ------------------------------------------------------------------------------ delete
