@@ -233,8 +233,8 @@ class ObservedImporter:
         put = f[0] == 0
         if (old_blob is None) is not put:
             return False
-        if put and kind == "Service" and b"ipFamilies" not in f[2]:
-            return False  # from an API server before 1.20: defaulted on read, below
+        if put and kind == "Service" and not self._defaulted(f[2]):
+            return False  # defaulted on read below (an API server before 1.20, ...)
         r = self.r
         r.read += 1
         ts = rec.ts
@@ -268,6 +268,12 @@ class ObservedImporter:
             self._touched.discard((kind, key))
         self._commit(rec, kind, rec.namespace, name, writes)
         return True
+
+    def _defaulted(self, blob: bytes) -> bool:
+        """Whether a Service the Rust reader prepared (canonical: decoding gives it back)
+        is also what reading it back gives: defaulting on read changes nothing."""
+        obj = decode_object(blob)
+        return encode_object(default_on_read(obj, self.c.engine.families[0])) == blob
 
     @staticmethod
     def _parsed(rec: Record) -> Record:
