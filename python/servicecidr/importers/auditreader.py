@@ -29,6 +29,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
+from servicecidr.api.storable import is_text
 from servicecidr.auditwriter import ACTOR_ANNOTATION, RAW_WRITE_ANNOTATION
 from servicecidr.importers.inputs import Record, Skip
 
@@ -186,6 +187,15 @@ def _wrapped(value: Any, source: str, line: int, where: str) -> Iterator[Record 
     yield from event_records(value, source, line)
 
 
+def _utf8(value: Any) -> Any:
+    """``value``, with a text UTF-8 cannot carry (a lone surrogate, which Go's JSON
+    encoder never writes: it writes U+FFFD) made storable: each lone surrogate becomes
+    U+FFFD, so the entry that keeps it can be stored. Anything else as it is."""
+    if not isinstance(value, str) or is_text(value):
+        return value
+    return "".join("\ufffd" if 0xD800 <= ord(ch) <= 0xDFFF else ch for ch in value)
+
+
 def event_record(ev: dict[str, Any], source: str, line: int) -> Record | Skip:
     """One audit Event (``kind: Event``) -> a Record, or a Skip saying why not."""
     verb = ev.get("verb")
@@ -252,6 +262,7 @@ def event_record(ev: dict[str, Any], source: str, line: int) -> Record | Skip:
     imp = ev.get("impersonatedUser")
     if isinstance(imp, dict) and imp.get("username"):
         username = imp["username"]
+    username = _utf8(username)
     ns = ref.get("namespace") or None
     return Record(
         source,
@@ -265,8 +276,8 @@ def event_record(ev: dict[str, Any], source: str, line: int) -> Record | Skip:
         sub,
         code,
         username,
-        str(ann.get(ACTOR_ANNOTATION) or username),
-        str(ev.get("auditID") or ""),
+        _utf8(str(ann.get(ACTOR_ANNOTATION) or username)),
+        _utf8(str(ev.get("auditID") or "")),
         level,
         request,
         response,
