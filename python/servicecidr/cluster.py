@@ -244,7 +244,7 @@ class Cluster:
 
     def create(self, obj: Obj, dry_run: bool = False) -> Obj:
         """POST an object (a dict shaped as kubectl shows it); returns it as stored."""
-        return self.create_with_warnings(obj, dry_run)[0]
+        return self._engine.create(obj, dry_run=dry_run)[0]
 
     def create_with_warnings(self, obj: Obj, dry_run: bool = False) -> tuple[Obj, list[str]]:
         """:meth:`create`, also returning the warnings the server sent."""

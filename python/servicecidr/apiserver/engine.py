@@ -19,9 +19,9 @@ import random
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Protocol
 
-from servicecidr._core import json_bound
+from servicecidr._core import ServiceFastPath, json_bound
 from servicecidr.admission import Admitted, ValidatingAdmissionPolicyPlugin
-from servicecidr.admission.plugin import NOTHING
+from servicecidr.admission.plugin import BINDING, NOTHING
 from servicecidr.allocation.meta import MetaAllocator
 from servicecidr.allocation.nodeports import NodePortAllocator, service_ports
 from servicecidr.api import decode as api_decode
@@ -37,10 +37,11 @@ from servicecidr.errors import (
     ServiceCIDRError,
     StateError,
 )
-from servicecidr.journal.recorder import Recorder, StoreJournal
+from servicecidr.journal.recorder import CountingRecorder, Recorder, StoreJournal
 from servicecidr.journal.records import Entry, Write
 from servicecidr.registry import generic
 from servicecidr.registry import service as service_registry
+from servicecidr.registry.service_fast import ServiceTemplates
 from servicecidr.registry.simple import SIMPLE_KINDS, SimpleKind
 from servicecidr.registry.txn import Outcome, Txn
 from servicecidr.store import Store, decode_object, new_store, object_key
@@ -102,8 +103,7 @@ class Engine:
         # attributes, read on every request.
         #: the object store (keeping the journal itself when no recorder is given)
         self.store = new_store(feed_capacity=feed_capacity, journal=recorder is None)
-        #: where entries are recorded before they are applied
-        self.recorder: Recorder = recorder if recorder is not None else StoreJournal(self.store)
+        self._recorder: Recorder = recorder if recorder is not None else StoreJournal(self.store)
         #: ClusterIP allocation across the ServiceCIDRs
         self.meta = MetaAllocator(families, seed, self.store)
         #: NodePort allocation
@@ -114,12 +114,81 @@ class Engine:
         self.rng = random.Random(seed)
         #: the IP families served, primary first
         self.families = families
-        #: ValidatingAdmissionPolicies are enforced by default, as in kube-apiserver.
-        self.admission: AdmissionHook | None = ValidatingAdmissionPolicyPlugin()
+        self._admission: AdmissionHook | None = ValidatingAdmissionPolicyPlugin()
         self._sinks: list[Callable[[Entry], None]] = []
         self._refusal: str | None = None
         self._refusal_error: type[ServiceCIDRError] = ReadOnlyError
         self._time_cache: tuple[int, str] = (-1, "")
+        # One call per common Service create (registry/service_fast.py): on whenever the
+        # engine has nothing a create must do in Python (see _refresh_fast).
+        self._templates = ServiceTemplates(self.store, format_time, self.upkeep)
+        self._fast_creates = True
+        self._fast: ServiceFastPath | None = None
+        self._ready_generation = -1
+        self._refresh_fast()
+
+    # ------------------------------------------------------------------ configuration
+
+    @property
+    def recorder(self) -> Recorder:
+        """Where entries are recorded before they are applied."""
+        return self._recorder
+
+    @recorder.setter
+    def recorder(self, recorder: Recorder) -> None:
+        self._recorder = recorder
+        self._refresh_fast()
+
+    @property
+    def admission(self) -> AdmissionHook | None:
+        """The admission hook: ValidatingAdmissionPolicies are enforced by default, as in
+        kube-apiserver; None turns admission off."""
+        return self._admission
+
+    @admission.setter
+    def admission(self, hook: AdmissionHook | None) -> None:
+        self._admission = hook
+        self._refresh_fast()
+
+    @property
+    def fast_creates(self) -> bool:
+        """Whether common Service creates take the one-call fast path (on by default; it
+        gives the same objects, entries, allocations and errors as the full path, which
+        the differential tests hold it to). Off: every create takes the full path."""
+        return self._fast_creates
+
+    @fast_creates.setter
+    def fast_creates(self, on: bool) -> None:
+        self._fast_creates = bool(on)
+        self._refresh_fast()
+
+    def _refresh_fast(self) -> None:
+        """Turn the fast path on when nothing a create does needs Python: no sink wants
+        the entry as an object, writes are accepted, admission is the policy plugin
+        (whose bindings the fast path checks on each call) or none, and the recorder is
+        one the store stands in for (its own journal, or a counter)."""
+        fast = self._templates.fast
+        recorder = self._recorder
+        on = (
+            self._fast_creates
+            and not self._sinks
+            and self._refusal is None
+            and (self._admission is None or type(self._admission) is ValidatingAdmissionPolicyPlugin)
+        )
+        if on and isinstance(recorder, StoreJournal) and recorder.store is self.store:
+            fast.set_counting(None)
+        elif on and type(recorder) is CountingRecorder:
+            fast.set_counting(recorder.count)
+        else:
+            on = False
+        self._fast = fast if on else None
+
+    def _admits_everything(self) -> bool:
+        """Whether admission says nothing to any request (no policy bound)."""
+        hook = self._admission
+        return hook is None or (
+            type(hook) is ValidatingAdmissionPolicyPlugin and self.store.count(BINDING) == 0
+        )
 
     # ------------------------------------------------------------------ request context
 
@@ -179,6 +248,7 @@ class Engine:
     def add_sink(self, sink: Callable[[Entry], None]) -> None:
         """Call ``sink(entry)`` after each entry is recorded and applied."""
         self._sinks.append(sink)
+        self._refresh_fast()
 
     @property
     def sinks(self) -> tuple[Callable[[Entry], None], ...]:
@@ -188,6 +258,7 @@ class Engine:
     def remove_sink(self, sink: Callable[[Entry], None]) -> None:
         """Stop calling ``sink``."""
         self._sinks.remove(sink)
+        self._refresh_fast()
 
     def refuse_writes(
         self, reason: str | None, error: type[ServiceCIDRError] = ReadOnlyError
@@ -195,6 +266,7 @@ class Engine:
         """Refuse every later commit with ``error(reason)`` (None: accept again)."""
         self._refusal = reason
         self._refusal_error = error
+        self._refresh_fast()
 
     @property
     def writable(self) -> bool:
@@ -297,12 +369,22 @@ class Engine:
         self, obj: Obj, *, namespace: str | None = None, dry_run: bool = False, actor: str = USER
     ) -> tuple[Obj, list[str]]:
         """POST an object; returns it as stored and the warnings."""
+        fast = self._fast
+        if fast is not None and not dry_run:
+            if self.meta.generation != self._ready_generation:
+                self._templates.set_ready(self.meta.ready)
+                self._ready_generation = self.meta.generation
+            got = fast.create(obj, namespace, actor, self.rng, self.clock)
+            if got is not None:
+                return got
         kind = self.kind_of(obj)
-        if kind == "Service":
-            out = service_registry.create(self, obj, namespace, dry_run, actor)
-        else:
-            out = self._simple(kind).create(self, obj, namespace, dry_run, actor)
-        return self.run(out, actor)
+        if kind != "Service":
+            return self.run(self._simple(kind).create(self, obj, namespace, dry_run, actor), actor)
+        out = service_registry.create(self, obj, namespace, dry_run, actor)
+        result = self.run(out, actor)
+        if fast is not None and not dry_run and self._admits_everything():
+            self._templates.learn(obj, namespace, out)
+        return result
 
     def update(
         self, obj: Obj, *, namespace: str | None = None, dry_run: bool = False, actor: str = USER
