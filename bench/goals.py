@@ -89,6 +89,11 @@ IMPORT = Goal(
     size=1_000_000,
 )  # fmt: skip
 
+SERVE_CREATES = Goal(
+    "Service creates over HTTP with keep-alive (servicecidr serve)", 5_000.0, "/s",
+    at_most=False, issue=15,
+)  # fmt: skip
+
 
 def _load(path: Path) -> dict[str, Any] | None:
     try:
@@ -138,6 +143,16 @@ def report(out: Path) -> list[str]:
         lines.append(IMPORT.line(full["events"] / full["wall"], full["events"]))
     else:
         lines.append(IMPORT.line(None))
+
+    serve = _load(out / "serve_table.json") or {}
+    http, engine = serve.get("http") or {}, serve.get("engine") or {}
+    note = ""
+    if http and engine:
+        note = (
+            f"{http['creates_per_s'] / engine['creates_per_s']:.0%} of the engine's in-process "
+            f"{engine['creates_per_s']:,.0f}/s; p99 {http['p99_ms']:.1f} ms"
+        )
+    lines.append(SERVE_CREATES.line(http.get("creates_per_s"), note=note))
     return lines
 
 

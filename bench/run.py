@@ -408,6 +408,16 @@ def main() -> int:
             # kept in the temporary folder for later runs)
             else ["--events", "1000000", "--profile-events", "50000"],
         ),
+        (
+            "serve_table.py: Service creates over HTTP beside the engine, watch fan-out",
+            "serve_table.py",
+            ["--creates", "3000", "--fanout-creates", "50"] if args.quick else [],
+        ),
+        (
+            "sweep_table.py: a 200-cell seed-at-scale sweep, local and Ray, kill and resume",
+            "sweep_table.py",
+            ["--cells", "24", "--duration", "1h"] if args.quick else [],
+        ),
     ]
     for title, script, extra in layers:
         print(f"\n== {title}", flush=True)

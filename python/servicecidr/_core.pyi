@@ -337,7 +337,11 @@ class ServiceFastPath:
         """The shape key of a request body and its name; None when the body cannot take
         the fast path (not plain JSON values, no string name, too large)."""
     def knows(self, key: bytes) -> bool:
-        """Whether a shape is known (learned or refused)."""
+        """Whether a shape is known (learned or refused); one learned in a Namespace
+        stored differently since is not (it may be learned again)."""
+    def set_lifecycle(self, on: bool) -> None:
+        """Whether NamespaceLifecycle runs: a create then takes this path only while its
+        Namespace is stored as it was when its shape was learned."""
     def refuse(self, key: bytes) -> None:
         """Remember a shape that always takes the full path."""
     def learn(

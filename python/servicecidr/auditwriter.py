@@ -138,6 +138,7 @@ class _Request:
     body: Any
     dry_run: bool
     raw: bool = False
+    actor: str = "user"  # who made the request (the facade's verbs: the user)
     emitted: bool = False
 
 
@@ -244,7 +245,7 @@ class AuditWriter:
             setattr(c, name, call)
 
         def body_req(verb: str, sub: str = "") -> Callable[..., _Request]:
-            def parse(obj: Any, dry_run: bool = False) -> _Request:
+            def parse(obj: Any, dry_run: bool = False, **options: Any) -> _Request:
                 kind = None
                 ns: str | None = None
                 name = ""
@@ -271,16 +272,27 @@ class AuditWriter:
                     v = "patch" if exists else "create"
                 # The body is written out before the call returns, and the engine never
                 # changes the objects it is given: no copy needed.
-                return _Request(v, sub, kind, ns, name, obj, bool(dry_run), raw=verb == "store")
+                actor = str(options.get("actor", "user"))
+                return _Request(
+                    v, sub, kind, ns, name, obj, bool(dry_run), raw=verb == "store", actor=actor
+                )
 
             return parse
 
         def delete_req(
-            kind: str, name: str, namespace: str | None = None, dry_run: bool = False
+            kind: str,
+            name: str,
+            namespace: str | None = None,
+            dry_run: bool = False,
+            *,
+            actor: str = "user",
+            **_options: Any,
         ) -> _Request:
             k = kind_info(kind).kind
             ns = (namespace or "default") if KINDS[k].namespaced else None
-            return _Request("delete", "", k, ns, name, dict(_DELETE_OPTIONS), bool(dry_run))
+            return _Request(
+                "delete", "", k, ns, name, dict(_DELETE_OPTIONS), bool(dry_run), actor=actor
+            )
 
         wrap("create_with_warnings", body_req("create"))
         wrap("update_with_warnings", body_req("update"))
@@ -501,7 +513,7 @@ class AuditWriter:
             }
         else:
             status = {"metadata": {}, "code": 201 if verb == "create" else 200}
-        actor = "user"  # the facade's verbs are the user's requests
+        actor = req.actor
         ident = _STORAGE if req.raw else identity_of(actor)
         ts = format_micro_time(self._c.clock.now())
         if info is None:

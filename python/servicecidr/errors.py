@@ -44,6 +44,7 @@ __all__ = [
     "SnapshotError",
     "StateError",
     "StateLockedError",
+    "TimeoutExceededError",
     "TornTailError",
     "UnauthorizedError",
     "UnsupportedMediaTypeError",
@@ -294,6 +295,15 @@ class ExpiredError(ApiError):
     code = 410
 
 
+class TimeoutExceededError(ApiError):
+    """``Timeout`` (504): a request could not be served in time (``Timeout: request did
+    not complete within requested timeout``), or asked for a resourceVersion the server
+    has not reached (``Timeout: Too large resource version: 9, current: 5``)."""
+
+    reason = "Timeout"
+    code = 504
+
+
 class InternalError(ApiError):
     """``InternalError`` (500); the message starts with ``Internal error occurred:``."""
 
@@ -316,6 +326,7 @@ _BY_REASON: dict[str, type[ApiError]] = {
         RequestEntityTooLargeError,
         InvalidError,
         ExpiredError,
+        TimeoutExceededError,
         InternalError,
     )
 }

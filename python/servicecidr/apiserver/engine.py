@@ -21,11 +21,13 @@ from typing import Any, Protocol
 
 from servicecidr._core import ServiceFastPath, json_bound
 from servicecidr.admission import Admitted, ValidatingAdmissionPolicyPlugin
+from servicecidr.admission.lifecycle import NamespaceLifecycle
 from servicecidr.admission.plugin import BINDING, NOTHING
 from servicecidr.allocation.meta import MetaAllocator
 from servicecidr.allocation.nodeports import NodePortAllocator, service_ports
 from servicecidr.api import decode as api_decode
 from servicecidr.api import storable as api_storable
+from servicecidr.api.decode import FieldValidation
 from servicecidr.api.kinds import KINDS, KindInfo, kind_info
 from servicecidr.api.memo import ValidationMemo
 from servicecidr.api.storable import is_text
@@ -41,8 +43,10 @@ from servicecidr.journal.recorder import CountingRecorder, Recorder, StoreJourna
 from servicecidr.journal.records import Entry, Write
 from servicecidr.registry import generic
 from servicecidr.registry import service as service_registry
+from servicecidr.registry.namespace import NAMESPACES
 from servicecidr.registry.service_fast import ServiceTemplates
-from servicecidr.registry.simple import SIMPLE_KINDS, SimpleKind
+from servicecidr.registry.simple import SimpleKind
+from servicecidr.registry.strategies import STRATEGIES
 from servicecidr.registry.txn import Outcome, Txn
 from servicecidr.store import Store, decode_object, new_store, object_key
 
@@ -70,6 +74,7 @@ class AdmissionHook(Protocol):
         old: Obj | None,
         dry_run: bool,
         subresource: str | None = None,
+        api_version: Any = None,
     ) -> Admitted: ...
 
 
@@ -115,6 +120,7 @@ class Engine:
         #: the IP families served, primary first
         self.families = families
         self._admission: AdmissionHook | None = ValidatingAdmissionPolicyPlugin()
+        self._lifecycle: NamespaceLifecycle | None = NamespaceLifecycle()
         self._sinks: list[Callable[[Entry], None]] = []
         self._refusal: str | None = None
         self._refusal_error: type[ServiceCIDRError] = ReadOnlyError
@@ -151,6 +157,16 @@ class Engine:
         self._refresh_fast()
 
     @property
+    def lifecycle(self) -> NamespaceLifecycle | None:
+        """NamespaceLifecycle, on by default as in kube-apiserver (None turns it off)."""
+        return self._lifecycle
+
+    @lifecycle.setter
+    def lifecycle(self, plugin: NamespaceLifecycle | None) -> None:
+        self._lifecycle = plugin
+        self._refresh_fast()
+
+    @property
     def fast_creates(self) -> bool:
         """Whether common Service creates take the one-call fast path (on by default; it
         gives the same objects, entries, allocations and errors as the full path, which
@@ -169,11 +185,18 @@ class Engine:
         one the store stands in for (its own journal, or a counter)."""
         fast = self._templates.fast
         recorder = self._recorder
+        # The fast path admits a create while its Namespace is stored as when the shape
+        # was learned (what NamespaceLifecycle admitted then, it admits again).
+        fast.set_lifecycle(self._lifecycle is not None)
         on = (
             self._fast_creates
             and not self._sinks
             and self._refusal is None
-            and (self._admission is None or type(self._admission) is ValidatingAdmissionPolicyPlugin)
+            and (
+                self._admission is None
+                or type(self._admission) is ValidatingAdmissionPolicyPlugin
+            )
+            and (self._lifecycle is None or type(self._lifecycle) is NamespaceLifecycle)
         )
         if on and isinstance(recorder, StoreJournal) and recorder.store is self.store:
             fast.set_counting(None)
@@ -213,6 +236,14 @@ class Engine:
         base = base[: 63 - 5]
         return base + "".join(self.rng.choice(_NAME_CHARS) for _ in range(5))
 
+    def mutate(
+        self, actor: str, operation: str, info: KindInfo, obj: Obj | None, name: str
+    ) -> None:
+        """The admission plugins that run before the registry: NamespaceLifecycle."""
+        lifecycle = self.lifecycle
+        if lifecycle is not None:
+            lifecycle(self.store, operation, info, obj, name)
+
     def admit(
         self,
         actor: str,
@@ -222,11 +253,16 @@ class Engine:
         old: Obj | None,
         dry_run: bool,
         subresource: str | None = None,
+        *,
+        api_version: Any = None,
     ) -> Admitted:
-        """Run the admission hook (when one is installed)."""
+        """Run the admission hook (when one is installed) for a request made through
+        ``api_version`` (None: the version the objects are in)."""
         if self.admission is None:
             return NOTHING
-        return self.admission(self.store, actor, operation, info, obj, old, dry_run, subresource)
+        return self.admission(
+            self.store, actor, operation, info, obj, old, dry_run, subresource, api_version
+        )
 
     def reseed(self, stream: str) -> None:
         """New random streams for decisions and allocators, derived from the seed and
@@ -366,10 +402,23 @@ class Engine:
     # ------------------------------------------------------------------ verbs
 
     def create(
-        self, obj: Obj, *, namespace: str | None = None, dry_run: bool = False, actor: str = USER
+        self,
+        obj: Obj,
+        *,
+        namespace: str | None = None,
+        dry_run: bool = False,
+        actor: str = USER,
+        field_validation: FieldValidation = "Warn",
+        managed_fields: list[Obj] | None = None,
     ) -> tuple[Obj, list[str]]:
-        """POST an object; returns it as stored and the warnings."""
-        fast = self._fast
+        """POST an object; returns it as stored and the warnings.
+
+        ``field_validation`` treats unknown fields as the ``fieldValidation`` parameter
+        does (``Strict``, ``Warn``, ``Ignore``); ``managed_fields`` are stored as the
+        object's ``metadata.managedFields`` (a field manager's result; None: none)."""
+        # The fast path knows the default request options only (its shapes were learned
+        # under them).
+        fast = self._fast if field_validation == "Warn" and managed_fields is None else None
         if fast is not None and not dry_run:
             if self.meta.generation != self._ready_generation:
                 self._templates.set_ready(self.meta.ready)
@@ -378,36 +427,56 @@ class Engine:
             if got is not None:
                 return got
         kind = self.kind_of(obj)
+        opts = generic.WriteOptions(field_validation, managed_fields)
         if kind != "Service":
-            return self.run(self._simple(kind).create(self, obj, namespace, dry_run, actor), actor)
-        out = service_registry.create(self, obj, namespace, dry_run, actor)
+            out = self._simple(kind).create(self, obj, namespace, dry_run, actor, opts)
+            return self.run(out, actor)
+        out = service_registry.create(self, obj, namespace, dry_run, actor, opts)
         result = self.run(out, actor)
         if fast is not None and not dry_run and self._admits_everything():
             self._templates.learn(obj, namespace, out)
         return result
 
     def update(
-        self, obj: Obj, *, namespace: str | None = None, dry_run: bool = False, actor: str = USER
+        self,
+        obj: Obj,
+        *,
+        namespace: str | None = None,
+        dry_run: bool = False,
+        actor: str = USER,
+        field_validation: FieldValidation = "Warn",
+        managed_fields: list[Obj] | None = None,
     ) -> tuple[Obj, list[str]]:
-        """PUT an object (spec, labels, annotations, finalizers; status is kept)."""
+        """PUT an object (spec, labels, annotations, finalizers; status is kept).
+        ``field_validation`` and ``managed_fields`` as for :meth:`create` (None keeps the
+        stored object's managed fields)."""
         kind = self.kind_of(obj)
         need_name(obj, kind)
+        opts = generic.WriteOptions(field_validation, managed_fields)
         if kind == "Service":
-            out = service_registry.update(self, obj, namespace, dry_run, actor)
+            out = service_registry.update(self, obj, namespace, dry_run, actor, opts)
         else:
-            out = self._simple(kind).update(self, obj, namespace, dry_run, actor)
+            out = self._simple(kind).update(self, obj, namespace, dry_run, actor, opts)
         return self.run(out, actor)
 
     def update_status(
-        self, obj: Obj, *, namespace: str | None = None, dry_run: bool = False, actor: str = USER
+        self,
+        obj: Obj,
+        *,
+        namespace: str | None = None,
+        dry_run: bool = False,
+        actor: str = USER,
+        field_validation: FieldValidation = "Warn",
+        managed_fields: list[Obj] | None = None,
     ) -> tuple[Obj, list[str]]:
-        """PUT to the status subresource."""
+        """PUT to the status subresource (options as for :meth:`update`)."""
         kind = self.kind_of(obj)
         need_name(obj, kind)
+        opts = generic.WriteOptions(field_validation, managed_fields)
         if kind == "Service":
-            out = service_registry.update_status(self, obj, namespace, dry_run, actor)
+            out = service_registry.update_status(self, obj, namespace, dry_run, actor, opts)
         else:
-            out = self._simple(kind).update_status(self, obj, namespace, dry_run, actor)
+            out = self._simple(kind).update_status(self, obj, namespace, dry_run, actor, opts)
         return self.run(out, actor)
 
     def delete(
@@ -418,22 +487,43 @@ class Engine:
         *,
         dry_run: bool = False,
         actor: str = USER,
+        api_version: str | None = None,
     ) -> tuple[Obj, list[str]]:
-        """DELETE; returns the object (with deletionTimestamp when finalizers hold it)."""
+        """DELETE (through ``api_version``, None: the preferred one); returns the object
+        (with deletionTimestamp when finalizers hold it)."""
         kind = resolve_kind(kind)
+        served_version(kind, api_version)
         if kind == "Service":
-            out = service_registry.delete(self, name, namespace, dry_run, actor)
+            out = service_registry.delete(self, name, namespace, dry_run, actor, api_version)
         else:
-            out = self._simple(kind).delete(self, name, namespace, dry_run, actor)
+            out = self._simple(kind).delete(self, name, namespace, dry_run, actor, api_version)
         return self.run(out, actor)
 
-    def get(self, kind: str, name: str, namespace: str | None = None) -> Obj:
-        """Read one object; NotFoundError when absent."""
+    def finalize(
+        self, obj: Obj, *, dry_run: bool = False, actor: str = USER
+    ) -> tuple[Obj, list[str]]:
+        """PUT a Namespace's ``/finalize`` subresource (its ``spec.finalizers``)."""
+        kind = self.kind_of(obj)
+        need_name(obj, kind)
+        if kind != "Namespace":
+            raise NotFoundError(f"the server could not find the requested resource ({kind})")
+        return self.run(NAMESPACES.finalize(self, obj, dry_run, actor), actor)
+
+    def get(
+        self, kind: str, name: str, namespace: str | None = None, *, api_version: str | None = None
+    ) -> Obj:
+        """Read one object (as ``api_version``, None: the preferred one); NotFoundError
+        when absent."""
         info = KINDS[resolve_kind(kind)]
+        served_version(info.kind, api_version)
         if not name:
             raise BadRequestError(f"a name is required to get a {info.kind}")
         ns = (namespace or "default") if info.namespaced else None
-        return generic.get_existing(self.store, info, ns, name)[2]
+        obj = generic.get_existing(self.store, info, ns, name)[2]
+        if api_version is not None:
+            # Every served version of a kind has the same schema: a conversion renames.
+            obj["apiVersion"] = api_version
+        return obj
 
     def list(self, kind: str, namespace: str | None = None) -> list[Obj]:
         """Every object of a kind (in one namespace, or all), ordered by key."""
@@ -458,6 +548,9 @@ class Engine:
             meta["namespace"] = "default"  # where every read looks for it
         meta.setdefault("uid", self.new_uid())
         meta.setdefault("creationTimestamp", self.now())
+        if kind == "Service":
+            # What any read of it returns (older objects lack the dual-stack fields).
+            service_registry.default_on_read(new, self.families[0])
         key = object_key(info.namespaced, meta.get("namespace"), meta["name"])
         txn = Txn(self.store.revision, "store", kind, meta.get("namespace"), meta["name"])
         try:
@@ -494,7 +587,7 @@ class Engine:
 
     @staticmethod
     def _simple(kind: str) -> SimpleKind:
-        strategy = SIMPLE_KINDS.get(kind)
+        strategy = STRATEGIES.get(kind)
         if strategy is None:
             raise NotFoundError(f"the server does not allow this method on {kind}")
         return strategy
@@ -505,6 +598,15 @@ def resolve_kind(kind: str) -> str:
     if not isinstance(kind, str) or not kind:
         raise BadRequestError("a kind is required")
     return kind_info(kind).kind
+
+
+def served_version(kind: str, api_version: str | None) -> None:
+    """BadRequest unless ``api_version`` (when given) is one the kind is served in."""
+    if api_version is not None and api_version not in KINDS[kind].api_versions():
+        raise BadRequestError(
+            f'no kind "{kind}" is registered for version "{api_version}"; served: '
+            f"{', '.join(KINDS[kind].api_versions())}"
+        )
 
 
 def need_name(obj: Obj, kind: str) -> None:

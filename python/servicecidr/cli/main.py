@@ -25,6 +25,7 @@ EPILOG = """examples:
   servicecidr --state ./lab init --service-cluster-ip-range 10.96.0.0/28 --clock simulated
   servicecidr check -o json
   servicecidr conformance ../shared/conformance
+  servicecidr serve                         # the Kubernetes API, for kubectl
 
 The state lives in --state DIR, else $SERVICECIDR_STATE, else ./.servicecidr; a command on
 a missing state creates one with --service-cluster-ip-range 10.96.0.0/12 (kubeadm's).
@@ -33,10 +34,17 @@ a missing state creates one with --service-cluster-ip-range 10.96.0.0/12 (kubead
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser (exposed for tests and shell completion)."""
-    from importlib.metadata import version
-
-    __version__ = version("servicecidr")
-    from servicecidr.cli import check, completion, demo, import_cmd, log_cmd, simulate
+    from servicecidr.cli import (
+        check,
+        completion,
+        demo,
+        import_cmd,
+        log_cmd,
+        serve_cmd,
+        simulate,
+        sweep_cmd,
+    )
+    from servicecidr.version import __version__
 
     p = CliParser(
         prog="servicecidr",
@@ -68,6 +76,8 @@ def build_parser() -> argparse.ArgumentParser:
     import_cmd.add_parser(sub)
     simulate.add_parser(sub)
     simulate.add_bench_parser(sub)
+    serve_cmd.add_parser(sub)
+    sweep_cmd.add_parser(sub)
     conf = sub.add_parser(
         "conformance",
         help="run conformance scenarios (files or folders)",
@@ -171,12 +181,20 @@ def run(argv: Sequence[str] | None, io: IO) -> int:
         from servicecidr.cli import import_cmd
 
         return import_cmd.run(args, io)
+    if args.command in ("serve", "advance"):
+        from servicecidr.cli import serve_cmd
+
+        return serve_cmd.run(args, io)
     if args.command in ("simulate", "bench"):
         from servicecidr.cli import simulate
 
         if args.command == "bench":
             return simulate.run_bench(args, io)
         return simulate.run(args, io)
+    if args.command == "sweep":
+        from servicecidr.cli import sweep_cmd
+
+        return sweep_cmd.run(args, io)
     io.err.write(f"error: unknown command {args.command!r}\n")
     return 1
 

@@ -15,7 +15,8 @@ __all__ = ["Progress"]
 
 class Progress:
     """``start(total, label)``, then ``advance(n)`` or ``update(done, total)``, then
-    ``finish()``. A total of 0 means unknown: the bar shows a count instead."""
+    ``finish()``. A total of 0 means unknown: the bar shows a count instead. ``suffix``
+    (empty by default) is drawn after the count: running, failed, ETA."""
 
     def __init__(self, stream: TextIO, delay: float = 0.5, width: int = 30) -> None:
         self.stream = stream
@@ -28,6 +29,7 @@ class Progress:
         self.total = 0
         self.done = 0
         self.label = ""
+        self.suffix = ""
         self._start = time.monotonic()
         self._last = 0.0
         self._drawn = False
@@ -59,6 +61,8 @@ class Progress:
             text = f"\r{self.label} [{bar}] {frac * 100:5.1f}% ({self.done}/{self.total})"
         else:
             text = f"\r{self.label} {self.done:,}"
+        if self.suffix:
+            text += f" {self.suffix}\x1b[K"
         self.stream.write(text)
         self.stream.flush()
         self._drawn = True

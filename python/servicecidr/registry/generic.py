@@ -4,6 +4,7 @@ graceful deletion with finalizers, and the standard error messages."""
 from __future__ import annotations
 
 import copy
+from dataclasses import dataclass
 from typing import Any
 
 from servicecidr.api import decode as api_decode
@@ -11,6 +12,7 @@ from servicecidr.api.kinds import KindInfo
 from servicecidr.api.storable import is_text
 from servicecidr.errors import (
     AlreadyExistsError,
+    ApiError,
     BadRequestError,
     ConflictError,
     NotFoundError,
@@ -20,6 +22,8 @@ from servicecidr.registry.txn import Txn
 from servicecidr.store import Store, decode_object, object_key
 
 __all__ = [
+    "DEFAULT_OPTIONS",
+    "WriteOptions",
     "already_exists",
     "check_precondition",
     "decode_request",
@@ -29,6 +33,9 @@ __all__ = [
     "not_found",
     "object_key_of",
     "request_name",
+    "resource_version_on_create",
+    "resource_version_set",
+    "set_managed_fields",
     "stored_key",
     "strip_for_create",
 ]
@@ -43,6 +50,28 @@ _SYSTEM_FIELDS = (
     "managedFields",
     "selfLink",
 )
+
+
+@dataclass(frozen=True, slots=True)
+class WriteOptions:
+    """What a front door asks of a write beyond its body.
+
+    Attributes:
+        field_validation: how unknown fields of the body are treated, as the
+            ``fieldValidation`` query parameter: ``Strict`` (refused), ``Warn`` (a warning
+            each) or ``Ignore``.
+        managed_fields: the ``metadata.managedFields`` to store, computed by the caller's
+            field manager (the HTTP server's server-side apply); None keeps what the
+            stored object has (nothing on a create), ``[]`` removes them. Handed over:
+            stored as given, not copied.
+    """
+
+    field_validation: api_decode.FieldValidation = "Warn"
+    managed_fields: list[dict[str, Any]] | None = None
+
+
+#: The facade's writes: warn about unknown fields, no field manager.
+DEFAULT_OPTIONS = WriteOptions()
 
 
 def not_found(info: KindInfo, name: str) -> NotFoundError:
@@ -77,6 +106,22 @@ def request_name(obj: dict[str, Any]) -> str:
     return name if isinstance(name, str) else ""
 
 
+def resource_version_set(obj: dict[str, Any]) -> bool:
+    """Whether a create names a resourceVersion etcd would refuse: one that parses as a
+    nonzero unsigned 64-bit number (``APIObjectVersioner.ObjectResourceVersion``)."""
+    meta = obj.get("metadata")
+    rv = meta.get("resourceVersion") if isinstance(meta, dict) else None
+    if not isinstance(rv, str) or not rv.isascii() or not rv.isdigit():
+        return False
+    return 0 < int(rv) < 1 << 64
+
+
+def resource_version_on_create() -> ApiError:
+    """etcd3's ``ErrResourceVersionSetOnCreate``: not a Status error, so a client sees it
+    as a 500 without a reason. A dry run never reaches etcd and is not refused."""
+    return ApiError("resourceVersion should not be set on objects to be created")
+
+
 def object_key_of(info: KindInfo, obj: dict[str, Any]) -> str:
     """Storage key of an object."""
     meta = obj["metadata"]
@@ -95,14 +140,28 @@ def strip_for_create(obj: dict[str, Any], info: KindInfo, default_namespace: str
         meta["namespace"] = default_namespace or "default"
 
 
-def decode_request(obj: Any) -> tuple[dict[str, Any], list[str]]:
+def decode_request(
+    obj: Any, opts: WriteOptions = DEFAULT_OPTIONS
+) -> tuple[dict[str, Any], list[str]]:
     """The request body decoded as kube-apiserver decodes JSON (a fresh object), and the
-    warnings of decoding."""
+    warnings of decoding (unknown fields per ``opts.field_validation``)."""
     if not isinstance(obj, dict):
         raise BadRequestError(
             f"the request body must be an object (a mapping), not {type(obj).__name__}"
         )
-    return api_decode.decode(obj)
+    return api_decode.decode(obj, field_validation=opts.field_validation)
+
+
+def set_managed_fields(obj: dict[str, Any], opts: WriteOptions) -> None:
+    """Store the field manager's ``managedFields`` (when the request has a manager)."""
+    if opts.managed_fields is None:
+        return
+    meta = obj.setdefault("metadata", {})
+    if opts.managed_fields:
+        # The caller hands them over (they are stored as given, and not copied).
+        meta["managedFields"] = opts.managed_fields
+    else:
+        meta.pop("managedFields", None)
 
 
 def fill_create_meta(ctx: RequestContext, obj: dict[str, Any]) -> None:

@@ -50,21 +50,35 @@ class SimpleKind:
         return Txn(ctx.store.revision, verb, self.info.kind, ns, name, extra=extra)
 
     def create(
-        self, ctx: RequestContext, obj: Obj, namespace: str | None, dry_run: bool, actor: str
+        self,
+        ctx: RequestContext,
+        obj: Obj,
+        namespace: str | None,
+        dry_run: bool,
+        actor: str,
+        opts: generic.WriteOptions = generic.DEFAULT_OPTIONS,
     ) -> Outcome:
         """POST."""
-        new, warnings = generic.decode_request(obj)
+        new, warnings = generic.decode_request(obj, opts)
+        api_version = obj.get("apiVersion")
+        rv_set = generic.resource_version_set(new)
         generic.strip_for_create(new, self.info, namespace)
+        ctx.mutate(actor, "CREATE", self.info, new, generic.request_name(new))
         generic.fill_create_meta(ctx, new)
+        generic.set_managed_fields(new, opts)
         if self.has_status:
             new.pop("status", None)
         name = new["metadata"].get("name", "")
         errs = self.validate(new)
         if errs:
             raise self._invalid(name, errs)
-        admitted = ctx.admit(actor, "CREATE", self.info, new, None, dry_run)
+        admitted = ctx.admit(
+            actor, "CREATE", self.info, new, None, dry_run, api_version=api_version
+        )
         warnings += admitted.warnings
         key = generic.object_key_of(self.info, new)
+        if rv_set and not dry_run:
+            raise generic.resource_version_on_create()
         if ctx.store.contains(self.info.kind, key):
             raise generic.already_exists(self.info, name)
         if dry_run:
@@ -74,16 +88,23 @@ class SimpleKind:
         return Outcome(new, warnings, [txn])
 
     def update(
-        self, ctx: RequestContext, obj: Obj, namespace: str | None, dry_run: bool, actor: str
+        self,
+        ctx: RequestContext,
+        obj: Obj,
+        namespace: str | None,
+        dry_run: bool,
+        actor: str,
+        opts: generic.WriteOptions = generic.DEFAULT_OPTIONS,
     ) -> Outcome:
         """PUT (spec and metadata; status is kept)."""
-        new, warnings = generic.decode_request(obj)
+        new, warnings = generic.decode_request(obj, opts)
         meta = new.setdefault("metadata", {})
         name = meta.get("name", "")
         ns = (meta.get("namespace") or namespace or "default") if self.info.namespaced else None
         key, blob, old = generic.get_existing(ctx.store, self.info, ns, name)
         generic.check_precondition(self.info, new, old)
         generic.merge_update_meta(new, old)
+        generic.set_managed_fields(new, opts)
         if self.has_status:
             if "status" in old:
                 new["status"] = copy.deepcopy(old["status"])
@@ -92,7 +113,9 @@ class SimpleKind:
         errs = self.validate_update(new, old)
         if errs:
             raise self._invalid(name, errs)
-        admitted = ctx.admit(actor, "UPDATE", self.info, new, old, dry_run)
+        admitted = ctx.admit(
+            actor, "UPDATE", self.info, new, old, dry_run, api_version=obj.get("apiVersion")
+        )
         warnings += admitted.warnings
         if dry_run:
             return Outcome(new, warnings)
@@ -104,22 +127,38 @@ class SimpleKind:
         return Outcome(new, warnings, [txn])
 
     def update_status(
-        self, ctx: RequestContext, obj: Obj, namespace: str | None, dry_run: bool, actor: str
+        self,
+        ctx: RequestContext,
+        obj: Obj,
+        namespace: str | None,
+        dry_run: bool,
+        actor: str,
+        opts: generic.WriteOptions = generic.DEFAULT_OPTIONS,
     ) -> Outcome:
         """PUT to the status subresource: only status changes."""
         if not self.has_status:
             raise generic.not_found(self.info, generic.request_name(obj) + "/status")
-        new, warnings = generic.decode_request(obj)
+        new, warnings = generic.decode_request(obj, opts)
         name = new.get("metadata", {}).get("name", "")
         ns = (new["metadata"].get("namespace") or namespace) if self.info.namespaced else None
         key, _blob, old = generic.get_existing(ctx.store, self.info, ns, name)
         generic.check_precondition(self.info, new, old)
         result = copy.deepcopy(old)
         result["status"] = new.get("status") or {}
+        generic.set_managed_fields(result, opts)
         errs = self.validate_status_update(result, old)
         if errs:
             raise self._invalid(name, errs)
-        admitted = ctx.admit(actor, "UPDATE", self.info, result, old, dry_run, "status")
+        admitted = ctx.admit(
+            actor,
+            "UPDATE",
+            self.info,
+            result,
+            old,
+            dry_run,
+            "status",
+            api_version=obj.get("apiVersion"),
+        )
         warnings += admitted.warnings
         if dry_run:
             return Outcome(result, warnings)
@@ -128,13 +167,22 @@ class SimpleKind:
         return Outcome(result, warnings, [txn])
 
     def delete(
-        self, ctx: RequestContext, name: str, namespace: str | None, dry_run: bool, actor: str
+        self,
+        ctx: RequestContext,
+        name: str,
+        namespace: str | None,
+        dry_run: bool,
+        actor: str,
+        api_version: str | None = None,
     ) -> Outcome:
-        """DELETE; an object with finalizers only gets its deletionTimestamp."""
+        """DELETE (made through ``api_version``, None: the preferred one); an object with
+        finalizers only gets its deletionTimestamp."""
         generic.require_name(self.info, name)
         ns = (namespace or "default") if self.info.namespaced else None
         key, blob, old = generic.get_existing(ctx.store, self.info, ns, name)
-        admitted = ctx.admit(actor, "DELETE", self.info, None, old, dry_run)
+        admitted = ctx.admit(
+            actor, "DELETE", self.info, None, old, dry_run, api_version=api_version
+        )
         txn = self._txn(ctx, "delete", ns, name, admitted.extra)
         obj, _gone = generic.finish_delete(ctx, self.info, key, blob, old, txn)
         return Outcome(obj, admitted.warnings, [txn] if txn and not dry_run else [])
@@ -167,9 +215,6 @@ SIMPLE_KINDS: dict[str, SimpleKind] = {
         validation.validate_ip_address_update,
         _no_errors,
         False,
-    ),
-    "Namespace": SimpleKind(
-        KINDS["Namespace"], _meta_only(False), _meta_only_update, _meta_only_update, True
     ),
     "ValidatingAdmissionPolicy": SimpleKind(
         KINDS["ValidatingAdmissionPolicy"],

@@ -86,6 +86,7 @@ __all__ = [
     "MAX_UPDATE_MANAGERS",
     "ApplyResult",
     "apply",
+    "create_managed_fields",
     "decode_apply_body",
     "manager_or_user_agent",
     "track_update",
@@ -591,6 +592,66 @@ def track_update(
     return _with_managed_fields(new, managers)
 
 
+# A create's managed fields depend on which fields the object sets, not on the values
+# of its scalars: objects of one shape (a thousand Services told apart by name and labels'
+# values) share them, but for the time. Bounded; cleared when full.
+_CREATE_CACHE: dict[tuple[str, str, str, str], str] = {}  # -> the entries' JSON
+_CREATE_CACHE_SIZE: Final = 4096
+
+
+def _shape(value: Any) -> Any:
+    """What of an object its field set depends on: the keys of every map, and list items
+    whole (their values are list-map keys and set members)."""
+    if isinstance(value, dict):
+        return {k: _shape(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return value
+    return None
+
+
+def create_managed_fields(
+    new: dict[str, Any], *, manager: str, now: str
+) -> list[dict[str, Any]] | None:
+    """The ``managedFields`` :func:`track_update` gives a create (``live`` None), without
+    walking the schema for every object: remembered by the object's shape
+    (:func:`_shape`), stamped with ``now``."""
+    meta = new.get("metadata")
+    if not isinstance(meta, dict) or meta.get("managedFields") is not None:
+        return _entries(track_update(None, new, manager=manager, now=now))
+    try:
+        key = (
+            manager,
+            str(new.get("apiVersion", "")),
+            str(new.get("kind", "")),
+            json.dumps(_shape(new), sort_keys=True, separators=(",", ":")),
+        )
+    except (TypeError, ValueError):
+        return _entries(track_update(None, new, manager=manager, now=now))
+    text = _CREATE_CACHE.get(key)
+    if text is None:
+        if len(_CREATE_CACHE) >= _CREATE_CACHE_SIZE:
+            _CREATE_CACHE.clear()
+        text = json.dumps(_entries(track_update(None, new, manager=manager, now="")))
+        _CREATE_CACHE[key] = text
+    entries: list[dict[str, Any]] | None = json.loads(text)  # a fresh copy each time
+    if entries is None or not now:
+        return entries
+    stamped = []
+    for e in entries:
+        entry = {k: v for k, v in e.items() if k not in ("fieldsType", "fieldsV1")}
+        entry["time"] = now
+        entry["fieldsType"] = e["fieldsType"]
+        entry["fieldsV1"] = e["fieldsV1"]
+        stamped.append(entry)
+    return stamped
+
+
+def _entries(obj: dict[str, Any]) -> list[dict[str, Any]] | None:
+    meta = obj.get("metadata")
+    entries = meta.get("managedFields") if isinstance(meta, dict) else None
+    return entries if isinstance(entries, list) else None
+
+
 def _is_reset(managed_fields: Any) -> bool:
     """``isResetManagedFields``: ``[]`` or ``[{}]``."""
     if managed_fields is ABSENT or managed_fields is None:
@@ -840,10 +901,13 @@ def validate_patch_options(
     force: bool | None,
     dry_run: list[str] | tuple[str, ...] = (),
     field_validation: str = "",
+    options_kind: str = "PatchOptions",
 ) -> None:
     """``ValidatePatchOptions``: raises InvalidError as kube-apiserver words it
     (``PatchOptions.meta.k8s.io "" is invalid: fieldManager: Required value: is required
-    for apply patch``)."""
+    for apply patch``). With ``patch_type=""`` and ``options_kind`` ``CreateOptions`` or
+    ``UpdateOptions`` it is ``ValidateCreateOptions``/``ValidateUpdateOptions`` (the same
+    checks of fieldManager, dryRun and fieldValidation)."""
     errs = []
     if patch_type == "application/apply-patch+yaml":
         if not field_manager:
@@ -865,7 +929,7 @@ def validate_patch_options(
             not_supported("fieldValidation", field_validation, ["", "Ignore", "Strict", "Warn"])
         )
     if errs:
-        raise to_invalid_error("PatchOptions.meta.k8s.io", "", errs)
+        raise to_invalid_error(f"{options_kind}.meta.k8s.io", "", errs)
 
 
 def _go_sharp_u(ch: str) -> str:

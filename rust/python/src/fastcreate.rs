@@ -12,7 +12,8 @@
 //!
 //! Whatever this call cannot answer as the full path would — an unknown shape, a name
 //! that is not a DNS-1035 label, a key that exists, a family without room, admission
-//! bindings in the store — it leaves alone *before* drawing anything (it returns None)
+//! bindings in the store, a Namespace other than the one the shape was learned in (the
+//! NamespaceLifecycle check: missing or Terminating) — it leaves alone *before* drawing anything (it returns None)
 //! and the full path runs, so every error is the full path's own.
 
 use std::collections::HashMap;
@@ -29,6 +30,7 @@ use servicecidr_fastpath::{is_dns1035_label, uuid4_text, Template};
 
 use crate::store::{apply_error, reported_to_py, Reported, Store};
 use crate::{to_pyerr, CidrAllocator};
+use servicecidr_store::Blob;
 
 /// The slots of a template, in value order, and the sentinel strings that mark them.
 const SLOTS: [&str; 6] = [
@@ -174,6 +176,9 @@ impl Plan {
 struct Shape {
     /// The Service's namespace and `namespace/` (its keys' prefix).
     namespace: String,
+    /// The stored Namespace object when the shape was learned (a create in it was
+    /// admitted then; the same bytes now admit it again). None: there was none.
+    namespace_object: Option<Blob>,
     prefix: String,
     /// The family index (0: IPv4, 1: IPv6) of each allocated address, in clusterIPs order.
     families: Vec<usize>,
@@ -192,6 +197,9 @@ pub struct ServiceFastPath {
     service_kind: usize,
     address_kind: usize,
     binding_kind: Option<usize>,
+    namespace_kind: Option<usize>,
+    /// Whether NamespaceLifecycle runs (a create needs its namespace as it was learned).
+    lifecycle: bool,
     /// Shape key -> what it creates (None: a shape that always takes the full path).
     shapes: Shapes,
     /// The ready allocators of each family in the MetaAllocator's order (None: the
@@ -352,6 +360,7 @@ impl ServiceFastPath {
         {
             let store = self.store.bind(py).borrow();
             if self.binding_kind.is_some_and(|k| store.count_of(k) > 0)
+                || (self.lifecycle && !self.namespace_as_learned(&store, shape))
                 || store.blob(self.service_kind, &service_key).is_some()
                 || (self.count.is_none() && store.next_seq().is_none())
             {
@@ -546,7 +555,7 @@ impl ServiceFastPath {
     #[new]
     fn new(store: Bound<'_, Store>, format_time: Py<PyAny>, upkeep: Py<PyAny>) -> PyResult<Self> {
         let py = store.py();
-        let (service_kind, address_kind, binding_kind) = {
+        let (service_kind, address_kind, binding_kind, namespace_kind) = {
             let s = store.borrow();
             let (Some(service), Some(address)) =
                 (s.kind_index("Service"), s.kind_index("IPAddress"))
@@ -559,6 +568,7 @@ impl ServiceFastPath {
                 service,
                 address,
                 s.kind_index("ValidatingAdmissionPolicyBinding"),
+                s.kind_index("Namespace"),
             )
         };
         Ok(ServiceFastPath {
@@ -566,6 +576,8 @@ impl ServiceFastPath {
             service_kind,
             address_kind,
             binding_kind,
+            namespace_kind,
+            lifecycle: true,
             shapes: Shapes::default(),
             ready: [None, None],
             sentinels: SENTINELS
@@ -603,9 +615,22 @@ impl ServiceFastPath {
         Some((PyBytes::new(obj.py(), &key), name))
     }
 
-    /// Whether a shape is known (learned or refused).
-    fn knows(&self, key: &[u8]) -> bool {
-        self.shapes.contains_key(key)
+    /// Whether a shape is known (learned or refused); a shape learned in a Namespace
+    /// that has changed since is not (it may be learned again).
+    fn knows(&self, py: Python<'_>, key: &[u8]) -> bool {
+        match self.shapes.get(key) {
+            None => false,
+            Some(None) => true,
+            Some(Some(shape)) => {
+                !self.lifecycle || self.namespace_as_learned(&self.store.bind(py).borrow(), shape)
+            }
+        }
+    }
+
+    /// Whether NamespaceLifecycle runs: a create then takes this path only while its
+    /// Namespace is stored as it was when its shape was learned.
+    fn set_lifecycle(&mut self, on: bool) {
+        self.lifecycle = on;
     }
 
     /// Remembers a shape that always takes the full path.
@@ -632,6 +657,13 @@ impl ServiceFastPath {
         addresses: Vec<Vec<u8>>,
         expect: Vec<(Vec<u8>, Vec<String>)>,
     ) -> PyResult<bool> {
+        let namespace_object = self.namespace_kind.and_then(|k| {
+            self.store
+                .bind(object.py())
+                .borrow()
+                .blob(k, namespace)
+                .cloned()
+        });
         let Some(object) = Plan::of(object, &self.sentinels)? else {
             self.refuse(key);
             return Ok(false);
@@ -665,6 +697,7 @@ impl ServiceFastPath {
             }
             Some(Shape {
                 namespace: namespace.to_owned(),
+                namespace_object: None,
                 prefix: format!("{namespace}/"),
                 families: fams,
                 service,
@@ -673,6 +706,10 @@ impl ServiceFastPath {
                 warnings,
             })
         })();
+        let learned = learned.map(|shape| Shape {
+            namespace_object,
+            ..shape
+        });
         let ok = learned.is_some();
         self.make_room();
         self.shapes.insert(Box::from(key), learned);
@@ -753,6 +790,17 @@ impl ServiceFastPath {
 }
 
 impl ServiceFastPath {
+    /// Whether the Namespace of `shape` is stored as it was when it was learned (and
+    /// was stored then).
+    fn namespace_as_learned(&self, store: &Store, shape: &Shape) -> bool {
+        match (self.namespace_kind, &shape.namespace_object) {
+            (Some(k), Some(learned)) => store
+                .blob(k, &shape.namespace)
+                .is_some_and(|now| now[..] == learned[..]),
+            _ => false,
+        }
+    }
+
     fn make_room(&mut self) {
         if self.shapes.len() >= MAX_SHAPES {
             self.shapes.clear();

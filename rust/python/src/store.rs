@@ -45,7 +45,6 @@ pub(crate) struct Reported {
     node_ports: Vec<String>,
 }
 
-
 struct StoreObserver<'a> {
     allocators: &'a [Py<CidrAllocator>],
     address_kind: Option<usize>,
@@ -161,7 +160,12 @@ impl Store {
 
     /// `apply` of writes known to pass the store's checks (their kinds' indexes are
     /// `kinds`).
-    pub(crate) fn apply_checked(&mut self, writes: &[WriteRef<'_>], kinds: &[usize], reported: &mut Reported) {
+    pub(crate) fn apply_checked(
+        &mut self,
+        writes: &[WriteRef<'_>],
+        kinds: &[usize],
+        reported: &mut Reported,
+    ) {
         let mut observer = StoreObserver {
             allocators: &self.allocators,
             address_kind: self.address_kind,
@@ -190,7 +194,10 @@ impl Store {
     }
 }
 
-pub(crate) fn reported_to_py<'py>(py: Python<'py>, r: Reported) -> PyResult<Option<Bound<'py, PyTuple>>> {
+pub(crate) fn reported_to_py<'py>(
+    py: Python<'py>,
+    r: Reported,
+) -> PyResult<Option<Bound<'py, PyTuple>>> {
     if r.reshaped.is_empty() && r.node_ports.is_empty() {
         return Ok(None);
     }
