@@ -358,9 +358,7 @@ class ServiceFastPath:
         """Learn a shape from the templates of the create that stored it; the templates
         filled with ``expect``'s values must give back its bytes. Returns whether the
         shape was learned (else it is refused)."""
-    def set_ready(
-        self, ipv4: list[CidrAllocator] | None, ipv6: list[CidrAllocator] | None
-    ) -> None:
+    def set_ready(self, ipv4: list[CidrAllocator] | None, ipv6: list[CidrAllocator] | None) -> None:
         """The ready allocators of each family, in the MetaAllocator's order (None: the
         family takes the full path)."""
     def set_counting(self, count: Callable[[float], None] | None) -> None:

@@ -193,8 +193,7 @@ class Engine:
             and not self._sinks
             and self._refusal is None
             and (
-                self._admission is None
-                or type(self._admission) is ValidatingAdmissionPolicyPlugin
+                self._admission is None or type(self._admission) is ValidatingAdmissionPolicyPlugin
             )
             and (self._lifecycle is None or type(self._lifecycle) is NamespaceLifecycle)
         )

@@ -65,7 +65,7 @@ def may_hand_out_special(prefix: str) -> bool:
     """Whether a range may hand out an address the Service validation treats as special
     (unspecified, loopback, link-local, link-local multicast)."""
     net = ipaddress.ip_network(prefix, strict=False)
-    return any(net.version == s.version and net.overlaps(s) for s in _SPECIAL)  # type: ignore[arg-type]
+    return any(net.version == s.version and net.overlaps(s) for s in _SPECIAL)
 
 
 def _plain_request(obj: dict[str, Any]) -> bool:
@@ -79,9 +79,7 @@ def _plain_request(obj: dict[str, Any]) -> bool:
     cips = spec.get("clusterIPs")
     if cip is not None and cip not in _UNSET_ADDRESSES:
         return False
-    return cips is None or (
-        isinstance(cips, list) and all(ip in _UNSET_ADDRESSES for ip in cips)
-    )
+    return cips is None or (isinstance(cips, list) and all(ip in _UNSET_ADDRESSES for ip in cips))
 
 
 class ServiceTemplates:
@@ -109,9 +107,7 @@ class ServiceTemplates:
         per_family: list[list[CidrAllocator] | None] = []
         for family in ("IPv4", "IPv6"):
             allocs = ready(family)
-            per_family.append(
-                None if any(may_hand_out_special(a.cidr) for a in allocs) else allocs
-            )
+            per_family.append(None if any(may_hand_out_special(a.cidr) for a in allocs) else allocs)
         self.fast.set_ready(per_family[0], per_family[1])
 
     def learn(self, obj: Any, namespace: str | None, outcome: Outcome) -> bool:
@@ -150,7 +146,7 @@ class ServiceTemplates:
             dict[str, Any],
             bytes,
             list[bytes],
-            list[tuple[bytes, list[str]]],
+            list[tuple[bytes, list[Any]]],
         ]
         | None
     ):
@@ -186,7 +182,13 @@ class ServiceTemplates:
         s = self._slot
         template = copy.deepcopy(svc)
         tmeta, tspec = template["metadata"], template["spec"]
-        values = [name, meta.get("uid"), meta.get("creationTimestamp"), meta.get("resourceVersion")]
+        # Any slot value that is not a string refuses the shape (checked below).
+        values: list[Any] = [
+            name,
+            meta.get("uid"),
+            meta.get("creationTimestamp"),
+            meta.get("resourceVersion"),
+        ]
         tmeta["name"], tmeta["uid"] = s["name"], s["uid"]
         tmeta["creationTimestamp"], tmeta["resourceVersion"] = (
             s["creationTimestamp"],
@@ -202,7 +204,7 @@ class ServiceTemplates:
         # allocation order).
         stored = {w.key: w.blob or b"" for w in addresses}
         address_blobs: list[bytes] = []
-        expect: list[tuple[bytes, list[str]]] = [(writes[-1].blob or b"", values)]
+        expect: list[tuple[bytes, list[Any]]] = [(writes[-1].blob or b"", values)]
         for ip in ips:
             t, v = self._address_template(stored[ip], name, ns)
             if t is None:
@@ -215,7 +217,7 @@ class ServiceTemplates:
 
     def _address_template(
         self, blob: bytes, name: str, namespace: str
-    ) -> tuple[bytes | None, list[str]]:
+    ) -> tuple[bytes | None, list[Any]]:
         """The template of an IPAddress the create stored, and the values of its slots."""
         obj = decode_object(blob)
         meta = obj.get("metadata")
@@ -226,7 +228,7 @@ class ServiceTemplates:
         if ref.get("name") != name or ref.get("namespace") != namespace:
             return None, []
         s = self._slot
-        values = [
+        values: list[Any] = [
             name,
             meta.get("uid"),
             meta.get("creationTimestamp"),
