@@ -384,6 +384,9 @@ class ServiceFastPath:
     ) -> int:
         """``create`` of ``objs[start:]`` in order, appending each Service to ``out``,
         until one must take the full path: returns its index (``len(objs)``: all done)."""
+    @property
+    def created(self) -> int:
+        """How many Services this path has created."""
     def __len__(self) -> int: ...
 
 @final

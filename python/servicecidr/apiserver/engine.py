@@ -178,6 +178,11 @@ class Engine:
         self._fast_creates = bool(on)
         self._refresh_fast()
 
+    @property
+    def fast_created(self) -> int:
+        """How many Services the fast path has created so far."""
+        return self._templates.fast.created
+
     def _refresh_fast(self) -> None:
         """Turn the fast path on when nothing a create does needs Python: no sink wants
         the entry as an object, writes are accepted, admission is the policy plugin

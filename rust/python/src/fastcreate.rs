@@ -213,6 +213,9 @@ pub struct ServiceFastPath {
     count: Option<Py<PyAny>>,
     upkeep: Py<PyAny>,
     key: Vec<u8>,
+    /// How many Services this path has created (what the differential tests look at to
+    /// know it ran).
+    created: u64,
 }
 
 /// Encodes a request body as its shape key: every value but `metadata.name`, whose
@@ -524,6 +527,7 @@ impl ServiceFastPath {
             return Err(apply_error(py, &e));
         }
         // Recorded and applied: from here on the create has happened.
+        self.created += 1;
         let uid_py = PyString::new(py, uid_str);
         let rv_py = PyString::new(py, &rv_text);
         let ip_py = |i: usize| (i < k).then(|| PyString::new(py, &ips[i]));
@@ -589,6 +593,7 @@ impl ServiceFastPath {
             count: None,
             upkeep,
             key: Vec::new(),
+            created: 0,
         })
     }
 
@@ -782,6 +787,12 @@ impl ServiceFastPath {
             i += 1;
         }
         Ok(i)
+    }
+
+    /// How many Services this path has created.
+    #[getter]
+    fn created(&self) -> u64 {
+        self.created
     }
 
     fn __len__(&self) -> usize {
