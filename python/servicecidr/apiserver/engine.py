@@ -441,6 +441,59 @@ class Engine:
             self._templates.learn(obj, namespace, out)
         return result
 
+    def create_many(
+        self,
+        objs: Iterable[Obj],
+        *,
+        namespace: str | None = None,
+        dry_run: bool = False,
+        actor: str = USER,
+    ) -> list[Obj | ServiceCIDRError]:
+        """:meth:`create` of each object in turn, with exactly the effects of that loop
+        (the same entries, random draws and errors); returns, per object in order, the
+        object as stored or the :class:`~servicecidr.errors.ServiceCIDRError` its create
+        raised (the next one is still made). Runs of Services the fast path knows are
+        created in one call into Rust."""
+        items = objs if isinstance(objs, list) else list(objs)
+        out: list[Obj | ServiceCIDRError] = []
+        i, n = 0, len(items)
+        while i < n:
+            fast = self._fast
+            if fast is not None and not dry_run:
+                if self.meta.generation != self._ready_generation:
+                    self._templates.set_ready(self.meta.ready)
+                    self._ready_generation = self.meta.generation
+                # appends each Service it creates; stops at the first it must leave alone
+                i = fast.create_many(items, i, namespace, actor, self.rng, self.clock, out)
+                if i >= n:
+                    break
+            try:
+                out.append(
+                    self.create(items[i], namespace=namespace, dry_run=dry_run, actor=actor)[0]
+                )
+            except ServiceCIDRError as e:
+                out.append(e)
+            i += 1
+        return out
+
+    def delete_many(
+        self,
+        keys: Iterable[tuple[str, str, str | None]],
+        *,
+        dry_run: bool = False,
+        actor: str = USER,
+    ) -> list[Obj | ServiceCIDRError]:
+        """:meth:`delete` of each ``(kind, name, namespace)`` in turn, with exactly the
+        effects of that loop; returns, per key in order, the object as the delete returns
+        it or the :class:`~servicecidr.errors.ServiceCIDRError` it raised."""
+        out: list[Obj | ServiceCIDRError] = []
+        for kind, name, namespace in keys:
+            try:
+                out.append(self.delete(kind, name, namespace, dry_run=dry_run, actor=actor)[0])
+            except ServiceCIDRError as e:
+                out.append(e)
+        return out
+
     def update(
         self,
         obj: Obj,
