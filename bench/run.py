@@ -16,7 +16,11 @@ Parts, in order (figures and drawings go to --out, default bench/out/):
    10^6 Services, beside the allocators -> ``scale.json``, ``scale.png``;
 4. the simulations (``--part sim``): every preset of ``servicecidr simulate`` once, wall
    time and operations per second -> ``sim.json`` and each run's files;
-5. with ``--all``, ``cluster_table.py`` too (10^4..10^6 Services; scale.py covers it).
+5. the layer tables, each beside its own baseline: ``log_table.py``,
+   ``bench_admission.py``, ``import_table.py``, ``create_table.py`` (Service creates
+   through ``Cluster.create`` and ``create_many`` beside the minimal pure-Python loop),
+   ``serve_table.py``, ``sweep_table.py``;
+6. with ``--all``, ``cluster_table.py`` too (10^4..10^6 Services; scale.py covers it).
 
 Then the comparison table, the scale and simulation lines, the goals of the issues met or
 missed in this run (``goals.py``: printed, never a failure), and ``run.json`` with every
@@ -407,6 +411,12 @@ def main() -> int:
             # the issue's size: 10^6 events (the log is generated once, ~1.4 GiB, and
             # kept in the temporary folder for later runs)
             else ["--events", "1000000", "--profile-events", "50000"],
+        ),
+        (
+            "create_table.py: Service creates, Cluster.create and create_many, beside the "
+            "minimal pure-Python loop",
+            "create_table.py",
+            ["--services", "5000"] if args.quick else [],
         ),
         (
             "serve_table.py: Service creates over HTTP beside the engine, watch fan-out",

@@ -23,6 +23,7 @@ from __future__ import annotations
 import builtins
 import contextlib
 import copy
+import gc
 import hashlib
 import json
 import os
@@ -59,6 +60,10 @@ from servicecidr.store import decode_object, object_key
 __all__ = ["Cluster", "parse_service_cluster_ip_range"]
 
 Obj = dict[str, Any]
+
+#: A load that leaves at least this many objects stored is a bulk load (see
+#: :meth:`Cluster._settle`); below it the collector has little to walk anyway.
+BULK_LOAD_OBJECTS = 50_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,10 +145,12 @@ class Cluster:
                 recorder,
             )
 
+        self._froze = False
         if _opening is None:
             self._engine = make()
         else:
             self._engine, loaded = self._load(_opening, make)
+            self._settle()
         self._controllers = ControllerManager(self._engine)
         if _opening is not None:
             self._attach(_opening, loaded, seed)
@@ -175,9 +182,21 @@ class Cluster:
             touched = engine.recorder.record_and_apply(entry, engine.store)
             if touched is not None:
                 engine.upkeep(*touched)
+        c._settle()
         if start:
             c.start()
         return c
+
+    def _settle(self) -> None:
+        """After a bulk load: ``gc.freeze()``, so that what the load left alive (the
+        allocators, interned keys, caches, everything the process held before) is no
+        longer walked by every later full collection of a long run. :meth:`close` gives
+        it back to the collector (``gc.unfreeze()``), so a closed Cluster's cycles are
+        freed as before."""
+        store = self._engine.store
+        if store.count("Service") + store.count("IPAddress") >= BULK_LOAD_OBJECTS:
+            gc.freeze()
+            self._froze = True
 
     def start(self) -> None:
         """What kube-apiserver does when it starts: sync the default ServiceCIDR, then
@@ -666,7 +685,11 @@ class Cluster:
 
     def close(self) -> None:
         """Flush the log (per the durability mode), record the clock and release the
-        directory; later mutating calls raise ReadOnlyError. In memory: nothing to do."""
+        directory; later mutating calls raise ReadOnlyError. In memory: nothing to do
+        (but see :meth:`_settle`)."""
+        if self._froze:
+            self._froze = False
+            gc.unfreeze()
         state = self._state
         if state is None or state.lock_fd < 0:
             return

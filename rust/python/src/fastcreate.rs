@@ -23,6 +23,7 @@ use pyo3::exceptions::PyRuntimeError;
 use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyBytes, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple};
+use pyo3::{PyTraverseError, PyVisit};
 use servicecidr_codec::msgpack as mp;
 use servicecidr_codec::record::{RecordRef, WriteRef, OP_PUT};
 use servicecidr_core::{Error, Ip, MAX_IP_TEXT_LEN};
@@ -595,6 +596,28 @@ impl ServiceFastPath {
             key: Vec::new(),
             created: 0,
         })
+    }
+
+    /// The garbage collector's view of what this holds: `upkeep` is a bound method of
+    /// the engine that holds this, so the two make a cycle only the collector can free.
+    fn __traverse__(&self, visit: PyVisit<'_>) -> Result<(), PyTraverseError> {
+        visit.call(&self.store)?;
+        visit.call(&self.format_time)?;
+        visit.call(&self.upkeep)?;
+        visit.call(&self.count)?;
+        for family in self.ready.iter().flatten() {
+            for allocator in family {
+                visit.call(allocator)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Drops what could hold the cycle (the engine clears the rest).
+    fn __clear__(&mut self) {
+        self.count = None;
+        self.ready = [None, None];
+        self.shapes.clear();
     }
 
     /// The sentinel strings (slot name -> str): a template holds these very objects
