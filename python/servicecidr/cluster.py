@@ -268,7 +268,8 @@ class Cluster:
         """POST an object (a dict shaped as kubectl shows it); returns it as stored.
         ``field_validation`` as for :meth:`create_with_warnings` (``Strict`` refuses an
         unknown field: ``strict decoding error: unknown field "spec.foo"``)."""
-        return self.create_with_warnings(obj, dry_run, field_validation=field_validation)[0]
+        # straight to the engine: the commonest call, one frame less
+        return self._engine.create(obj, dry_run=dry_run, field_validation=field_validation)[0]
 
     def create_many(
         self, objs: Iterable[Obj], dry_run: bool = False

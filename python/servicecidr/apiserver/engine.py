@@ -15,6 +15,7 @@ the client the controllers write through, and what the facade
 
 from __future__ import annotations
 
+import gc
 import random
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Protocol
@@ -456,6 +457,26 @@ class Engine:
         created in one call into Rust."""
         items = objs if isinstance(objs, list) else list(objs)
         out: list[Obj | ServiceCIDRError] = []
+        # Every object made here is kept (returned), none is garbage: the collector's
+        # passes over the growing result would cost as much as the creates (measured:
+        # half the time of a 20,000-Service batch).
+        was_enabled = gc.isenabled()
+        gc.disable()
+        try:
+            self._create_many(items, out, namespace, dry_run, actor)
+        finally:
+            if was_enabled:
+                gc.enable()
+        return out
+
+    def _create_many(
+        self,
+        items: list[Obj],
+        out: list[Obj | ServiceCIDRError],
+        namespace: str | None,
+        dry_run: bool,
+        actor: str,
+    ) -> None:
         i, n = 0, len(items)
         while i < n:
             fast = self._fast
@@ -474,7 +495,6 @@ class Engine:
             except ServiceCIDRError as e:
                 out.append(e)
             i += 1
-        return out
 
     def delete_many(
         self,
