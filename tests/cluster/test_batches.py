@@ -5,6 +5,7 @@ the test command)."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from hypothesis import given, settings
@@ -150,3 +151,22 @@ def test_an_empty_batch_does_nothing() -> None:
     assert c.delete_many([]) == []
     assert c.create_many(iter(())) == []
     assert state(c) == before
+
+
+def test_an_audit_log_sees_every_request_of_a_batch(tmp_path: Path) -> None:
+    logs = []
+    for batched in (False, True):
+        log = tmp_path / f"audit-{batched}.log"
+        c = Cluster("10.96.0.0/28", seed=3, clock=SimulatedClock(), audit_log=log)
+        objs = [service(n, "default", {}) for n in ("a", "b", "a", "Bad_Name", "c")]
+        ks: list[tuple[str, str, str | None]] = [("Service", "a", None), ("Service", "x", None)]
+        if batched:
+            c.create_many(objs)
+            c.delete_many(ks)
+        else:
+            loop_create(c, objs)
+            loop_delete(c, ks)
+        c.close()
+        logs.append(log.read_bytes())
+    assert logs[0] == logs[1]
+    assert logs[0].count(b'"verb":"create"') >= 5
