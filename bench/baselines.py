@@ -13,6 +13,9 @@ forms, ``used``/``free``/``size``), take and return addresses as text converted 
 * :class:`RoaringAllocator`: the same scan over a pyroaring ``BitMap`` of *free*
   addresses, where "the first free address at or after x" is one ``next_set_bit``
   call (IPv4 only; needs ``pip install pyroaring==1.2.0``).
+
+And for whole Service creates, :func:`minimal_service_loop`: a dict of Services and a set
+of used addresses (``create_table.py`` measures the engine against it).
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from __future__ import annotations
 import ipaddress
 import random
 from collections.abc import Iterable
+from typing import Any
 
 from servicecidr.errors import AlreadyAllocatedError, NotInRangeError, RangeFullError
 
@@ -28,6 +32,7 @@ __all__ = [
     "KubernetesScanAllocator",
     "PythonSetAllocator",
     "RoaringAllocator",
+    "minimal_service_loop",
     "range_offset",
     "roaring_available",
 ]
@@ -249,3 +254,31 @@ BASELINES: dict[str, type] = {
     "python-set-probe": PythonSetAllocator,
     "pyroaring": RoaringAllocator,
 }
+
+
+def minimal_service_loop(cidr: str, objs: Iterable[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """The minimal pure-Python loop a user would write instead of the engine (issue 16's
+    baseline): a dict of Services by ``namespace/name`` and a set of used addresses, each
+    Service given a free address by random probing and stored with it as text; no
+    validation, no metadata, no log, no IPAddress objects. A name taken or a full range
+    raises, as a user's loop would."""
+    net = ipaddress.ip_network(cidr)
+    first = int(net.network_address) + 1
+    size = net.num_addresses - 2
+    to_text = ipaddress.ip_address
+    services: dict[str, dict[str, Any]] = {}
+    used: set[int] = set()
+    rng = random.Random(1)
+    for obj in objs:
+        meta = obj["metadata"]
+        key = f"{meta.get('namespace', 'default')}/{meta['name']}"
+        if key in services:
+            raise KeyError(f"{key} exists")
+        if len(used) >= size:
+            raise RangeFullError("range is full")
+        ip = first + rng.randrange(size)
+        while ip in used:
+            ip = first + rng.randrange(size)
+        used.add(ip)
+        services[key] = {**obj, "spec": {**obj["spec"], "clusterIP": str(to_text(ip))}}
+    return services

@@ -98,6 +98,20 @@ SWEEP_LOCAL = Goal(
     issue=17,
 )  # fmt: skip
 
+# Issue 16: the engine against the minimal pure-Python loop a user would write (a dict of
+# Services and a set of used addresses: baselines.minimal_service_loop), measured in the
+# same run by create_table.py; and the steady-churn simulation.
+CREATE_VS_LOOP = Goal(
+    "Service create through Cluster.create / the minimal pure-Python loop", 1.0, "×",
+    at_most=False, issue=16,
+)  # fmt: skip
+CREATE_MANY_VS_LOOP = Goal(
+    "Cluster.create_many / the minimal pure-Python loop", 3.0, "×", at_most=False, issue=16
+)
+SIM_STEADY_CHURN = Goal(
+    "simulate --preset steady-churn", 100_000.0, "operations/s", at_most=False, issue=16
+)
+
 
 def _load(path: Path) -> dict[str, Any] | None:
     try:
@@ -147,6 +161,15 @@ def report(out: Path) -> list[str]:
         lines.append(IMPORT.line(full["events"] / full["wall"], full["events"]))
     else:
         lines.append(IMPORT.line(None))
+
+    creates = _load(out / "create_table.json") or {}
+    base = creates.get("baseline_per_s")
+    note = f"loop {base:,.0f}/s in this run" if base else ""
+    lines.append(CREATE_VS_LOOP.line(creates.get("create_ratio"), note=note))
+    lines.append(CREATE_MANY_VS_LOOP.line(creates.get("create_many_ratio"), note=note))
+    sim = _load(out / "sim.json") or {}
+    churn = [r for r in sim.get("rows") or [] if r.get("preset") == "steady-churn"]
+    lines.append(SIM_STEADY_CHURN.line(churn[0]["operations_per_s"] if churn else None))
 
     serve = _load(out / "serve_table.json") or {}
     http, engine = serve.get("http") or {}, serve.get("engine") or {}

@@ -17,8 +17,10 @@ Parts, in order (figures and drawings go to --out, default bench/out/):
 4. the simulations (``--part sim``): every preset of ``servicecidr simulate`` once, wall
    time and operations per second -> ``sim.json`` and each run's files;
 5. the table scripts of the later layers, each beside its own baseline: ``log_table``,
-   ``bench_admission``, ``import_table``, ``serve_table``, ``sweep_table`` (``--skip``
-   leaves any of them out: a full sweep table alone takes most of an hour on 2 cores);
+   ``bench_admission``, ``import_table``, ``create_table`` (Service creates through
+   ``Cluster.create`` and ``create_many`` beside the minimal pure-Python loop),
+   ``serve_table``, ``sweep_table`` (``--skip`` leaves any of them out: a full sweep
+   table alone takes most of an hour on 2 cores);
 6. with ``--all``, ``cluster_table.py`` too (10^4..10^6 Services; scale.py covers it).
 
 Then the comparison table, the scale and simulation lines, the goals of the issues met or
@@ -341,7 +343,14 @@ def _child(part: str, out: Path, quick: bool) -> dict[str, Any]:
 
 
 #: What --skip names: the table scripts run after the comparison, scale and simulations.
-PARTS = ("log_table", "bench_admission", "import_table", "serve_table", "sweep_table")
+PARTS = (
+    "log_table",
+    "bench_admission",
+    "import_table",
+    "create_table",
+    "serve_table",
+    "sweep_table",
+)
 
 
 def main() -> int:
@@ -429,6 +438,12 @@ def main() -> int:
             # the issue's size: 10^6 events (the log is generated once, ~1.4 GiB, and
             # kept in the temporary folder for later runs)
             else ["--events", "1000000", "--profile-events", "50000"],
+        ),
+        (
+            "create_table.py: Service creates, Cluster.create and create_many, beside the "
+            "minimal pure-Python loop",
+            "create_table.py",
+            ["--services", "5000"] if args.quick else [],
         ),
         (
             "serve_table.py: Service creates over HTTP beside the engine, watch fan-out",

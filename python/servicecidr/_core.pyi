@@ -25,6 +25,7 @@ __all__ = [
     "CidrAllocator",
     "CompiledPolicy",
     "ReplayProgress",
+    "ServiceFastPath",
     "Store",
     "cel_eval",
     "crc32c",
@@ -312,6 +313,80 @@ class Store:
         """Forget the change feed (after loading a snapshot)."""
     def raise_revision(self, rv: int) -> None:
         """Raise the revision to at least ``rv``."""
+    def __len__(self) -> int: ...
+
+@final
+class ServiceFastPath:
+    """One call per common Service create (``rust/python/src/fastcreate.rs``): creates a
+    Service whose request *shape* (the body without its name, and the namespace asked
+    for) was learned from a create of the full path, from that create's templates. What
+    it cannot answer as the full path would, it leaves alone (returns None) before
+    drawing anything; see :mod:`servicecidr.registry.service_fast`."""
+
+    def __new__(
+        cls,
+        store: Store,
+        format_time: Callable[[int], str],
+        upkeep: Callable[[list[str], list[str]], None],
+    ) -> ServiceFastPath: ...
+    @property
+    def sentinels(self) -> dict[str, str]:
+        """Slot name (``name``, ``uid``, ``creationTimestamp``, ``resourceVersion``,
+        ``ip0``, ``ip1``) -> the sentinel string a template holds in that slot."""
+    def shape_key(self, obj: Any, namespace: str | None) -> tuple[bytes, str] | None:
+        """The shape key of a request body and its name; None when the body cannot take
+        the fast path (not plain JSON values, no string name, too large)."""
+    def knows(self, key: bytes) -> bool:
+        """Whether a shape is known (learned or refused); one learned in a Namespace
+        stored differently since is not (it may be learned again)."""
+    def set_lifecycle(self, on: bool) -> None:
+        """Whether NamespaceLifecycle runs: a create then takes this path only while its
+        Namespace is stored as it was when its shape was learned."""
+    def refuse(self, key: bytes) -> None:
+        """Remember a shape that always takes the full path."""
+    def learn(
+        self,
+        key: bytes,
+        namespace: str,
+        families: list[str],
+        warnings: list[str],
+        object: dict[str, Any],
+        service: bytes,
+        addresses: list[bytes],
+        expect: list[tuple[bytes, list[str]]],
+    ) -> bool:
+        """Learn a shape from the templates of the create that stored it; the templates
+        filled with ``expect``'s values must give back its bytes. Returns whether the
+        shape was learned (else it is refused)."""
+    def set_ready(self, ipv4: list[CidrAllocator] | None, ipv6: list[CidrAllocator] | None) -> None:
+        """The ready allocators of each family, in the MetaAllocator's order (None: the
+        family takes the full path)."""
+    def set_counting(self, count: Callable[[float], None] | None) -> None:
+        """None: entries go to the store's journal; else the store keeps none and
+        ``count(ts)`` is told of each one."""
+    def clear(self) -> None:
+        """Forget every shape."""
+    def create(
+        self, obj: Any, namespace: str | None, actor: str, rng: Any, clock: Any
+    ) -> tuple[dict[str, Any], list[str]] | None:
+        """Create the Service ``obj`` if its shape is known and nothing about it is
+        unusual: (the Service as stored, the warnings); None, with nothing drawn or
+        changed, when the full path must take it."""
+    def create_many(
+        self,
+        objs: list[Any],
+        start: int,
+        namespace: str | None,
+        actor: str,
+        rng: Any,
+        clock: Any,
+        out: list[Any],
+    ) -> int:
+        """``create`` of ``objs[start:]`` in order, appending each Service to ``out``,
+        until one must take the full path: returns its index (``len(objs)``: all done)."""
+    @property
+    def created(self) -> int:
+        """How many Services this path has created."""
     def __len__(self) -> int: ...
 
 @final

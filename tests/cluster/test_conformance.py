@@ -4,10 +4,12 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from conftest import CONFORMANCE
+from servicecidr.apiserver import Engine
 from servicecidr.conformance import load_scenarios, run_scenario
 
 
@@ -32,3 +34,25 @@ def test_scenario(file: str, name: str, doc: object, restart: bool) -> None:
 
 def test_scenarios_exist() -> None:
     assert CASES, f"no conformance scenarios found under {CONFORMANCE}"
+
+
+@pytest.mark.parametrize("fast", [True, False], ids=["fast-creates", "full-path"])
+def test_scenarios_pass_through_either_service_create_path(
+    fast: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Every engine the runner makes (restarts included) is set to one create path; the
+    # fast path must then have taken part (the scenarios above run with it on, the
+    # default, so this also shows they exercise it).
+    engines: list[Engine] = []
+    init = Engine.__init__
+
+    def make(self: Engine, *args: Any, **kwargs: Any) -> None:
+        init(self, *args, **kwargs)
+        self.fast_creates = fast
+        engines.append(self)
+
+    monkeypatch.setattr(Engine, "__init__", make)
+    failed = [r.line() for _, _, doc in CASES if not (r := run_scenario(doc)).passed]
+    assert failed == []
+    created = sum(e.fast_created for e in engines)
+    assert (created > 0) if fast else (created == 0)

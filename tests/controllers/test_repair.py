@@ -8,6 +8,8 @@ The cases follow pkg/registry/core/service/ipallocator/controller/repairip.go (S
 
 from __future__ import annotations
 
+import contextlib
+import random
 from collections.abc import Callable
 from typing import Any
 
@@ -17,6 +19,7 @@ from servicecidr.apiserver import Engine
 from servicecidr.clock import SimulatedClock, format_time
 from servicecidr.controllers.event_recorder import EventRecorder
 from servicecidr.controllers.repair import RepairController
+from servicecidr.errors import ApiError
 from servicecidr.journal.recorder import MemoryRecorder
 
 Obj = dict[str, Any]
@@ -375,7 +378,7 @@ def test_after_the_first_pass_the_loop_follows_what_changed() -> None:
     assert loop.written() == []
 
 
-def test_a_change_of_the_service_cidr_ranges_makes_a_full_pass() -> None:
+def test_a_range_added_makes_the_loop_look_again_at_services_out_of_range() -> None:
     loop = Loop()
     loop.engine.put_raw(service("web", "10.200.0.5"))
     loop.sync()
@@ -527,3 +530,86 @@ def test_repeated_events_become_a_series_and_warnings_are_recorded_once() -> Non
     assert loop.events.warn_once(REPAIR, svc, "Once", "a note")
     assert not loop.events.warn_once(REPAIR, svc, "Once", "a note")
     assert len(e.list("Event")) == 2
+
+
+# ------------------------------------------------------------------ ranges added
+
+
+def _history(loop: Loop, seed: int) -> None:
+    """Services in and out of every range, IPAddresses removed, unmanaged and leaked,
+    with passes between: states the change feed shows the loop."""
+    rng = random.Random(seed)
+    for i in range(40):
+        op = rng.randrange(6)
+        if op == 0:
+            with contextlib.suppress(ApiError):
+                loop.engine.create(service(f"s{i}", f"10.96.0.{rng.randrange(1, 250)}"))
+        elif op == 1:
+            loop.engine.put_raw(
+                service(f"o{i}", f"10.{rng.choice((200, 201, 202))}.0.{rng.randrange(1, 250)}")
+            )
+        elif op == 2:
+            ips = loop.engine.store.keys("IPAddress")
+            if ips:
+                loop.engine.delete("IPAddress", rng.choice(ips))
+        elif op == 3:
+            # a new IPAddress (changing one that another Service's address names would
+            # be a state only the resync finds: repairip.go looks at the Service the
+            # changed object names, not the one it named before)
+            ip = f"10.{rng.choice((96, 200))}.0.{rng.randrange(1, 250)}"
+            if not loop.engine.store.contains("IPAddress", ip):
+                labels = rng.choice((None, MANAGED))
+                loop.engine.put_raw(ip_address(ip, rng.choice(("web", f"s{i - 1}")), labels=labels))
+        elif op == 4:
+            loop.sync()
+        else:
+            loop.clock.advance(rng.choice((10, 40)))
+
+
+def _add_range(loop: Loop, name: str, cidr: str) -> None:
+    loop.engine.create(
+        {
+            "apiVersion": "networking.k8s.io/v1",
+            "kind": "ServiceCIDR",
+            "metadata": {"name": name},
+            "spec": {"cidrs": [cidr]},
+        }
+    )
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_a_range_added_makes_the_pass_a_full_pass_would_make(seed: int) -> None:
+    incremental, full = Loop(), Loop()
+    for loop in (incremental, full):
+        _history(loop, seed)
+        loop.sync()
+    for name, cidr in (("more", "10.200.0.0/24"), ("most", "10.201.0.0/16")):
+        for loop in (incremental, full):
+            _add_range(loop, name, cidr)
+        full.repair._cursor = None  # what the loop did before: a full pass
+        assert incremental.sync() == full.sync()
+        assert incremental.written() == full.written()
+        assert incremental.recorded() == full.recorded()
+        assert incremental.engine.store.keys("IPAddress") == full.engine.store.keys("IPAddress")
+
+
+def test_a_range_removed_makes_a_full_pass() -> None:
+    loop = Loop()
+    _add_range(loop, "more", "10.200.0.0/24")
+    loop.engine.put_raw(service("web", "10.200.0.5"))
+    loop.sync()
+    assert loop.ip_address("10.200.0.5") is not None
+    assert [r[0] for r in loop.recorded()] == ["ClusterIPNotAllocated"]
+    loop.engine.put_raw(
+        {
+            "apiVersion": "networking.k8s.io/v1",
+            "kind": "ServiceCIDR",
+            "metadata": {"name": "more"},
+            "spec": {"cidrs": ["10.201.0.0/24"]},
+        }
+    )
+    loop.sync()  # web did not change, but its address is now outside every range
+    assert sorted(r[0] for r in loop.recorded()) == [
+        "ClusterIPNotAllocated",
+        "ClusterIPOutOfRange",
+    ]

@@ -68,6 +68,9 @@ class MetaAllocator:
         # ServiceCIDR name -> its canonical prefixes
         self._by_name: dict[str, tuple[str, ...]] = {}
         self._ready_cache: dict[str, list[CidrAllocator]] | None = None
+        #: Changes whenever the ready allocators (or their order) may have changed, so
+        #: that a reader of :meth:`ready` knows when to read again.
+        self.generation = 0
 
     # ---------------------------------------------------------------- ServiceCIDR changes
 
@@ -103,6 +106,7 @@ class MetaAllocator:
                 if prefix not in self._allocs:
                     self._allocs[prefix] = self._new_allocator(prefix, attach=attach)
         self._ready_cache = None
+        self.generation += 1
         return changed
 
     def _canonical(self, cidr: str) -> str:
@@ -154,6 +158,11 @@ class MetaAllocator:
                     ready[self._family[prefix]].append(alloc)
             self._ready_cache = ready
         return self._ready_cache
+
+    def ready(self, family: str) -> list[CidrAllocator]:
+        """The ready allocators of a family, in the order dynamic allocation shuffles
+        them from (a new list)."""
+        return list(self._ready().get(family, ()))
 
     def allocate_next(self, family: str, rng: random.Random) -> tuple[str, CidrAllocator]:
         """Dynamic allocation: the first ready allocator (in random order) with room wins.
@@ -231,6 +240,7 @@ class MetaAllocator:
                     continue
             self._allocs[prefix] = self._new_allocator(prefix)
         self._ready_cache = None
+        self.generation += 1
 
     def reseed(self, rng: random.Random) -> None:
         """Give every allocator a fresh random stream drawn from ``rng`` (on each start)."""

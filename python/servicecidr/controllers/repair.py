@@ -52,9 +52,16 @@ def _labels_ok(ipa: dict[str, Any]) -> bool:
 
 class RepairController:
     """The repair loop. It follows the store's change feed as its informers would: a
-    full pass at start and whenever the set of ServiceCIDR ranges changed (or the feed no
-    longer reaches back to its last pass), otherwise only the Services and IPAddresses
-    that changed since, and the leak timers that came due."""
+    full pass at start, when a ServiceCIDR range went away (or the feed no longer reaches
+    back to its last pass), otherwise only the Services and IPAddresses that changed
+    since, and the leak timers that came due.
+
+    A range added changes one thing only: an address outside every range before may be
+    inside one now (the only check that reads the ranges, ClusterIPOutOfRange, skips the
+    other checks of such an address). So when ranges were only added, the pass looks again
+    at the Services it last found with an address out of range, beside what changed,
+    which is what a full pass would find to do (a simulation's operator adds ranges
+    often; a full pass each time cost a quarter of its run)."""
 
     def __init__(self, engine: Engine, events: EventRecorder) -> None:
         self._engine = engine
@@ -67,6 +74,8 @@ class RepairController:
         self._retry_svcs: dict[str, int] = {}
         self._retry_ips: dict[str, int] = {}
         self._refused = False  # a write of the key being synced was refused
+        # Services with an address outside every range when last synced.
+        self._out_of_range: set[str] = set()
 
     # ------------------------------------------------------------------ writes
 
@@ -115,6 +124,7 @@ class RepairController:
             ip = canonical_ip(raw)
             fam = _family(ip)
             if not any(cidr_contains_ip(cidr, ip) for cidr in all_cidrs):
+                self._out_of_range.add(f"{ns}/{name}")
                 changed |= self._warn(
                     svc,
                     "ClusterIPOutOfRange",
@@ -230,13 +240,18 @@ class RepairController:
         """(Service keys, IPAddress keys) changed since the last pass; None: everything
         must be looked at (first pass, ranges changed, or the feed lost track)."""
         store = self._engine.store
-        if self._cursor is None or all_cidrs != self._cidrs:
+        if self._cursor is None or self._cidrs is None:
             return None
+        if all_cidrs != self._cidrs and not set(self._cidrs) <= set(all_cidrs):
+            return None  # a range went away: any address may be out of range now
         try:
             changes = store.changes_since(self._cursor)
         except ExpiredError:
             return None
-        svcs: dict[str, None] = {}
+        # Ranges only added: what was in range still is; what was not may be now.
+        svcs: dict[str, None] = (
+            dict.fromkeys(sorted(self._out_of_range)) if all_cidrs != self._cidrs else {}
+        )
         ips: dict[str, None] = {}
         for _rv, type_, kind, key, blob in changes:
             if kind == "Service":
@@ -267,6 +282,7 @@ class RepairController:
             svc_keys = store.keys("Service")
             ip_keys = store.keys("IPAddress")
             self._due.clear()
+            self._out_of_range.clear()
             self._last_full = now
         else:
             due = [ip for ip, t in self._due.items() if t <= now]
@@ -276,6 +292,7 @@ class RepairController:
         for key in svc_keys:
             blob = store.get("Service", key)
             self._refused = False
+            self._out_of_range.discard(key)  # (added back if it still is)
             if blob is not None:
                 changed |= self._sync_service(decode_object(blob), all_cidrs)
             _requeue(self._retry_svcs, key, self._refused)

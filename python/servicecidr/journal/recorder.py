@@ -160,6 +160,13 @@ class CountingRecorder:
         """Nothing: this recorder keeps no history."""
         return iter(())
 
+    def count(self, ts: float) -> None:
+        """Count one more entry, made at ``ts`` and applied to the store by the caller
+        (the Service fast path, which makes no Entry object)."""
+        self._last += 1
+        if ts > self._max_ts:
+            self._max_ts = ts
+
     def record_and_apply(self, entry: Entry, store: Store) -> Touched:
         """Count ``entry`` and apply it (counting cannot fail: the store's refusal, which
         changes nothing, is the only failure, and then nothing is counted)."""
@@ -183,6 +190,11 @@ class StoreJournal:
         if store.journal_last_seq is None:
             raise InvalidInputError("StoreJournal needs a store made with journal=True")
         self._store = store
+
+    @property
+    def store(self) -> Store:
+        """The store whose journal this is."""
+        return self._store
 
     @property
     def last_seq(self) -> int:

@@ -29,7 +29,7 @@ from typing import Any
 from servicecidr._core import parse_cidr
 from servicecidr.clock import SIMULATION_EPOCH, SimulatedClock, format_time
 from servicecidr.cluster import Cluster
-from servicecidr.errors import ApiError, InvalidInputError
+from servicecidr.errors import ApiError, InvalidInputError, ServiceCIDRError
 from servicecidr.sim.result import (
     CidrStats,
     Failure,
@@ -157,11 +157,14 @@ class Simulation:
         )
         # The workload's namespaces exist before it starts (NamespaceLifecycle refuses a
         # Service in a namespace that does not).
-        for name in ns:
-            if not self.cluster.engine.store.contains("Namespace", name):
-                self.cluster.create(
-                    {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}}
-                )
+        missing = [
+            {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}}
+            for name in ns
+            if not self.cluster.engine.store.contains("Namespace", name)
+        ]
+        for made in self.cluster.create_many(missing):
+            if isinstance(made, ServiceCIDRError):
+                raise made
         ns_cum = (
             list(accumulate(1.0 / (k + 1) ** model.namespace_skew for k in range(len(ns))))
             if model.namespace_skew > 0 and len(ns) > 1

@@ -11,6 +11,7 @@ mod admission;
 mod audit;
 mod buffers;
 mod errors;
+mod fastcreate;
 mod records;
 mod storable;
 mod store;
@@ -463,6 +464,8 @@ mod _core {
     use super::admission::{cel_eval, AdmissionInput, CompiledPolicy};
     #[pymodule_export]
     use super::audit::AuditLineReader;
+    #[pymodule_export]
+    use super::fastcreate::ServiceFastPath;
     #[pymodule_export]
     use super::records::{
         crc32c_of, decode_record, encode_record, frame_entries, record_schema_version,

@@ -40,7 +40,7 @@ pub struct Store {
 /// What an apply tells Python: the ServiceCIDR keys written and the Service keys whose
 /// node ports may have changed, in the order written (repeats kept).
 #[derive(Default)]
-struct Reported {
+pub(crate) struct Reported {
     reshaped: Vec<String>,
     node_ports: Vec<String>,
 }
@@ -93,7 +93,7 @@ fn may_hold_node_ports(blob: &[u8]) -> bool {
     memchr::memmem::find(blob, b"odePort").is_some()
 }
 
-fn apply_error(py: Python<'_>, e: &servicecidr_store::ApplyError) -> PyErr {
+pub(crate) fn apply_error(py: Python<'_>, e: &servicecidr_store::ApplyError) -> PyErr {
     let hint = match e {
         servicecidr_store::ApplyError::BadObject { .. } => {
             " (servicecidr cannot read back such an object; nothing was written)"
@@ -115,6 +115,68 @@ impl Store {
             .ok_or_else(|| PyValueError::new_err(format!("the store holds no kind {kind:?}")))
     }
 
+    /// The index of a kind (None: the store does not hold it).
+    pub(crate) fn kind_index(&self, kind: &str) -> Option<usize> {
+        self.inner.kind_index(kind)
+    }
+
+    /// The object under a key.
+    pub(crate) fn blob(&self, kind: usize, key: &str) -> Option<&Blob> {
+        self.inner.get(kind, key)
+    }
+
+    /// How many objects of a kind are stored.
+    pub(crate) fn count_of(&self, kind: usize) -> usize {
+        self.inner.count(kind)
+    }
+
+    /// The largest resourceVersion written so far.
+    pub(crate) fn current_revision(&self) -> u64 {
+        self.inner.revision()
+    }
+
+    /// The seq the journal's next entry takes (None: the store keeps no journal).
+    pub(crate) fn next_seq(&self) -> Option<u64> {
+        self.inner.journal().map(|j| j.last_seq() + 1)
+    }
+
+    /// Records `rec` in the journal and applies its writes, in one step (the one apply),
+    /// for writes known to pass the store's checks (their kinds' indexes are `kinds`).
+    pub(crate) fn commit_checked(
+        &mut self,
+        rec: &RecordRef<'_>,
+        kinds: &[usize],
+        reported: &mut Reported,
+    ) -> Result<(), servicecidr_store::ApplyError> {
+        let mut observer = StoreObserver {
+            allocators: &self.allocators,
+            address_kind: self.address_kind,
+            reshaping_kind: self.reshaping_kind,
+            port_holding_kind: self.port_holding_kind,
+            reported,
+        };
+        self.inner.commit_checked(rec, kinds, &mut observer)
+    }
+
+    /// `apply` of writes known to pass the store's checks (their kinds' indexes are
+    /// `kinds`).
+    pub(crate) fn apply_checked(
+        &mut self,
+        writes: &[WriteRef<'_>],
+        kinds: &[usize],
+        reported: &mut Reported,
+    ) {
+        let mut observer = StoreObserver {
+            allocators: &self.allocators,
+            address_kind: self.address_kind,
+            reshaping_kind: self.reshaping_kind,
+            port_holding_kind: self.port_holding_kind,
+            reported,
+        };
+        self.inner
+            .apply_checked(writes, kinds, &mut observer, |_, _, _| {});
+    }
+
     /// Applies decoded writes (the one apply; see the module doc).
     fn apply_refs(
         &mut self,
@@ -132,7 +194,10 @@ impl Store {
     }
 }
 
-fn reported_to_py<'py>(py: Python<'py>, r: Reported) -> PyResult<Option<Bound<'py, PyTuple>>> {
+pub(crate) fn reported_to_py<'py>(
+    py: Python<'py>,
+    r: Reported,
+) -> PyResult<Option<Bound<'py, PyTuple>>> {
     if r.reshaped.is_empty() && r.node_ports.is_empty() {
         return Ok(None);
     }

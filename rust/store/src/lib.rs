@@ -186,19 +186,34 @@ impl Store {
         rec: &RecordRef<'_>,
         observer: &mut impl Observer,
     ) -> Result<(), ApplyError> {
+        self.check_seq(rec.seq)?;
+        let kinds = self.check(&rec.writes)?;
+        self.commit_checked(rec, &kinds, observer)
+    }
+
+    fn check_seq(&self, seq: u64) -> Result<(), ApplyError> {
         let expected = match &self.journal {
             Some(j) => j.last_seq() + 1,
             None => return Err(ApplyError::NoJournal),
         };
-        if rec.seq != expected {
-            return Err(ApplyError::OutOfSequence {
-                expected,
-                got: rec.seq,
-            });
+        if seq != expected {
+            return Err(ApplyError::OutOfSequence { expected, got: seq });
         }
-        let kinds = self.check(&rec.writes)?;
+        Ok(())
+    }
+
+    /// [`Store::commit`] of a record whose writes pass [`Store::check`] (`kinds` is what
+    /// it returns): a caller that built the objects from ones the check accepted, changing
+    /// only what cannot break its rules, need not pay for it again. The seq is checked.
+    pub fn commit_checked(
+        &mut self,
+        rec: &RecordRef<'_>,
+        kinds: &[usize],
+        observer: &mut impl Observer,
+    ) -> Result<(), ApplyError> {
+        self.check_seq(rec.seq)?;
         let mut kept: Vec<(Arc<str>, Option<Blob>)> = Vec::with_capacity(rec.writes.len());
-        self.apply_checked(&rec.writes, &kinds, observer, |_, key, blob| {
+        self.apply_checked(&rec.writes, kinds, observer, |_, key, blob| {
             kept.push((key, blob))
         });
         let Some(journal) = self.journal.as_mut() else {
