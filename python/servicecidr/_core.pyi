@@ -261,6 +261,10 @@ class Store:
         """Whether an object is stored under the key."""
     def count(self, kind: str) -> int:
         """How many objects of a kind are stored."""
+    def held(self, kind: str) -> tuple[int, int, int]:
+        """``(objects, compact, bytes)``: the objects of a kind, how many are held in the
+        compact form (IPAddress objects of the allocator's shape), and the bytes their
+        stored forms take."""
     def keys(
         self, kind: str, prefix: str = "", after: str | None = None, limit: int | None = None
     ) -> list[str]:
