@@ -3,8 +3,6 @@
 The main entry point is :class:`Cluster`; the allocator core is :class:`CidrAllocator`.
 """
 
-from importlib import metadata as _metadata
-
 from servicecidr._core import CidrAllocator
 from servicecidr.clock import SimulatedClock, WallClock
 from servicecidr.cluster import Cluster
@@ -35,6 +33,7 @@ from servicecidr.errors import (
     TornTailError,
 )
 from servicecidr.journal.records import Entry, Write
+from servicecidr.version import __version__ as __version__
 
 #: The name journal entries had before 0.2 (they are not Kubernetes Event objects).
 Event = Entry
@@ -72,9 +71,3 @@ __all__ = [
     "WallClock",
     "Write",
 ]
-
-# The one version lives in Cargo.toml; maturin writes it into the package metadata.
-try:
-    __version__: str = _metadata.version("servicecidr")
-except _metadata.PackageNotFoundError:  # a source tree used without being installed
-    __version__ = "0+unknown"

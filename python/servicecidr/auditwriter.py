@@ -286,6 +286,7 @@ class AuditWriter:
             dry_run: bool = False,
             *,
             actor: str = "user",
+            **_options: Any,
         ) -> _Request:
             k = kind_info(kind).kind
             ns = (namespace or "default") if KINDS[k].namespaced else None

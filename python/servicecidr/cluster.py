@@ -243,9 +243,13 @@ class Cluster:
 
     # ------------------------------------------------------------------ verbs
 
-    def create(self, obj: Obj, dry_run: bool = False) -> Obj:
-        """POST an object (a dict shaped as kubectl shows it); returns it as stored."""
-        return self.create_with_warnings(obj, dry_run)[0]
+    def create(
+        self, obj: Obj, dry_run: bool = False, *, field_validation: FieldValidation = "Warn"
+    ) -> Obj:
+        """POST an object (a dict shaped as kubectl shows it); returns it as stored.
+        ``field_validation`` as for :meth:`create_with_warnings` (``Strict`` refuses an
+        unknown field: ``strict decoding error: unknown field "spec.foo"``)."""
+        return self.create_with_warnings(obj, dry_run, field_validation=field_validation)[0]
 
     def create_with_warnings(
         self,
@@ -271,9 +275,11 @@ class Cluster:
             managed_fields=managed_fields,
         )
 
-    def update(self, obj: Obj, dry_run: bool = False) -> Obj:
+    def update(
+        self, obj: Obj, dry_run: bool = False, *, field_validation: FieldValidation = "Warn"
+    ) -> Obj:
         """PUT an object (spec, labels, annotations, finalizers; status is kept)."""
-        return self.update_with_warnings(obj, dry_run)[0]
+        return self.update_with_warnings(obj, dry_run, field_validation=field_validation)[0]
 
     def update_with_warnings(
         self,
@@ -317,13 +323,18 @@ class Cluster:
             managed_fields=managed_fields,
         )
 
-    def apply(self, obj: Obj, dry_run: bool = False) -> Obj:
+    def apply(
+        self, obj: Obj, dry_run: bool = False, *, field_validation: FieldValidation = "Warn"
+    ) -> Obj:
         """kubectl apply: create the object, or replace the spec (and the labels and
         annotations given) of the existing one."""
-        return self.apply_with_warnings(obj, dry_run)[0]
+        return self.apply_with_warnings(obj, dry_run, field_validation=field_validation)[0]
 
-    def apply_with_warnings(self, obj: Obj, dry_run: bool = False) -> tuple[Obj, list[str]]:
-        """:meth:`apply`, also returning warnings."""
+    def apply_with_warnings(
+        self, obj: Obj, dry_run: bool = False, *, field_validation: FieldValidation = "Warn"
+    ) -> tuple[Obj, list[str]]:
+        """:meth:`apply`, also returning warnings (``field_validation`` as for
+        :meth:`create_with_warnings`)."""
         engine = self._engine
         kind = engine.kind_of(obj)
         info = KINDS[kind]
@@ -334,7 +345,7 @@ class Cluster:
         ns = (meta.get("namespace") or "default") if info.namespaced else None
         blob = engine.store.get(kind, object_key(info.namespaced, ns, meta["name"]))
         if blob is None:
-            return self.create_with_warnings(obj, dry_run)
+            return self.create_with_warnings(obj, dry_run, field_validation=field_validation)
         current = decode_object(blob)
         merged = copy.deepcopy(current)
         for k, v in obj.items():
@@ -352,13 +363,21 @@ class Cluster:
             for f in ("clusterIP", "clusterIPs", "ipFamilies", "ipFamilyPolicy"):
                 if f not in new_spec and f in (current.get("spec") or {}):
                     spec[f] = copy.deepcopy(current["spec"][f])
-        return self.update_with_warnings(merged, dry_run)
+        return self.update_with_warnings(merged, dry_run, field_validation=field_validation)
 
     def delete(
-        self, kind: str, name: str, namespace: str | None = None, dry_run: bool = False
+        self,
+        kind: str,
+        name: str,
+        namespace: str | None = None,
+        dry_run: bool = False,
+        *,
+        api_version: str | None = None,
     ) -> Obj:
-        """DELETE; returns the object (with deletionTimestamp when finalizers hold it)."""
-        return self.delete_with_warnings(kind, name, namespace, dry_run)[0]
+        """DELETE; returns the object (with deletionTimestamp when finalizers hold it).
+        ``api_version`` is the version of the API the request goes through (admission
+        sees a ``networking.k8s.io/v1beta1`` request as v1beta1); None: the preferred."""
+        return self.delete_with_warnings(kind, name, namespace, dry_run, api_version=api_version)[0]
 
     def delete_with_warnings(
         self,
@@ -368,14 +387,20 @@ class Cluster:
         dry_run: bool = False,
         *,
         actor: str = USER,
+        api_version: str | None = None,
     ) -> tuple[Obj, list[str]]:
         """:meth:`delete`, also returning warnings (``actor`` as for
         :meth:`create_with_warnings`)."""
-        return self._engine.delete(kind, name, namespace, dry_run=dry_run, actor=actor)
+        return self._engine.delete(
+            kind, name, namespace, dry_run=dry_run, actor=actor, api_version=api_version
+        )
 
-    def get(self, kind: str, name: str, namespace: str | None = None) -> Obj:
-        """Read one object; NotFoundError when absent."""
-        return self._engine.get(kind, name, namespace)
+    def get(
+        self, kind: str, name: str, namespace: str | None = None, *, api_version: str | None = None
+    ) -> Obj:
+        """Read one object (in ``api_version``, None: the preferred one); NotFoundError when
+        absent."""
+        return self._engine.get(kind, name, namespace, api_version=api_version)
 
     def list(self, kind: str, namespace: str | None = None) -> list[Obj]:
         """Every object of a kind (in one namespace, or all), ordered by namespace and name."""

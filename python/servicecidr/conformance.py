@@ -1,7 +1,9 @@
 """The conformance scenario runner (format: ../shared/conformance/FORMAT.md, version 1).
 
 A scenario drives a fresh :class:`~servicecidr.cluster.Cluster` on a simulated clock
-through API calls and checks what comes back. ``restart_each_step=True`` rebuilds the
+through API calls and checks what comes back. The namespaces its steps put objects in
+are created first (besides the four kube-apiserver makes), unless the scenario creates,
+reads or deletes that Namespace itself. ``restart_each_step=True`` rebuilds the
 cluster from its recorded events after every step, which proves replay reaches the same
 state.
 """
@@ -14,12 +16,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from servicecidr.clock import SIMULATION_EPOCH, SimulatedClock
 from servicecidr.cluster import Cluster
 from servicecidr.controllers.netutil import _ip, _net
 from servicecidr.errors import ApiError, ServiceCIDRError
+from servicecidr.yamldoc import YAMLDocError, load_documents
 
 __all__ = ["ScenarioResult", "load_scenarios", "run_paths", "run_scenario"]
 
@@ -85,8 +86,8 @@ def load_scenarios(path: Path) -> Iterator[tuple[str, Any]]:
     """(source, document) for every scenario in a file; YAML errors become a document
     that fails with the parser's message."""
     try:
-        docs = list(yaml.safe_load_all(path.read_text()))
-    except (yaml.YAMLError, OSError, UnicodeDecodeError) as e:
+        docs = load_documents(path.read_text())
+    except (YAMLDocError, OSError, UnicodeDecodeError) as e:
         yield str(path), ScenarioError(f"cannot read scenario file: {e}")
         return
     for doc in docs:
@@ -144,6 +145,7 @@ def run_scenario(
         seed = int(cfg.get("seed", 0))
         range_ = cfg.get("serviceClusterIPRange")
         st = _State(Cluster(range_, seed=seed, clock=clock), clock, range_, seed)
+        _create_namespaces(st.cluster, doc["steps"])
     except (ServiceCIDRError, ValueError, TypeError) as e:
         return ScenarioResult(str(name), source, False, None, f"cluster: {e}")
     for i, step in enumerate(doc["steps"], 1):
@@ -158,6 +160,38 @@ def run_scenario(
                 str(name), source, False, i, f"unexpected {type(e).__name__}: {e}"
             )
     return ScenarioResult(str(name), source, True)
+
+
+def _namespaces_used(steps: list[Any]) -> tuple[list[str], set[str]]:
+    """The namespaces the steps put objects in, and the Namespaces they name themselves."""
+    used: list[str] = []
+    own: set[str] = set()
+    for step in steps:
+        for action in ("create", "apply", "update", "store"):
+            obj = step.get(action) if isinstance(step, dict) else None
+            if not isinstance(obj, dict):
+                continue
+            meta = obj.get("metadata")
+            meta = meta if isinstance(meta, dict) else {}
+            if obj.get("kind") == "Namespace":
+                own.add(str(meta.get("name")))
+            elif isinstance(meta.get("namespace"), str) and meta["namespace"] not in used:
+                used.append(meta["namespace"])
+        for action in ("delete", "get"):
+            ref = step.get(action) if isinstance(step, dict) else None
+            if isinstance(ref, dict) and ref.get("kind") == "Namespace":
+                own.add(str(ref.get("name")))
+    return used, own
+
+
+def _create_namespaces(c: Cluster, steps: list[Any]) -> None:
+    """Make the namespaces a scenario puts objects in (NamespaceLifecycle refuses a create
+    in a missing one), unless the scenario handles that Namespace itself."""
+    used, own = _namespaces_used(steps)
+    for ns in used:
+        if "{" in ns or ns in own or c.engine.store.contains("Namespace", ns):
+            continue
+        c.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}})
 
 
 def _restart(st: _State, new_range: str | None) -> None:

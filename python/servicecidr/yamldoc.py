@@ -37,7 +37,7 @@ from yaml.resolver import Resolver
 
 from servicecidr.api.storable import MAX_DEPTH
 
-__all__ = ["YAMLDocError", "load_document", "with_libyaml"]
+__all__ = ["YAMLDocError", "load_document", "load_documents", "with_libyaml"]
 
 # go-yaml v2 decode.go: the alias expansion a decode may do (allowedAliasRatio).
 _ALIAS_RANGE_LOW = 400_000
@@ -239,6 +239,24 @@ def load_document(text: str) -> Any:
     finally:
         loader.dispose()
     return _to_json(value)
+
+
+def load_documents(text: str) -> list[Any]:
+    """Every document of a YAML stream (``---`` separated), each read as
+    :func:`load_document` reads one (None for an empty one). Raises :class:`YAMLDocError`
+    at the first document that cannot be read."""
+    loader = _Loader(text)
+    docs: list[Any] = []
+    try:
+        while loader.check_data():
+            docs.append(_to_json(loader.get_data()))
+    except yaml.YAMLError as e:
+        raise _problem(e, text) from None
+    except RecursionError:
+        raise YAMLDocError(f"exceeded max depth of {MAX_DEPTH}") from None
+    finally:
+        loader.dispose()
+    return docs
 
 
 def _go_replace(e: UnicodeError) -> tuple[str, int]:

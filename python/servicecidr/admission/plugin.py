@@ -17,11 +17,19 @@ Policies are read from the cluster's store; the compiled form of each is cached 
 clusters see it. ValidatingAdmissionPolicies and their bindings are never subject to
 policies themselves.
 
-Namespaces: the engine does not model namespace lifecycle (a Service may be created in
-any namespace), so a namespace that has no Namespace object is treated as existing, with
-the label ``kubernetes.io/metadata.name: <name>`` kube-apiserver gives every namespace;
-a stored Namespace object is used as it is (with that label added if missing). This is
-the one place that decides it: :meth:`ValidatingAdmissionPolicyPlugin.namespace`.
+Namespaces: NamespaceLifecycle (:mod:`.lifecycle`) refuses a create in a namespace that
+has no Namespace object, so the stored object is normally there and is used as it is
+(with the label ``kubernetes.io/metadata.name`` added if missing). The requests that can
+still name a namespace without one (an update or delete of an object imported into it, a
+cluster with NamespaceLifecycle turned off) see an existing namespace with only that
+label. This is the one place that decides it: :meth:`ValidatingAdmissionPolicyPlugin.namespace`.
+
+The request's version is the one the client used (``networking.k8s.io/v1beta1`` is a
+v1beta1 request), while the objects come in the version they are stored in; a policy
+matched under ``matchPolicy: Equivalent`` through another version sees them converted to
+it, ``request.kind``/``request.resource`` name the matched version and
+``request.requestKind``/``requestResource`` what the client sent (``matching.go``,
+``plugin/cel/condition.go``).
 """
 
 from __future__ import annotations
@@ -93,10 +101,10 @@ _Simple = tuple[tuple[CompiledPolicy, ...], str]
 class _Config:
     signature: tuple[list[tuple[str, bytes]], list[tuple[str, bytes]]]
     hooks: list[_Hook]
-    # (kind, operation, subresource, apiVersion) -> the policies to evaluate when every
-    # matching policy and binding is decided by the request's kind alone and reads
-    # nothing but the objects (with the version they are evaluated as); None otherwise.
-    plans: dict[tuple[str, str, str | None, Any], _Simple | None] = field(default_factory=dict)
+    # (kind, operation, subresource, request version, object version) -> the policies to
+    # evaluate when every matching policy and binding is decided by the request's kind
+    # alone and reads nothing but the objects (in the version they are in); None otherwise.
+    plans: dict[tuple[str, str, str | None, str, str], _Simple | None] = field(default_factory=dict)
 
 
 def _d(v: Any) -> dict[str, Any]:
@@ -171,8 +179,9 @@ class ValidatingAdmissionPolicyPlugin:
         return config
 
     @staticmethod
-    def _plan(config: _Config, req: Request) -> _Simple | None:
-        """The fast path for requests like ``req`` (see :attr:`_Config.plans`)."""
+    def _plan(config: _Config, req: Request, obj_version: str) -> _Simple | None:
+        """The fast path for requests like ``req`` about objects in ``obj_version`` (see
+        :attr:`_Config.plans`)."""
         policies: list[CompiledPolicy] = []
         version = req.version
         for hook in config.hooks:
@@ -181,7 +190,7 @@ class ValidatingAdmissionPolicyPlugin:
             matched, _, gvk = hook.criteria.matches(req, _no_labels)
             if not matched:
                 continue
-            if hook.config_error is not None or gvk[1] != req.version:
+            if hook.config_error is not None or gvk[1] != obj_version:
                 return None
             c = hook.compiled
             if c.uses_request or c.uses_namespace_object:
@@ -324,22 +333,26 @@ class ValidatingAdmissionPolicyPlugin:
         old: Obj | None,
         dry_run: bool,
         subresource: str | None = None,
+        api_version: Any = None,
     ) -> Admitted:
-        """Admit or deny one request (made by ``actor``, against ``store``); returns the
-        warnings and audit notes, raises the denial."""
+        """Admit or deny one request (made by ``actor`` through ``api_version`` of the API,
+        None: the version the objects are in, against ``store``); returns the warnings
+        and audit notes, raises the denial."""
         if info.kind in EXEMPT_KINDS:
             return NOTHING
         config = self._sync(store)
         if not config.hooks:
             return NOTHING
-        api_version = obj.get("apiVersion") if obj is not None else None
-        key = (info.kind, operation, subresource, api_version)
+        obj_version = _object_version(info, obj if obj is not None else old)
+        version = api_version.rpartition("/")[2] if isinstance(api_version, str) else None
+        req_version = version if version in info.versions else obj_version
+        key = (info.kind, operation, subresource, req_version, obj_version)
         try:
             plan = config.plans[key]
-        except (KeyError, TypeError):
-            plan = self._plan(config, self._request(info, operation, obj, old, subresource))
-            if isinstance(api_version, str | None):
-                config.plans[key] = plan
+        except KeyError:
+            req = self._request(info, operation, obj, old, subresource, req_version)
+            plan = self._plan(config, req, obj_version)
+            config.plans[key] = plan
         if plan is not None:
             # Fast path: evaluate; only a policy that has something to say (a denial,
             # a warning, an annotation) sends the request through the full dispatch.
@@ -352,25 +365,25 @@ class ValidatingAdmissionPolicyPlugin:
                     break
             else:
                 return NOTHING
-        req = self._request(info, operation, obj, old, subresource)
-        run = _Run(self, store, actor, req, obj, old, dry_run)
+        req = self._request(info, operation, obj, old, subresource, req_version)
+        run = _Run(self, store, actor, req, obj, old, dry_run, obj_version)
         for hook in config.hooks:
             run.dispatch(hook)
         return run.finish()
 
     @staticmethod
     def _request(
-        info: KindInfo, operation: str, obj: Obj | None, old: Obj | None, subresource: str | None
+        info: KindInfo,
+        operation: str,
+        obj: Obj | None,
+        old: Obj | None,
+        subresource: str | None,
+        version: str,
     ) -> Request:
         subject = obj if obj is not None else old
         meta = _d(subject.get("metadata")) if subject is not None else {}
         name = str(meta.get("name", ""))
         namespace = str(meta.get("namespace", "")) if info.namespaced else ""
-        version = info.versions[0]
-        if obj is not None:
-            api_version = obj.get("apiVersion")
-            if isinstance(api_version, str) and api_version in info.api_versions():
-                version = api_version.rpartition("/")[2]
         return Request(
             info.group,
             version,
@@ -385,6 +398,14 @@ class ValidatingAdmissionPolicyPlugin:
         )
 
 
+def _object_version(info: KindInfo, obj: Obj | None) -> str:
+    """The version an object (as stored, or as the registry made it) is in."""
+    api_version = obj.get("apiVersion") if obj is not None else None
+    if isinstance(api_version, str) and api_version in info.api_versions():
+        return api_version.rpartition("/")[2]
+    return info.versions[0]
+
+
 class _Run:
     """One request's trip through every policy (``dispatcher.Dispatch``)."""
 
@@ -397,6 +418,7 @@ class _Run:
         "inputs",
         "ns_labels",
         "obj",
+        "obj_version",
         "old",
         "plugin",
         "req",
@@ -413,9 +435,11 @@ class _Run:
         obj: Obj | None,
         old: Obj | None,
         dry_run: bool,
+        obj_version: str,
     ) -> None:
         self.plugin, self.store, self.actor, self.req = plugin, store, actor, req
         self.obj, self.old, self.dry_run = obj, old, dry_run
+        self.obj_version = obj_version
         self.denied: list[tuple[str, str | None, str, str | None]] = []
         self.warnings: list[str] = []
         self.annotations: dict[str, list[str]] = {}
@@ -441,8 +465,9 @@ class _Run:
         inp = self.inputs.get(version)
         if inp is None:
             obj, old = self.obj, self.old
-            if version != self.req.version:
-                # Equivalent match: the objects as the matched version (same schema).
+            if version != self.obj_version:
+                # The objects converted to the matched version (every served version
+                # of these kinds has the same schema: only apiVersion changes).
                 api_version = f"{gvk[0]}/{version}" if gvk[0] else version
                 obj = {**obj, "apiVersion": api_version} if obj is not None else None
                 old = {**old, "apiVersion": api_version} if old is not None else None

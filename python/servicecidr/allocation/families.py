@@ -9,6 +9,7 @@ Functions work on the ``spec`` dict of a Service in its v1 shape.
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,7 +17,7 @@ from servicecidr.allocation.meta import MetaAllocator, family_of
 from servicecidr.api import field_errors as fe
 from servicecidr.api import validation
 from servicecidr.api.memo import ValidationMemo
-from servicecidr.errors import AllocationError, InternalError
+from servicecidr.errors import AllocationError, ApiError, InternalError
 
 __all__ = [
     "Allocation",
@@ -44,12 +45,30 @@ class Allocation:
     allocated: list[str] = field(default_factory=list)
     to_release: list[str] = field(default_factory=list)
     leaked: list[str] = field(default_factory=list)
+    #: The IPAddress create the allocator makes for each address it takes (a request of
+    #: its own, through admission): raises the refusal. None in a dry run, which writes
+    #: no IPAddress.
+    ip_request: Callable[[str], None] | None = None
     _taken: list[tuple[str, Any]] = field(default_factory=list)
 
     def took(self, ip: str, alloc: Any) -> None:
         """``alloc`` marked ``ip`` for this request (given back by :meth:`rollback`)."""
         self._taken.append((ip, alloc))
         self.allocated.append(ip)
+
+    def request_ip_address(self, ip: str) -> ApiError | None:
+        """Make the IPAddress create of ``ip`` just taken; if that is refused, the address
+        is given back (no IPAddress holds it) and the refusal returned."""
+        if self.ip_request is None:
+            return None
+        try:
+            self.ip_request(ip)
+        except ApiError as e:
+            taken, alloc = self._taken.pop()
+            alloc.release(taken)
+            self.allocated.pop()
+            return e
+        return None
 
     def rollback(self) -> None:
         """Give back every address this request marked in an allocator."""
@@ -232,6 +251,15 @@ def _alloc_ips(
                 raise InternalError(
                     f"Internal error occurred: failed to allocate a serviceIP: {e}"
                 ) from e
+            # ipallocator.go: an IPAddress create that fails for any reason but
+            # AlreadyExists ends the allocation with that error (cidrallocator.go stops
+            # trying other ranges: it only moves on from full or unready ones).
+            refused = result.request_ip_address(got) if not dry_run else None
+            if refused is not None:
+                result.leaked = list(result.allocated)
+                raise InternalError(
+                    f"Internal error occurred: failed to allocate a serviceIP: {refused.message}"
+                ) from refused
             allocated[fam] = got
         else:
             try:
@@ -254,6 +282,19 @@ def _alloc_ips(
                         )
                     ],
                 ) from e
+            refused = result.request_ip_address(ip) if not dry_run else None
+            if refused is not None:
+                result.leaked = list(result.allocated)
+                raise _invalid(
+                    name,
+                    [
+                        fe.invalid(
+                            "spec.clusterIPs",
+                            list(spec.get("clusterIPs") or []),
+                            f"failed to allocate IP {ip}: {refused.message}",
+                        )
+                    ],
+                ) from refused
             allocated[fam] = canonical
     return allocated
 

@@ -101,9 +101,11 @@ def _svc_external_ip(svc: Obj, wide: bool) -> str:
 
 
 def _svc_ports(svc: Obj) -> str:
+    """``makePortString``: ``port:nodePort/protocol`` only for a positive node port."""
     pieces = []
     for p in (svc.get("spec") or {}).get("ports") or []:
-        if p.get("nodePort"):
+        node_port = p.get("nodePort")
+        if isinstance(node_port, int) and not isinstance(node_port, bool) and node_port > 0:
             pieces.append(f"{p.get('port')}:{p.get('nodePort')}/{p.get('protocol', 'TCP')}")
         else:
             pieces.append(f"{p.get('port')}/{p.get('protocol', 'TCP')}")

@@ -181,6 +181,31 @@ STRUCTS: Final[dict[str, tuple[str, dict[str, str]]]] = {
         {"ip": "string", "hostname": "string", "ipMode": "string", "ports": "[]PortStatus"},
     ),
     "PortStatus": (_CORE, {"port": "int32", "protocol": "string", "error": "string"}),
+    "Namespace": (
+        _CORE,
+        {
+            "kind": "string",
+            "apiVersion": "string",
+            "metadata": "ObjectMeta",
+            "spec": "NamespaceSpec",
+            "status": "NamespaceStatus",
+        },
+    ),
+    "NamespaceSpec": (_CORE, {"finalizers": "[]string"}),
+    "NamespaceStatus": (
+        _CORE,
+        {"phase": "string", "conditions": "[]NamespaceCondition"},
+    ),
+    "NamespaceCondition": (
+        _CORE,
+        {
+            "type": "string",
+            "status": "string",
+            "lastTransitionTime": "Time",
+            "reason": "string",
+            "message": "string",
+        },
+    ),
     # k8s.io/api/networking/v1 and v1beta1
     "ServiceCIDR": (
         _NET,
@@ -315,6 +340,7 @@ STRUCTS: Final[dict[str, tuple[str, dict[str, str]]]] = {
 
 ROOTS: Final[dict[tuple[str, str], str]] = {
     ("v1", "Service"): "Service",
+    ("v1", "Namespace"): "Namespace",
     ("networking.k8s.io/v1", "ServiceCIDR"): "ServiceCIDR",
     ("networking.k8s.io/v1beta1", "ServiceCIDR"): "ServiceCIDR",
     ("networking.k8s.io/v1", "IPAddress"): "IPAddress",
@@ -328,7 +354,6 @@ ROOTS: Final[dict[tuple[str, str], str]] = {
 """(apiVersion, kind) pairs decoded against :data:`STRUCTS`."""
 
 PASSTHROUGH_KINDS: Final[dict[str, frozenset[str]]] = {
-    "Namespace": frozenset({"v1"}),
     "Event": frozenset({"events.k8s.io/v1"}),
 }
 """Other kinds the engine serves: deep-copied, only ``metadata`` decoded as ObjectMeta."""
@@ -571,7 +596,8 @@ class _Decoder:
                     out[k] = item
                 else:
                     self._type_error(_json_kind(item), struct, fields, "string")
-            return out
+            # Every map field of these types is ``omitempty``: an empty one is not kept.
+            return out or None
         if t.startswith("[]"):
             if not isinstance(v, list):
                 self._type_error(_json_kind(v), struct, fields, t)
@@ -581,7 +607,8 @@ class _Decoder:
             for i, item in enumerate(v):
                 decoded = self.value(item, elem, struct, fields, f"{spath}[{i}]")
                 items.append(decoded if decoded is not None else _zero(elem))
-            return items
+            # ... and so is every list field: ``finalizers: []`` reads back absent.
+            return items or None
         return self.struct(v, t, struct, fields, spath)
 
     def struct(self, v: Any, t: str, struct: str, fields: list[str], spath: str) -> Any:
@@ -702,7 +729,8 @@ def decode(
 ) -> tuple[dict[str, Any], list[str]]:
     """Decode a request body as kube-apiserver would for Service, ServiceCIDR and IPAddress.
 
-    Returns a normalised deep copy (unknown fields and ``null`` values dropped, timestamps
+    Returns a normalised deep copy (unknown fields and ``null`` values dropped, empty lists
+    and maps dropped as Go's ``omitempty`` drops them when the object is stored, timestamps
     re-rendered as ``metav1.Time`` prints them) and the list of warnings (``unknown field
     "spec.foo"``, only with ``field_validation="Warn"``). Kinds in
     :data:`PASSTHROUGH_KINDS` are deep-copied with only their ``metadata`` decoded.

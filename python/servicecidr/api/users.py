@@ -39,6 +39,12 @@ _APISERVER = Identity(
     f"kube-apiserver/{K8S_VERSION} (linux/amd64) kubernetes/servicecidr",
 )
 _KCM_SA = "system:serviceaccount:kube-system:service-cidr-controller"
+_NS_SA = "system:serviceaccount:kube-system:namespace-controller"
+_KCM_GROUPS = [
+    "system:serviceaccounts",
+    "system:serviceaccounts:kube-system",
+    "system:authenticated",
+]
 _IDENTITIES: dict[str, Identity] = {
     "user": Identity(
         ADMIN_USER,
@@ -51,8 +57,13 @@ _IDENTITIES: dict[str, Identity] = {
     "ipallocator": _APISERVER,
     "service-cidr-controller": Identity(
         _KCM_SA,
-        ["system:serviceaccounts", "system:serviceaccounts:kube-system", "system:authenticated"],
+        _KCM_GROUPS,
         f"kube-controller-manager/{K8S_VERSION} (linux/amd64) kubernetes/servicecidr/{_KCM_SA}",
+    ),
+    "namespace-controller": Identity(
+        _NS_SA,
+        _KCM_GROUPS,
+        f"kube-controller-manager/{K8S_VERSION} (linux/amd64) kubernetes/servicecidr/{_NS_SA}",
     ),
 }
 

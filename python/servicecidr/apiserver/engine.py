@@ -21,6 +21,7 @@ from typing import Any, Protocol
 
 from servicecidr._core import json_bound
 from servicecidr.admission import Admitted, ValidatingAdmissionPolicyPlugin
+from servicecidr.admission.lifecycle import NamespaceLifecycle
 from servicecidr.admission.plugin import NOTHING
 from servicecidr.allocation.meta import MetaAllocator
 from servicecidr.allocation.nodeports import NodePortAllocator, service_ports
@@ -42,7 +43,9 @@ from servicecidr.journal.recorder import Recorder, StoreJournal
 from servicecidr.journal.records import Entry, Write
 from servicecidr.registry import generic
 from servicecidr.registry import service as service_registry
-from servicecidr.registry.simple import SIMPLE_KINDS, SimpleKind
+from servicecidr.registry.namespace import NAMESPACES
+from servicecidr.registry.simple import SimpleKind
+from servicecidr.registry.strategies import STRATEGIES
 from servicecidr.registry.txn import Outcome, Txn
 from servicecidr.store import Store, decode_object, new_store, object_key
 
@@ -70,6 +73,7 @@ class AdmissionHook(Protocol):
         old: Obj | None,
         dry_run: bool,
         subresource: str | None = None,
+        api_version: Any = None,
     ) -> Admitted: ...
 
 
@@ -117,6 +121,8 @@ class Engine:
         self.families = families
         #: ValidatingAdmissionPolicies are enforced by default, as in kube-apiserver.
         self.admission: AdmissionHook | None = ValidatingAdmissionPolicyPlugin()
+        #: NamespaceLifecycle, on by default as in kube-apiserver (None turns it off).
+        self.lifecycle: NamespaceLifecycle | None = NamespaceLifecycle()
         self._sinks: list[Callable[[Entry], None]] = []
         self._refusal: str | None = None
         self._refusal_error: type[ServiceCIDRError] = ReadOnlyError
@@ -145,6 +151,14 @@ class Engine:
         base = base[: 63 - 5]
         return base + "".join(self.rng.choice(_NAME_CHARS) for _ in range(5))
 
+    def mutate(
+        self, actor: str, operation: str, info: KindInfo, obj: Obj | None, name: str
+    ) -> None:
+        """The admission plugins that run before the registry: NamespaceLifecycle."""
+        lifecycle = self.lifecycle
+        if lifecycle is not None:
+            lifecycle(self.store, operation, info, obj, name)
+
     def admit(
         self,
         actor: str,
@@ -154,11 +168,16 @@ class Engine:
         old: Obj | None,
         dry_run: bool,
         subresource: str | None = None,
+        *,
+        api_version: Any = None,
     ) -> Admitted:
-        """Run the admission hook (when one is installed)."""
+        """Run the admission hook (when one is installed) for a request made through
+        ``api_version`` (None: the version the objects are in)."""
         if self.admission is None:
             return NOTHING
-        return self.admission(self.store, actor, operation, info, obj, old, dry_run, subresource)
+        return self.admission(
+            self.store, actor, operation, info, obj, old, dry_run, subresource, api_version
+        )
 
     def reseed(self, stream: str) -> None:
         """New random streams for decisions and allocators, derived from the seed and
@@ -367,22 +386,43 @@ class Engine:
         *,
         dry_run: bool = False,
         actor: str = USER,
+        api_version: str | None = None,
     ) -> tuple[Obj, list[str]]:
-        """DELETE; returns the object (with deletionTimestamp when finalizers hold it)."""
+        """DELETE (through ``api_version``, None: the preferred one); returns the object
+        (with deletionTimestamp when finalizers hold it)."""
         kind = resolve_kind(kind)
+        served_version(kind, api_version)
         if kind == "Service":
-            out = service_registry.delete(self, name, namespace, dry_run, actor)
+            out = service_registry.delete(self, name, namespace, dry_run, actor, api_version)
         else:
-            out = self._simple(kind).delete(self, name, namespace, dry_run, actor)
+            out = self._simple(kind).delete(self, name, namespace, dry_run, actor, api_version)
         return self.run(out, actor)
 
-    def get(self, kind: str, name: str, namespace: str | None = None) -> Obj:
-        """Read one object; NotFoundError when absent."""
+    def finalize(
+        self, obj: Obj, *, dry_run: bool = False, actor: str = USER
+    ) -> tuple[Obj, list[str]]:
+        """PUT a Namespace's ``/finalize`` subresource (its ``spec.finalizers``)."""
+        kind = self.kind_of(obj)
+        need_name(obj, kind)
+        if kind != "Namespace":
+            raise NotFoundError(f"the server could not find the requested resource ({kind})")
+        return self.run(NAMESPACES.finalize(self, obj, dry_run, actor), actor)
+
+    def get(
+        self, kind: str, name: str, namespace: str | None = None, *, api_version: str | None = None
+    ) -> Obj:
+        """Read one object (as ``api_version``, None: the preferred one); NotFoundError
+        when absent."""
         info = KINDS[resolve_kind(kind)]
+        served_version(info.kind, api_version)
         if not name:
             raise BadRequestError(f"a name is required to get a {info.kind}")
         ns = (namespace or "default") if info.namespaced else None
-        return generic.get_existing(self.store, info, ns, name)[2]
+        obj = generic.get_existing(self.store, info, ns, name)[2]
+        if api_version is not None:
+            # Every served version of a kind has the same schema: a conversion renames.
+            obj["apiVersion"] = api_version
+        return obj
 
     def list(self, kind: str, namespace: str | None = None) -> list[Obj]:
         """Every object of a kind (in one namespace, or all), ordered by key."""
@@ -407,6 +447,9 @@ class Engine:
             meta["namespace"] = "default"  # where every read looks for it
         meta.setdefault("uid", self.new_uid())
         meta.setdefault("creationTimestamp", self.now())
+        if kind == "Service":
+            # What any read of it returns (older objects lack the dual-stack fields).
+            service_registry.default_on_read(new, self.families[0])
         key = object_key(info.namespaced, meta.get("namespace"), meta["name"])
         txn = Txn(self.store.revision, "store", kind, meta.get("namespace"), meta["name"])
         try:
@@ -443,7 +486,7 @@ class Engine:
 
     @staticmethod
     def _simple(kind: str) -> SimpleKind:
-        strategy = SIMPLE_KINDS.get(kind)
+        strategy = STRATEGIES.get(kind)
         if strategy is None:
             raise NotFoundError(f"the server does not allow this method on {kind}")
         return strategy
@@ -454,6 +497,15 @@ def resolve_kind(kind: str) -> str:
     if not isinstance(kind, str) or not kind:
         raise BadRequestError("a kind is required")
     return kind_info(kind).kind
+
+
+def served_version(kind: str, api_version: str | None) -> None:
+    """BadRequest unless ``api_version`` (when given) is one the kind is served in."""
+    if api_version is not None and api_version not in KINDS[kind].api_versions():
+        raise BadRequestError(
+            f'no kind "{kind}" is registered for version "{api_version}"; served: '
+            f"{', '.join(KINDS[kind].api_versions())}"
+        )
 
 
 def need_name(obj: Obj, kind: str) -> None:

@@ -12,6 +12,7 @@ from servicecidr.cli.common import (
     Obj,
     dry_run_mode,
     dry_run_suffix,
+    field_validation,
     finish,
     mutation_output,
     opt,
@@ -20,7 +21,7 @@ from servicecidr.cli.common import (
     print_warnings,
     session,
 )
-from servicecidr.cli.errors import CliError, add_source
+from servicecidr.cli.errors import Aggregate, CliError, add_source
 from servicecidr.cli.manifests import load_manifests
 from servicecidr.cli.printers import (
     kind_string,
@@ -63,11 +64,16 @@ def _patch_verb(obj: Obj, info: KindInfo) -> str:
 
 def run_apply(args: argparse.Namespace, io: IO) -> int:
     spec = mutation_output(args)
+    validate = field_validation(args)
     files = opt(args, "filename") or []
     if not files:
         raise CliError("error: must specify one of -f and -k")
-    prepared = prepare_manifests(load_manifests(files, bool(opt(args, "recursive")), io.inp), args)
-    if not prepared:
+    # kubectl applies what it can map and reports each kind the server does not serve
+    # (first, as one error: its builder visits every object before applying any).
+    unmapped: list[tuple[int, Exception]] = []
+    manifests = load_manifests(files, bool(opt(args, "recursive")), io.inp)
+    prepared = prepare_manifests(manifests, args, unmapped)
+    if not prepared and not unmapped:
         raise CliError("error: no objects passed to apply")
     for m, info in prepared:
         if not (m.obj.get("metadata") or {}).get("name"):
@@ -79,7 +85,11 @@ def run_apply(args: argparse.Namespace, io: IO) -> int:
             )
     dry = dry_run_mode(args)
     errors: list[Exception] = []
+    if unmapped:
+        errors.append(Aggregate([e for _, e in unmapped]))
     results: list[Obj] = []
+    if not prepared:
+        return finish(io, errors)
     with session(args) as state:
         c = state.cluster
         for m, info in prepared:
@@ -104,15 +114,21 @@ def run_apply(args: argparse.Namespace, io: IO) -> int:
                 continue
             try:
                 if current is None:
-                    obj, warnings = c.create_with_warnings(m.obj, dry_run=dry == "server")
+                    obj, warnings = c.create_with_warnings(
+                        m.obj, dry_run=dry == "server", field_validation=validate
+                    )
                     verb = "created"
                 else:
-                    preview, warnings = c.apply_with_warnings(m.obj, dry_run=True)
+                    preview, warnings = c.apply_with_warnings(
+                        m.obj, dry_run=True, field_validation=validate
+                    )
                     if _comparable(preview) == _comparable(current):
                         obj, verb = current, "unchanged"
                     else:
                         if dry != "server":
-                            obj, warnings = c.apply_with_warnings(m.obj, dry_run=False)
+                            obj, warnings = c.apply_with_warnings(
+                                m.obj, dry_run=False, field_validation=validate
+                            )
                         else:
                             obj = preview
                         verb = "configured"

@@ -12,6 +12,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, NoReturn, TextIO
 
+from servicecidr.api.decode import FieldValidation
+from servicecidr.api.field_errors import go_quote
 from servicecidr.api.kinds import KINDS, KindInfo, resolve_kind
 from servicecidr.cli.errors import CliError, format_errors
 from servicecidr.cli.manifests import Manifest, load_manifests
@@ -44,6 +46,7 @@ __all__ = [
     "check_mapping",
     "dry_run_mode",
     "dry_run_suffix",
+    "field_validation",
     "filter_objects",
     "finish",
     "mutation_output",
@@ -181,6 +184,27 @@ def session(args: argparse.Namespace) -> Iterator[State]:
         state.close()
 
 
+#: strconv.ParseBool's spellings of true and false
+_TRUE = ("1", "t", "T", "TRUE", "true", "True")
+_FALSE = ("0", "f", "F", "FALSE", "false", "False")
+
+
+def field_validation(args: argparse.Namespace) -> FieldValidation:
+    """``GetValidationDirective``: ``--validate`` as the ``fieldValidation`` kubectl sends
+    (strict unless told otherwise)."""
+    v = str(opt(args, "validate", "strict"))
+    if v in _TRUE or v == "strict":
+        return "Strict"
+    if v in _FALSE or v == "ignore":
+        return "Ignore"
+    if v == "warn":
+        return "Warn"
+    raise CliError(
+        f"error: invalid - validate option {go_quote(v)}; must be one of: strict (or true), "
+        "warn, ignore (or false)"
+    )
+
+
 def dry_run_mode(args: argparse.Namespace) -> str:
     v = opt(args, "dry_run", "none")
     return "none" if v in (None, "none") else str(v)
@@ -206,13 +230,24 @@ def check_mapping(m: Manifest) -> KindInfo:
 
 
 def prepare_manifests(
-    manifests: list[Manifest], args: argparse.Namespace
+    manifests: list[Manifest],
+    args: argparse.Namespace,
+    unmapped: list[tuple[int, Exception]] | None = None,
 ) -> list[tuple[Manifest, KindInfo]]:
-    """Map every manifest to its kind and settle namespaces, before any request."""
+    """Map every manifest to its kind and settle namespaces, before any request. With
+    ``unmapped``, a manifest of a kind the server does not serve is left out and its
+    error kept there with its position (kubectl's builder goes on past it); without,
+    the first such error ends the command."""
     explicit = opt(args, "namespace")
     out = []
-    for m in manifests:
-        info = check_mapping(m)
+    for i, m in enumerate(manifests):
+        try:
+            info = check_mapping(m)
+        except CliError as e:
+            if unmapped is None:
+                raise
+            unmapped.append((i, e))
+            continue
         m.obj = copy.deepcopy(m.obj)
         meta = m.obj.get("metadata")
         if not isinstance(meta, dict):

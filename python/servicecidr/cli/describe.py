@@ -1,6 +1,6 @@
 """``describe``, as ``k8s.io/kubectl/pkg/describe`` writes it.
 
-ServiceCIDR, IPAddress and Service have kubectl's dedicated describers; the other kinds
+ServiceCIDR, IPAddress, Service and Namespace have kubectl's dedicated describers; the other kinds
 get the generic (unstructured) describer. Output goes through a Go tabwriter with
 minwidth 0 and padding 2, flushed before the Events table as kubectl does.
 """
@@ -173,14 +173,15 @@ def _service(o: Obj, events: list[Obj] | None, now: float) -> str:
         w.write(0, f"External Name:\t{spec['externalName']}\n")
     ingress = ((o.get("status") or {}).get("loadBalancer") or {}).get("ingress") or []
     if ingress:
-        names = [i.get("ip") or i.get("hostname") or "" for i in ingress]
-        w.write(0, f"LoadBalancer Ingress:\t{', '.join(names)}\n")
+        w.write(0, f"LoadBalancer Ingress:\t{_ingress(ingress)}\n")
     for p in spec.get("ports") or []:
         name = p.get("name") or "<unset>"
         proto = p.get("protocol", "TCP")
         w.write(0, f"Port:\t{name}\t{p.get('port')}/{proto}\n")
         target = p.get("targetPort", p.get("port"))
         w.write(0, f"TargetPort:\t{target}/{proto}\n")
+        if p.get("appProtocol") is not None:
+            w.write(0, f"AppProtocol:\t{p['appProtocol']}\n")
         if p.get("nodePort"):
             w.write(0, f"NodePort:\t{name}\t{p['nodePort']}/{proto}\n")
         w.write(0, "Endpoints:\t<none>\n")
@@ -196,6 +197,44 @@ def _service(o: Obj, events: list[Obj] | None, now: float) -> str:
     if spec.get("trafficDistribution"):
         w.write(0, f"Traffic Distribution:\t{spec['trafficDistribution']}\n")
     _events(w, events, now)
+    return w.value()
+
+
+def _ingress(ingress: list[Any]) -> str:
+    """``buildIngressString``: each IP with its ``(ipMode)``, else its hostname."""
+    parts = []
+    for i in ingress:
+        i = i if isinstance(i, dict) else {}
+        if i.get("ip"):
+            mode = i.get("ipMode")
+            parts.append(f"{i['ip']} ({mode})" if mode is not None else str(i["ip"]))
+        else:
+            parts.append(str(i.get("hostname") or ""))
+    return ", ".join(parts)
+
+
+def _namespace(o: Obj, events: list[Obj] | None, now: float) -> str:
+    """``describeNamespace`` (the server serves no resource quotas or limit ranges: kubectl
+    shows neither section)."""
+    w = _Writer()
+    meta = o.get("metadata") or {}
+    w.write(0, f"Name:\t{meta.get('name', '')}\n")
+    _labels(w, "Labels", meta.get("labels"))
+    _annotations(w, meta.get("annotations"))
+    status = o.get("status") or {}
+    w.write(0, f"Status:\t{status.get('phase', '')}\n")
+    conditions = status.get("conditions") or []
+    if conditions:
+        w.write(0, "Conditions:\n")
+        w.write(1, "Type\tStatus\tLastTransitionTime\tReason\tMessage\n")
+        w.write(1, "----\t------\t------------------\t------\t-------\n")
+        for c in conditions:
+            w.write(
+                1,
+                f"{c.get('type', '')}\t{c.get('status', '')}\t"
+                f"{_rfc1123z(c.get('lastTransitionTime'))}\t{c.get('reason', '')}\t"
+                f"{c.get('message', '')}\n",
+            )
     return w.value()
 
 
@@ -269,6 +308,7 @@ _DESCRIBERS = {
     "ServiceCIDR": _service_cidr,
     "IPAddress": _ip_address,
     "Service": _service,
+    "Namespace": _namespace,
 }
 
 

@@ -4,7 +4,9 @@
   ``The Kind "name" is invalid: field: detail`` (one cause per ``*`` line when several);
 * several errors (``create -f`` of a file with two bad objects): one
   ``Error from server (Reason): message`` line each;
-* anything else: ``error: message``.
+* anything else: ``error: message`` alone, or the plain message among several;
+* an aggregate inside several errors (apply's mapping errors beside its request errors)
+  reads as Go's ``aggregate.Error()``: ``[first, second]``.
 
 Errors tied to a manifest get kubectl's ``AddSourceToErr`` prefix:
 ``error when creating "FILE": ...``.
@@ -16,7 +18,7 @@ from typing import Any
 
 from servicecidr.errors import ApiError, InvalidError
 
-__all__ = ["CliError", "add_source", "format_errors", "message_for_error"]
+__all__ = ["Aggregate", "CliError", "add_source", "format_errors", "message_for_error"]
 
 
 class CliError(Exception):
@@ -26,6 +28,33 @@ class CliError(Exception):
         super().__init__(message)
         self.message = message
         self.code = code
+
+
+class Aggregate(Exception):
+    """Several errors as one (``utilerrors.NewAggregate``)."""
+
+    def __init__(self, errors: list[Exception]) -> None:
+        super().__init__(errors)
+        self.errors = errors
+
+    def text(self) -> str:
+        """``aggregate.Error()``: the one message, or the distinct ones in brackets."""
+        msgs: list[str] = []
+        for e in self.errors:
+            m = _plain(e)
+            if m not in msgs:
+                msgs.append(m)
+        return msgs[0] if len(msgs) == 1 else "[" + ", ".join(msgs) + "]"
+
+
+def _plain(err: Exception) -> str:
+    """``err.Error()``: the message without the ``error: `` kubectl adds when it exits."""
+    if isinstance(err, Aggregate):
+        return err.text()
+    if isinstance(err, ApiError):
+        return err.message
+    text = err.message if isinstance(err, CliError) else str(err)
+    return text.removeprefix("error: ")
 
 
 def add_source(verb: str, source: str, err: Exception) -> Exception:
@@ -42,14 +71,13 @@ def add_source(verb: str, source: str, err: Exception) -> Exception:
 
 
 def message_for_error(err: Exception) -> str:
-    """``StandardErrorMessage`` (or the plain text) of one error."""
+    """``messageForError``: ``StandardErrorMessage`` of an API error, else its text."""
     if isinstance(err, ApiError):
-        if err.reason:
+        # metav1.StatusReasonUnknown is "": an error the server did not classify
+        if err.reason and err.reason != "Unknown":
             return f"Error from server ({err.reason}): {err.message}"
         return f"Error from server: {err.message}"
-    if isinstance(err, CliError):
-        return err.message
-    return str(err)
+    return _plain(err)
 
 
 def _invalid_message(err: InvalidError) -> str:
@@ -76,6 +104,8 @@ def format_errors(errors: list[Exception]) -> str:
     """What ``cmdutil.CheckErr`` prints for the errors of a command (no trailing newline)."""
     if not errors:
         return ""
+    if len(errors) == 1 and isinstance(errors[0], Aggregate):
+        errors = errors[0].errors  # checkErr: an aggregate is its errors
     if len(errors) == 1:
         err = errors[0]
         if isinstance(err, InvalidError):

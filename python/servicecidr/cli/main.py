@@ -34,9 +34,6 @@ a missing state creates one with --service-cluster-ip-range 10.96.0.0/12 (kubead
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser (exposed for tests and shell completion)."""
-    from importlib.metadata import version
-
-    __version__ = version("servicecidr")
     from servicecidr.cli import (
         check,
         completion,
@@ -47,6 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
         simulate,
         sweep_cmd,
     )
+    from servicecidr.version import __version__
 
     p = CliParser(
         prog="servicecidr",

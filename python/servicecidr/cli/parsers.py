@@ -61,6 +61,18 @@ def _add_dry_run(p: argparse.ArgumentParser) -> None:
     )
 
 
+def _add_validate(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--validate",
+        nargs="?",
+        const="strict",
+        default=S,
+        metavar="MODE",
+        help="strict (or true, the default): refuse unknown fields; warn: a warning each; "
+        "ignore (or false): drop them silently (the server's fieldValidation)",
+    )
+
+
 def _add_selector(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "-l",
@@ -196,6 +208,7 @@ def add_parsers(sub: Any) -> None:
     _add_filename(p, "create")
     _add_output(p, "yaml, json, name, jsonpath=TEMPLATE")
     _add_dry_run(p)
+    _add_validate(p)
     _add_namespace(p, all_namespaces=False)
     gen = p.add_subparsers(dest="generator", metavar="GENERATOR", parser_class=CliParser)
     svc = gen.add_parser(
@@ -244,6 +257,7 @@ def add_parsers(sub: Any) -> None:
             sp.add_argument("--external-name", default=S, help="external DNS name")
         _add_output(sp, "yaml, json, name, jsonpath=TEMPLATE")
         _add_dry_run(sp)
+        _add_validate(sp)
         _add_namespace(sp, all_namespaces=False)
     ns = gen.add_parser(
         "namespace",
@@ -257,6 +271,7 @@ def add_parsers(sub: Any) -> None:
     ns.add_argument("name", nargs="?", metavar="NAME")
     _add_output(ns, "yaml, json, name")
     _add_dry_run(ns)
+    _add_validate(ns)
 
     p = _sub(
         sub,
@@ -279,6 +294,7 @@ def add_parsers(sub: Any) -> None:
     _add_filename(p, "apply")
     _add_output(p, "yaml, json, name, jsonpath=TEMPLATE")
     _add_dry_run(p)
+    _add_validate(p)
     _add_namespace(p, all_namespaces=False)
 
     p = _sub(

@@ -83,7 +83,7 @@ def sync_default_service_cidr(engine: Engine, events: EventRecorder) -> bool:
     if current != cidrs:
         note = (
             f"The default ServiceCIDR {go_list(current)} does not match the controller flag "
-            f"configurations {','.join(cidrs)}"
+            f"configurations {go_list(cidrs)}"
         )
         return events.warn_once(
             CONTROLLER_NAME, sc, "KubernetesDefaultServiceCIDRInconsistent", note

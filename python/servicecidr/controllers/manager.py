@@ -1,10 +1,10 @@
 """Running the controllers: what kube-controller-manager and kube-apiserver's own
 controller loops do, on the engine's clock.
 
-Each pass runs the default-ServiceCIDR controller, the kubernetes-service controller, the
-ServiceCIDR controller and the repair loop, in that order, until none writes anything;
-a simulated clock then moves to the next deadline any of them set (the 10 s ServiceCIDR
-grace, the 60 s leak grace).
+Each pass runs the system-namespaces controller, the default-ServiceCIDR controller, the
+kubernetes-service controller, the ServiceCIDR controller, the namespace controller and
+the repair loop, in that order, until none writes anything; a simulated clock then moves
+to the next deadline any of them set (the 10 s ServiceCIDR grace, the 60 s leak grace).
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from servicecidr.clock import parse_duration
 from servicecidr.controllers.default_cidr import sync_default_service_cidr
 from servicecidr.controllers.event_recorder import EventRecorder
 from servicecidr.controllers.kubernetes_service import ensure_kubernetes_service
+from servicecidr.controllers.namespaces import NamespaceController, ensure_system_namespaces
 from servicecidr.controllers.repair import RepairController
 from servicecidr.controllers.servicecidr import sync_service_cidrs
 from servicecidr.errors import InvalidInputError
@@ -34,10 +35,13 @@ class ControllerManager:
         self._engine = engine
         self.events = EventRecorder(engine)
         self.repair = RepairController(engine, self.events)
+        self.namespaces = NamespaceController(engine)
 
     def start(self) -> None:
-        """What kube-apiserver does when it starts: sync the default ServiceCIDR, then
-        make sure the Service ``default/kubernetes`` holds the first address."""
+        """What kube-apiserver does when it starts: create the system namespaces, sync
+        the default ServiceCIDR, then make sure the Service ``default/kubernetes`` holds
+        the first address."""
+        ensure_system_namespaces(self._engine)
         sync_default_service_cidr(self._engine, self.events)
         ensure_kubernetes_service(self._engine)
 
@@ -46,10 +50,12 @@ class ControllerManager:
         engine = self._engine
         deadline: float | None = None
         for _ in range(MAX_CONTROLLER_ROUNDS):
-            changed = sync_default_service_cidr(engine, self.events)
+            changed = ensure_system_namespaces(engine)
+            changed |= sync_default_service_cidr(engine, self.events)
             changed |= ensure_kubernetes_service(engine)
             did, due = sync_service_cidrs(engine, self.events)
             changed |= did
+            changed |= self.namespaces.sync()
             did2, due2 = self.repair.sync()
             changed |= did2
             deadline = min((d for d in (due, due2) if d is not None), default=None)

@@ -4,18 +4,24 @@
 Every Service ClusterIP must have its IPAddress (recreated when missing, mislabelled or
 pointing elsewhere), and every allocator-managed IPAddress must belong to a Service that
 lists it (leaked ones are deleted once 60 s old).
+
+As in repairip.go, the Service and IPAddress informers resync every repair interval
+(kube-apiserver's ``Services.IPRepairInterval``, 3 minutes), which puts every object back
+in the queues: a state the change-driven passes cannot see (a Service whose IPAddress
+went away while it pointed at another Service) is repaired within an interval. A repair
+the API refuses is retried, as its work queue requeues the key, up to ``maxRetries`` (15)
+times.
 """
 
 from __future__ import annotations
 
-import contextlib
 from typing import Any
 
 from servicecidr.apiserver import Engine
 from servicecidr.clock import parse_time
 from servicecidr.controllers.event_recorder import EventRecorder
 from servicecidr.controllers.netutil import cidr_contains_ip
-from servicecidr.errors import ApiError, ExpiredError
+from servicecidr.errors import ApiError, ExpiredError, NotFoundError
 from servicecidr.registry.service import canonical_ip, ip_address_object
 from servicecidr.store import decode_object, object_key
 
@@ -23,6 +29,10 @@ __all__ = ["CONTROLLER_NAME", "RepairController"]
 
 CONTROLLER_NAME = "ipallocator-repair-controller"
 LEAK_GRACE = 60.0
+#: Services.IPRepairInterval: the informers' resync period.
+RESYNC_INTERVAL = 180.0
+#: repairip.go's maxRetries for a key whose sync failed.
+MAX_RETRIES = 15
 FAMILY_LABEL = "ipaddress.kubernetes.io/ip-family"
 MANAGED_BY_LABEL = "ipaddress.kubernetes.io/managed-by"
 MANAGED_BY = "ipallocator.k8s.io"
@@ -52,6 +62,11 @@ class RepairController:
         self._cursor: int | None = None  # the revision the last pass started at
         self._cidrs: list[str] | None = None  # the ServiceCIDR ranges it last saw
         self._due: dict[str, float] = {}  # leak timers: IPAddress -> time
+        self._last_full: float | None = None  # when the last full pass (or resync) ran
+        # Keys whose repair the API refused -> times requeued (the work queue's retries).
+        self._retry_svcs: dict[str, int] = {}
+        self._retry_ips: dict[str, int] = {}
+        self._refused = False  # a write of the key being synced was refused
 
     # ------------------------------------------------------------------ writes
 
@@ -62,13 +77,18 @@ class RepairController:
     def _create_ip(self, ip: str, svc: dict[str, Any]) -> None:
         meta = svc["metadata"]
         obj = ip_address_object(self._engine, ip, meta["namespace"], meta["name"])
-        # refused: retried on the next pass, as the loop's work queue would
-        with contextlib.suppress(ApiError):
+        try:
             self._engine.create(obj, actor=CONTROLLER_NAME)
+        except ApiError:
+            self._refused = True  # retried on a later pass, as the work queue would
 
     def _delete_ip(self, ip: str) -> None:
-        with contextlib.suppress(ApiError):
+        try:
             self._engine.delete("IPAddress", ip, actor=CONTROLLER_NAME)
+        except NotFoundError:
+            pass  # gone already: what the delete wanted
+        except ApiError:
+            self._refused = True
 
     def _recreate(self, ip: str, svc: dict[str, Any]) -> None:
         if self._engine.store.contains("IPAddress", ip):
@@ -232,38 +252,57 @@ class RepairController:
     def sync(self) -> tuple[bool, float | None]:
         """One pass. Returns (wrote anything, next deadline)."""
         store = self._engine.store
+        now = self._engine.clock.now()
         all_cidrs = sorted(
             str(cidr)
             for _, b in store.items("ServiceCIDR")
             for cidr in (decode_object(b).get("spec") or {}).get("cidrs") or []
         )
         changed_keys = self._what_changed(all_cidrs)
+        if self._last_full is not None and now - self._last_full >= RESYNC_INTERVAL:
+            changed_keys = None  # the informers' resync: everything back in the queues
         self._cursor = store.revision
         self._cidrs = all_cidrs
         if changed_keys is None:
             svc_keys = store.keys("Service")
             ip_keys = store.keys("IPAddress")
             self._due.clear()
+            self._last_full = now
         else:
-            now = self._engine.clock.now()
             due = [ip for ip, t in self._due.items() if t <= now]
-            svc_keys = sorted(changed_keys[0])
-            ip_keys = sorted(set(changed_keys[1]).union(due))
+            svc_keys = sorted(set(changed_keys[0]).union(self._retry_svcs))
+            ip_keys = sorted(set(changed_keys[1]).union(due, self._retry_ips))
         changed = False
         for key in svc_keys:
             blob = store.get("Service", key)
+            self._refused = False
             if blob is not None:
                 changed |= self._sync_service(decode_object(blob), all_cidrs)
+            _requeue(self._retry_svcs, key, self._refused)
         for ip in ip_keys:
             self._due.pop(ip, None)
             blob = store.get("IPAddress", ip)
-            if blob is None:
-                continue
-            did, when = self._sync_ip_address(decode_object(blob))
-            changed |= did
-            if when is not None:
-                self._due[ip] = when
+            self._refused = False
+            if blob is not None:
+                did, when = self._sync_ip_address(decode_object(blob))
+                changed |= did
+                if when is not None:
+                    self._due[ip] = when
+            _requeue(self._retry_ips, ip, self._refused)
         return changed, min(self._due.values(), default=None)
+
+
+def _requeue(retries: dict[str, int], key: str, refused: bool) -> None:
+    """The work queue's handleErr: a failed key is requeued up to MAX_RETRIES times,
+    then dropped (the next resync puts it back); a key that synced is forgotten."""
+    if not refused:
+        retries.pop(key, None)
+        return
+    n = retries.get(key, 0)
+    if n < MAX_RETRIES:
+        retries[key] = n + 1
+    else:
+        retries.pop(key, None)
 
 
 def _parent_ref(ipa: dict[str, Any]) -> dict[str, Any]:

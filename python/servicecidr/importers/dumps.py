@@ -11,6 +11,14 @@ Watch streams (``?watch=1`` JSON lines, or ``kubectl get -w -o json
 (e.g. 410 Gone). Bare objects (kubectl without ``--output-watch-events``) are puts: such a
 stream cannot show deletions. The order key is the object's resourceVersion (watch order
 is per resource type; etcd revisions order the types against each other).
+
+What each reader accepts, one rule: a *recorded object* (one the API server returned: it
+has a uid or a resourceVersion) is state, and both readers take it. A *manifest* (neither)
+is a request someone could send: ``import dump`` sends it through the engine (the
+observed importer creates it, validation and all), while a watch stream never carries
+one, so ``import watch`` reports it as ``unknown-shape``. An audit event is for ``import
+audit`` and a watch event for ``import watch``; the other reader reports them as
+``unknown-shape`` too.
 """
 
 from __future__ import annotations
@@ -21,7 +29,7 @@ from typing import Any
 from servicecidr.api.kinds import KINDS
 from servicecidr.importers.inputs import Record, Skip
 
-__all__ = ["dump_records", "object_kind", "watch_records"]
+__all__ = ["dump_records", "is_manifest", "object_kind", "watch_records"]
 
 _EVENT_VERSIONS = ("events.k8s.io/v1", "events.k8s.io/v1beta1")
 
@@ -38,6 +46,18 @@ def object_kind(kind: Any, api_version: Any) -> str | None:
         if group != info.group:
             return None
     return kind
+
+
+def is_manifest(obj: Any) -> bool:
+    """An object no API server returned: no uid and no resourceVersion."""
+    meta = obj.get("metadata") if isinstance(obj, dict) else None
+    return isinstance(meta, dict) and not meta.get("uid") and not meta.get("resourceVersion")
+
+
+_MANIFEST_IN_WATCH = (
+    "a manifest (no uid or resourceVersion), not a watch event or a recorded object: "
+    "use `import dump`"
+)
 
 
 def _is_list(doc: dict[str, Any]) -> bool:
@@ -146,10 +166,16 @@ def watch_records(doc: Any, source: str, line: int, position: int) -> Iterator[R
     if _is_list(doc):
         for rec in dump_records(doc, source, line, position):
             if isinstance(rec, Record):
+                if is_manifest(rec.response):
+                    yield Skip(source, line, "unknown-shape", _MANIFEST_IN_WATCH)
+                    continue
                 rec.order = _rv_order(rec.response, rec.order)
             yield rec
         return
     if isinstance(doc.get("kind"), str) and isinstance(doc.get("metadata"), dict):
+        if is_manifest(doc):
+            yield Skip(source, line, "unknown-shape", _MANIFEST_IN_WATCH)
+            return
         yield _object_record(doc, source, line, _rv_order(doc, float(position)), "put")
         return
     yield Skip(source, line, "unknown-shape", "neither a watch event nor an object")

@@ -24,6 +24,13 @@ What a record applies:
   resourceVersion is a manifest, not state, and goes through the engine
   (``Cluster.apply``), which allocates its ClusterIP.
 
+Objects are stored as kube-apiserver would read them back: decoded (unknown fields and
+empty lists and maps dropped) and, for Services, defaulted on read (an object from an API
+server before 1.20 gets its ``clusterIPs``, ``ipFamilies`` and ``ipFamilyPolicy``; see
+:func:`servicecidr.registry.service.default_on_read`). A namespaced object whose namespace
+the state does not hold and the input never wrote *adopts* it: an Active Namespace is
+written first, and the report says so.
+
 IPAddresses (``ipaddresses=``): ``recorded`` trusts the IPAddress writes of the input;
 ``derived`` writes the allocator's IPAddress for every Service ClusterIP that has none
 (and deletes it with the Service); ``auto`` (the default) derives for dumps and watch
@@ -46,10 +53,11 @@ from typing import TYPE_CHECKING, Any
 from servicecidr.api import decode as api_decode
 from servicecidr.api.kinds import KINDS
 from servicecidr.api.storable import is_text
-from servicecidr.clock import format_time
+from servicecidr.clock import format_time, parse_time
 from servicecidr.controllers.servicecidr import orphaned_ips
 from servicecidr.errors import ApiError, InvalidInputError, ServiceCIDRError
 from servicecidr.importers.auditreader import event_record
+from servicecidr.importers.dumps import is_manifest
 from servicecidr.importers.inputs import Record, Skip
 from servicecidr.importers.recorded import (
     ImportClock,
@@ -57,13 +65,15 @@ from servicecidr.importers.recorded import (
     cluster_ips_of,
     entry_extra,
     history_end,
+    is_ip,
     parent_of,
     revision_of,
     rv_value,
 )
 from servicecidr.importers.report import ImportReport
 from servicecidr.journal.records import OP_DELETE, OP_PUT, Write
-from servicecidr.registry.service import ip_address_object
+from servicecidr.registry.namespace import ACTIVE, FINALIZER, NAME_LABEL
+from servicecidr.registry.service import default_on_read, ip_address_object
 from servicecidr.registry.txn import Txn
 from servicecidr.store import decode_object, encode_object, object_key
 
@@ -130,6 +140,11 @@ class ObservedImporter:
             for k, b in cluster.engine.store.items("Service")
         }
         self._ready: list[Any] | None = None
+        # Namespaces known to exist, and those the input wrote itself (never adopted)
+        self._namespaces: set[str] = set()
+        self._written_namespaces: set[str] = set()
+        # the newest time an imported object shows (the clock must not end before it)
+        self._newest: float | None = None
         # Metadata-level IPAddress creates waiting for the Service create around them
         self._pending_ips: list[Record] = []
         self._last_window: tuple[float, float] | None = None
@@ -212,7 +227,7 @@ class ObservedImporter:
             obj = self._from_request(rec, key)
             if obj is None:
                 return
-        if self.fmt == "dump" and self._is_manifest(obj):
+        if self.fmt == "dump" and is_manifest(obj):
             self._through_engine(rec, obj)
             return
         meta = obj.get("metadata")
@@ -232,6 +247,8 @@ class ObservedImporter:
         put = f[0] == 0
         if (old_blob is None) is not put:
             return False
+        if put and kind == "Service" and b"ipFamilies" not in f[2]:
+            return False  # from an API server before 1.20: defaulted on read, below
         r = self.r
         r.read += 1
         ts = rec.ts
@@ -242,6 +259,8 @@ class ObservedImporter:
             r.saw_time(ts)
         if put:
             _, rv, blob, ips, parent, managed = f
+            if kind == "Service" and rec.namespace is not None:
+                self._adopt(rec, rec.namespace)
             if rec.verb != "create":
                 r.note("objects first seen in an update (created before the log starts)")
             writes = [Write(OP_PUT, kind, key, rv, blob)]
@@ -284,12 +303,15 @@ class ObservedImporter:
             self.restore_clock()
 
     def restore_clock(self) -> None:
-        """Give the Cluster its own clock back (a simulated one moved to the last time)."""
+        """Give the Cluster its own clock back; a simulated one is moved to the last time
+        the input shows (a record's, or an imported object's timestamp), so that nothing
+        in the state is younger than the state's present."""
         c = self.c
         if c.engine.clock is self.clock:
             saved = self._saved_clock
-            if saved.simulated and self.r.last_ts is not None and saved.now() < self.r.last_ts:
-                saved.advance(self.r.last_ts - saved.now())
+            last = max((t for t in (self.r.last_ts, self._newest) if t is not None), default=None)
+            if saved.simulated and last is not None and saved.now() < last:
+                saved.advance(last - saved.now())
             c.engine.clock = saved
 
     # ------------------------------------------------------------------ Metadata-level IPs
@@ -390,13 +412,15 @@ class ObservedImporter:
         self.r.note("objects rebuilt from requestObject (Request level)")
         return obj
 
-    @staticmethod
-    def _is_manifest(obj: dict[str, Any]) -> bool:
-        meta = obj.get("metadata")
-        return isinstance(meta, dict) and not meta.get("uid") and not meta.get("resourceVersion")
-
     def _through_engine(self, rec: Record, obj: dict[str, Any]) -> None:
+        """A manifest is a request: sent through the engine as ``kubectl apply`` would.
+        One that fails validation or decoding is an invalid object; one that names an
+        existing object shows a missing delete; any other refusal is the request's."""
         c = self.c
+        info = KINDS[rec.kind]
+        if info.namespaced:
+            meta = obj.get("metadata") or {}
+            self._adopt(rec, str(meta.get("namespace") or "default"))
         before = c.seq
         body = dict(obj)
         body.pop("status", None)
@@ -405,12 +429,16 @@ class ObservedImporter:
         try:
             c.apply(body)
         except ApiError as e:
+            if e.reason in ("Invalid", "BadRequest"):
+                raise Unusable(e.message) from None
             self.r.note(f"manifests the engine refused ({e.reason})")
-            self.r.diverge("created-twice" if e.reason == "AlreadyExists" else "gap", str(e), rec)
+            self.r.diverge(
+                "created-twice" if e.reason == "AlreadyExists" else "refused", str(e), rec
+            )
             return
         except ServiceCIDRError as e:
             self.r.note("manifests the engine refused")
-            self.r.diverge("gap", str(e), rec)
+            self.r.diverge("refused", str(e), rec)
             return
         finally:
             self.clock.t = t
@@ -461,6 +489,47 @@ class ObservedImporter:
 
     def _next_rv(self) -> int:
         return self.c.engine.store.revision + 1
+
+    def _saw_object_time(self, obj: dict[str, Any]) -> None:
+        meta = obj.get("metadata") or {}
+        for f in ("creationTimestamp", "deletionTimestamp"):
+            stamp = meta.get(f)
+            if isinstance(stamp, str):
+                try:
+                    t = parse_time(stamp)
+                except ValueError:
+                    continue
+                if self._newest is None or t > self._newest:
+                    self._newest = t
+
+    def _adopt(self, rec: Record, namespace: str) -> None:
+        """Write the Namespace an object is in when the state has none and the input
+        never wrote it (a log that starts after the namespace was made)."""
+        if namespace in self._namespaces:
+            return
+        store = self.c.engine.store
+        if store.contains("Namespace", namespace) or namespace in self._written_namespaces:
+            self._namespaces.add(namespace)
+            return
+        obj: dict[str, Any] = {
+            "apiVersion": "v1",
+            "kind": "Namespace",
+            "metadata": {
+                "name": namespace,
+                "labels": {NAME_LABEL: namespace},
+                "uid": self.c.engine.new_uid(),
+                "creationTimestamp": format_time(self.clock.t),
+            },
+            "spec": {"finalizers": [FINALIZER]},
+            "status": {"phase": ACTIVE},
+        }
+        rv = self._next_rv()
+        obj["metadata"]["resourceVersion"] = str(rv)
+        writes = [Write(OP_PUT, "Namespace", namespace, rv, encode_object(obj))]
+        self._commit(rec, "Namespace", None, namespace, writes)
+        self.r.used -= 1  # the record that needed it is counted when it is applied
+        self._namespaces.add(namespace)
+        self.r.note("namespaces adopted (the input never shows their creation)")
 
     # ------------------------------------------------------------------ writes
 
@@ -527,10 +596,17 @@ class ObservedImporter:
             return
         obj, rv = self._normalize(obj, rec, ns, name, old)
         try:
-            # stored as recorded, so it must decode as kube-apiserver would decode it
-            api_decode.check(obj)
+            # stored as kube-apiserver would read it back: decoded from its Go types
+            obj = api_decode.decode(obj, field_validation="Ignore")[0]
         except ApiError as e:
             raise Unusable(f"{kind} {key}: {e.message}") from None
+        if kind == "Service":
+            default_on_read(obj, self.c.engine.families[0])
+        elif kind == "Namespace":
+            self._written_namespaces.add(name)
+        if ns is not None:
+            self._adopt(rec, ns)
+        self._saw_object_time(obj)
         blob = encode_object(obj)
         if old is not None:
             old_meta = old.get("metadata") or {}
@@ -594,6 +670,9 @@ class ObservedImporter:
     ) -> None:
         kind = rec.kind
         store = self.c.engine.store
+        if kind == "Namespace":
+            self._written_namespaces.add(name)
+            self._namespaces.discard(name)
         old_blob = store.get(kind, key)
         if old_blob is None:
             self.r.note("deletes of objects not in the state (created before the log starts)")
@@ -742,7 +821,10 @@ class ObservedImporter:
                         "ip-out-of-range", f"{ip} of Service {key} is in no ready ServiceCIDR", rec
                     )
             if holder is None and store.get("IPAddress", ip) is None:
-                if self.derive:
+                if not is_ip(ip):
+                    # no allocator ever gave it: there is no IPAddress to derive
+                    self.r.note("ClusterIPs that are not IP addresses (no IPAddress)")
+                elif self.derive:
                     self._derived_ip(ip, ns, name, writes)
                 elif fresh or ip not in self._missing:
                     self._missing[ip] = (key, rec)

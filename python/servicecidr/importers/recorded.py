@@ -6,7 +6,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from servicecidr._core import parse_ip
 from servicecidr.api.storable import INT64_MAX
+from servicecidr.errors import ServiceCIDRError
 from servicecidr.importers.inputs import Record
 from servicecidr.registry.service import canonical_ip
 
@@ -19,6 +21,7 @@ __all__ = [
     "cluster_ips_of",
     "entry_extra",
     "history_end",
+    "is_ip",
     "parent_of",
     "revision_of",
     "rv_value",
@@ -65,6 +68,15 @@ def cluster_ips_of(obj: dict[str, Any] | None) -> list[str]:
         if isinstance(ip, str) and ip and ip != "None":
             out.append(canonical_ip(ip))
     return out
+
+
+def is_ip(text: str) -> bool:
+    """Whether ``text`` is an IP address (a recorded ClusterIP may be anything)."""
+    try:
+        parse_ip(text)
+    except ServiceCIDRError:
+        return False
+    return True
 
 
 def parent_of(ipa: dict[str, Any]) -> str | None:

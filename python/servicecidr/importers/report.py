@@ -28,6 +28,7 @@ CHECKS: dict[str, str] = {
     "ipaddress-not-released": "a Service went away but its IPAddress was never deleted",
     "created-twice": "a create of an object that exists (the log misses a delete)",
     "gap": "an update based on a version the log never showed (a write is missing)",
+    "refused": "a manifest the engine refused (the request it stands for would fail)",
     "out-of-order": "a write older than the stored object (resourceVersion went back)",
 }
 
@@ -214,8 +215,10 @@ class ImportReport:
         if self.first_seq is not None:
             lines.append(f"  event log    seq {self.first_seq} .. {self.last_seq}")
         if self.reordered or self.late:
+            # audit logs are ordered by stageTimestamp, watch streams by resourceVersion
+            key = "resourceVersion" if self.format == "watch" else "stageTimestamp"
             lines.append(
-                f"  order        {self.reordered:,} reordered by stageTimestamp, "
+                f"  order        {self.reordered:,} reordered by {key}, "
                 f"{self.late:,} arrived too late to reorder (applied where they arrived)"
             )
         if self.stopped_at:

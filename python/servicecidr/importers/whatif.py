@@ -96,6 +96,7 @@ class WhatIfReplay:
         self.clock: SimulatedClock | None = None
         self._user_ips: dict[str, list[str]] = {}
         self._failed_keys: set[tuple[str, str]] = set()
+        self._written_namespaces: set[str] = set()
         rng = (
             self.range
             if isinstance(self.range, str) or self.range is None
@@ -248,6 +249,10 @@ class WhatIfReplay:
         assert c is not None
         self.r.replayed += 1
         key = object_key(KINDS[rec.kind].namespaced, ns, name)
+        if rec.kind == "Namespace":
+            self._written_namespaces.add(name)
+        elif ns is not None and verb in ("create", "patch"):
+            self._adopt(c, ns)
         try:
             if verb == "create":
                 if rec.kind == "Service" and body is not None:
@@ -280,6 +285,17 @@ class WhatIfReplay:
                 c.reconcile("0s")
         self._sample(rec)
 
+    def _adopt(self, c: Cluster, namespace: str) -> None:
+        """Create the namespace a request needs when the input never wrote it (the
+        history began after it was made), as its owner once did."""
+        if namespace in self._written_namespaces or c.engine.store.contains("Namespace", namespace):
+            return
+        try:
+            c.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}})
+        except ApiError:
+            return  # the request then fails as it would (NotFound)
+        self.r.note("namespaces adopted (the input never shows their creation)")
+
     def _failure(self, rec: Record, verb: str, key: str, e: ServiceCIDRError) -> None:
         reason = getattr(e, "reason", type(e).__name__)
         message = getattr(e, "message", str(e))
@@ -311,9 +327,16 @@ class WhatIfReplay:
                     "used": used,
                     "size": size,
                     "utilization": used / size if size else 0.0,
-                    "time": format_micro_time(rec.ts) if rec is not None and rec.ts else None,
+                    # before any record: the replay's start (its clock's present)
+                    "time": format_micro_time(
+                        rec.ts if rec is not None and rec.ts else self._now()
+                    ),
                     "event": rec.ref() if rec is not None else None,
                 }
+
+    def _now(self) -> float:
+        assert self.clock is not None
+        return self.clock.now()
 
     def finish(self) -> Cluster:
         """The replayed Cluster (created now if no record came)."""

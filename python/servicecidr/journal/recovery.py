@@ -77,7 +77,7 @@ class ReplayResult:
     applied: int = 0
     last_seq: int = 0
     last_ts: float = 0.0
-    max_ts: float = 0.0
+    max_ts: float = float("-inf")  # no entry applied yet
     #: the last segment's scan (None when the log has no segment)
     tail: SegmentScan | None = None
     #: True when replay stopped early (as_of), so the tail was not read to its end

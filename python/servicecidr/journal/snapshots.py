@@ -185,7 +185,11 @@ class Snapshot:
 def write_snapshot(
     target: SnapshotTarget, snap_dir: Path, *, seq: int, max_ts: float
 ) -> tuple[Path, int]:
-    """Write the state of ``target`` (at ``seq``) atomically; returns (path, size)."""
+    """Write the state of ``target`` (at ``seq``) atomically; returns (path, size).
+    ``max_ts`` is -inf for a history with no entry yet: stored as 0.0 (no time is
+    before it), since the format holds finite numbers only."""
+    if not math.isfinite(max_ts):
+        max_ts = 0.0
     store = target.store
     buckets = []
     for kind in store.kinds():

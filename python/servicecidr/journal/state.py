@@ -525,7 +525,7 @@ class StateDir:
             )
             tail.size = tail.torn_at
             tail.torn_at = None
-        max_ts = max(res.max_ts, snap.max_ts if snap is not None else 0.0)
+        max_ts = max(res.max_ts, snap.max_ts if snap is not None else float("-inf"))
         return target, Loaded(res.last_seq, max_ts, snap, tail, res.applied)
 
     def open_recorder(

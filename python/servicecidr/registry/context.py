@@ -67,6 +67,13 @@ class RequestContext(Protocol):
         """``base`` plus five random characters (metadata.generateName)."""
         ...
 
+    def mutate(
+        self, actor: str, operation: str, info: KindInfo, obj: dict[str, Any] | None, name: str
+    ) -> None:
+        """Run the admission plugins kube-apiserver runs before the registry
+        (NamespaceLifecycle): return, or raise the refusal."""
+        ...
+
     def admit(
         self,
         actor: str,
@@ -76,6 +83,10 @@ class RequestContext(Protocol):
         old: dict[str, Any] | None,
         dry_run: bool,
         subresource: str | None = None,
+        *,
+        api_version: Any = None,
     ) -> Admitted:
-        """Run admission: the warnings and notes, or raise the denial."""
+        """Run validating admission for a request the client made through
+        ``api_version`` (the body's, or a delete's; None: the version the objects are
+        in, as the engine's own requests): the warnings and notes, or raise the denial."""
         ...

@@ -12,6 +12,7 @@ from servicecidr.api.kinds import KindInfo
 from servicecidr.api.storable import is_text
 from servicecidr.errors import (
     AlreadyExistsError,
+    ApiError,
     BadRequestError,
     ConflictError,
     NotFoundError,
@@ -32,6 +33,8 @@ __all__ = [
     "not_found",
     "object_key_of",
     "request_name",
+    "resource_version_on_create",
+    "resource_version_set",
     "set_managed_fields",
     "stored_key",
     "strip_for_create",
@@ -101,6 +104,22 @@ def request_name(obj: dict[str, Any]) -> str:
     meta = obj.get("metadata")
     name = meta.get("name") if isinstance(meta, dict) else None
     return name if isinstance(name, str) else ""
+
+
+def resource_version_set(obj: dict[str, Any]) -> bool:
+    """Whether a create names a resourceVersion etcd would refuse: one that parses as a
+    nonzero unsigned 64-bit number (``APIObjectVersioner.ObjectResourceVersion``)."""
+    meta = obj.get("metadata")
+    rv = meta.get("resourceVersion") if isinstance(meta, dict) else None
+    if not isinstance(rv, str) or not rv.isascii() or not rv.isdigit():
+        return False
+    return 0 < int(rv) < 1 << 64
+
+
+def resource_version_on_create() -> ApiError:
+    """etcd3's ``ErrResourceVersionSetOnCreate``: not a Status error, so a client sees it
+    as a 500 without a reason. A dry run never reaches etcd and is not refused."""
+    return ApiError("resourceVersion should not be set on objects to be created")
 
 
 def object_key_of(info: KindInfo, obj: dict[str, Any]) -> str:

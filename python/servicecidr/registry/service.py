@@ -11,6 +11,7 @@ allocation Kubernetes itself leaves to the repair loop.
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 from typing import Any
 
 from servicecidr._core import parse_ip
@@ -28,15 +29,25 @@ from servicecidr.errors import ApiError, InvalidInputError
 from servicecidr.registry import generic
 from servicecidr.registry.context import RequestContext
 from servicecidr.registry.txn import Outcome, Txn
-from servicecidr.store import object_key
+from servicecidr.store import decode_object, object_key
 
-__all__ = ["create", "delete", "ip_address_object", "update", "update_status"]
+__all__ = [
+    "IPALLOCATOR",
+    "create",
+    "default_on_read",
+    "delete",
+    "ip_address_object",
+    "update",
+    "update_status",
+]
 
 INFO = KINDS["Service"]
 IPINFO = KINDS["IPAddress"]
 FAMILY_LABEL = "ipaddress.kubernetes.io/ip-family"
 MANAGED_BY_LABEL = "ipaddress.kubernetes.io/managed-by"
 MANAGED_BY = "ipallocator.k8s.io"
+#: The actor of the allocator's own IPAddress writes (kube-apiserver's loopback client).
+IPALLOCATOR = "ipallocator"
 
 
 def canonical_ip(ip: str) -> str:
@@ -72,31 +83,104 @@ def ip_address_object(ctx: RequestContext, ip: str, namespace: str, name: str) -
     }
 
 
+def default_on_read(svc: dict[str, Any], primary_family: str) -> dict[str, Any]:
+    """A stored Service as kube-apiserver reads it back (in place; returns it): the
+    decoder's defaulting (``SetDefaults_Service``: ``ipMode: VIP`` and the rest), then
+    ``defaultOnReadService`` (storage.go) for objects written before the fields existed:
+    ``normalizeClusterIPs`` (``clusterIPs`` from ``clusterIP``), the IP families
+    (headless: the primary family, or both and ``RequireDualStack`` without a selector;
+    otherwise one per ClusterIP), and no ``internalTrafficPolicy`` on an ExternalName."""
+    defaults.default_service(svc)
+    spec = svc.get("spec")
+    if not isinstance(spec, dict):
+        return svc
+    cip = spec.get("clusterIP")
+    if isinstance(cip, str) and cip and not spec.get("clusterIPs"):
+        spec["clusterIPs"] = [cip]
+    if spec.get("type") == "ExternalName":
+        spec.pop("internalTrafficPolicy", None)
+        return svc
+    if spec.get("ipFamilies"):
+        return svc
+    other = "IPv6" if primary_family == "IPv4" else "IPv4"
+    if cip == "None":
+        if not spec.get("selector"):
+            spec["ipFamilyPolicy"] = "RequireDualStack"
+            spec["ipFamilies"] = [primary_family, other]
+        else:
+            spec["ipFamilyPolicy"] = "SingleStack"
+            spec["ipFamilies"] = [primary_family]
+        return svc
+    cips = [ip for ip in spec.get("clusterIPs") or [] if isinstance(ip, str)]
+    if cips:
+        spec["ipFamilies"] = ["IPv6" if ":" in ip else "IPv4" for ip in cips]
+        if len(cips) == 1:
+            spec["ipFamilyPolicy"] = "SingleStack"
+        elif len(cips) == 2:
+            spec["ipFamilyPolicy"] = "RequireDualStack"
+    return svc
+
+
+def _ip_requests(
+    ctx: RequestContext, namespace: str, name: str, made: dict[str, dict[str, Any]]
+) -> Callable[[str], None]:
+    """The allocator's IPAddress create for each address it takes: a request of its own,
+    admitted as the allocator's (the objects it makes are kept in ``made``)."""
+
+    def request(ip: str) -> None:
+        cip = canonical_ip(ip)
+        obj = ip_address_object(ctx, cip, namespace, name)
+        ctx.admit(IPALLOCATOR, "CREATE", IPINFO, obj, None, False)
+        made[cip] = obj
+
+    return request
+
+
 def _put_ip_addresses(
-    ctx: RequestContext, txn: Txn, ips: list[str], namespace: str, name: str
+    ctx: RequestContext,
+    txn: Txn,
+    ips: list[str],
+    namespace: str,
+    name: str,
+    made: dict[str, dict[str, Any]] | None = None,
 ) -> None:
     for ip in ips:
         cip = canonical_ip(ip)
-        txn.put("IPAddress", cip, ip_address_object(ctx, cip, namespace, name))
+        obj = made.get(cip) if made is not None else None
+        txn.put("IPAddress", cip, obj or ip_address_object(ctx, cip, namespace, name))
 
 
-def _release(ctx: RequestContext, txn: Txn, ips: list[str]) -> None:
+def _release(ctx: RequestContext, txn: Txn, ips: list[str], dry_run: bool = False) -> None:
+    """The allocator's Release: an IPAddress delete of its own through admission, whose
+    failure is ignored (ipallocator.go), leaving the IPAddress to the repair loop. A dry
+    run releases nothing."""
+    if dry_run:
+        return
     for ip in ips:
         cip = canonical_ip(ip)
         blob = ctx.store.get("IPAddress", cip)
         if blob is not None and ctx.meta.can_release(cip):
+            try:
+                ctx.admit(IPALLOCATOR, "DELETE", IPINFO, None, decode_object(blob), False)
+            except ApiError:
+                continue
             txn.delete("IPAddress", cip, blob)
 
 
 def _failed(
-    ctx: RequestContext, error: ApiError, alloc: Allocation, namespace: str, name: str
+    ctx: RequestContext,
+    error: ApiError,
+    alloc: Allocation,
+    namespace: str,
+    name: str,
+    made: dict[str, dict[str, Any]] | None = None,
 ) -> Outcome:
     """A request that failed in allocation: alloc.go keeps a family allocated when a later
     one fails, and its IPAddress stays (the repair loop removes it later)."""
     if not alloc.leaked:
         raise error
-    txn = Txn(ctx.store.revision, "create", "IPAddress", None, alloc.leaked[0], actor="ipallocator")
-    _put_ip_addresses(ctx, txn, alloc.leaked, namespace, name)
+    txn = Txn(ctx.store.revision, "create", "IPAddress", None, alloc.leaked[0], actor=IPALLOCATOR)
+    _put_ip_addresses(ctx, txn, alloc.leaked, namespace, name, made)
     return Outcome({}, [], [txn], error)
 
 
@@ -110,8 +194,11 @@ def create(
 ) -> Outcome:
     """POST a Service."""
     svc, warnings = generic.decode_request(obj, opts)
+    api_version = obj.get("apiVersion")
+    rv_set = generic.resource_version_set(svc)
     defaults.default_service(svc)
     generic.strip_for_create(svc, INFO, namespace)
+    ctx.mutate(actor, "CREATE", INFO, svc, generic.request_name(svc))
     generic.fill_create_meta(ctx, svc)
     generic.set_managed_fields(svc, opts)
     svc.pop("status", None)
@@ -119,7 +206,8 @@ def create(
     name, ns = meta.get("name", ""), meta["namespace"]
     spec = svc.setdefault("spec", {})
     _normalize_cluster_ips(spec, None)
-    alloc = Allocation()
+    made: dict[str, dict[str, Any]] = {}
+    alloc = Allocation(ip_request=None if dry_run else _ip_requests(ctx, ns, name, made))
     ports = PortAllocation(ctx.nodeports)
     try:
         init_ip_family_fields(ctx.families, name, spec, None, svc, ctx.memo)
@@ -128,7 +216,7 @@ def create(
         alloc.rollback()
         if dry_run:
             raise
-        return _failed(ctx, e, alloc, ns, name)
+        return _failed(ctx, e, alloc, ns, name, made)
     except BaseException:
         alloc.rollback()
         raise
@@ -140,15 +228,17 @@ def create(
         errs = ctx.memo.validate_service(svc)
         if errs:
             raise fe.to_invalid_error(INFO.qualified_kind, name, errs)
-        admitted = ctx.admit(actor, "CREATE", INFO, svc, None, dry_run)
+        admitted = ctx.admit(actor, "CREATE", INFO, svc, None, dry_run, api_version=api_version)
         warnings += admitted.warnings
         key = object_key(True, ns, name)
+        if rv_set and not dry_run:
+            raise generic.resource_version_on_create()
         if ctx.store.contains("Service", key):
             raise generic.already_exists(INFO, name)
         if dry_run:
             return Outcome(svc, warnings)
         txn = Txn(ctx.store.revision, "create", "Service", ns, name, extra=admitted.extra)
-        _put_ip_addresses(ctx, txn, alloc.allocated, ns, name)
+        _put_ip_addresses(ctx, txn, alloc.allocated, ns, name, made)
         txn.put("Service", key, svc)
     except BaseException:
         alloc.rollback()
@@ -289,7 +379,8 @@ def update(
     old_spec = old.get("spec", {})
     _patch_allocated_values(spec, old_spec)
     _normalize_cluster_ips(spec, old_spec)
-    alloc = Allocation()
+    made: dict[str, dict[str, Any]] = {}
+    alloc = Allocation(ip_request=None if dry_run else _ip_requests(ctx, ns, name, made))
     ports = PortAllocation(ctx.nodeports)
     try:
         init_ip_family_fields(ctx.families, name, spec, old_spec, svc)
@@ -298,7 +389,7 @@ def update(
         alloc.rollback()
         if dry_run:
             raise
-        return _failed(ctx, e, alloc, ns, name)
+        return _failed(ctx, e, alloc, ns, name, made)
     except BaseException:
         alloc.rollback()
         raise
@@ -308,12 +399,14 @@ def update(
         errs = validation.validate_service_update(svc, old)
         if errs:
             raise fe.to_invalid_error(INFO.qualified_kind, name, errs)
-        admitted = ctx.admit(actor, "UPDATE", INFO, svc, old, dry_run)
+        admitted = ctx.admit(
+            actor, "UPDATE", INFO, svc, old, dry_run, api_version=obj.get("apiVersion")
+        )
         warnings += admitted.warnings
         if dry_run:
             return Outcome(svc, warnings)
         txn = Txn(ctx.store.revision, "update", "Service", ns, name, extra=admitted.extra)
-        _put_ip_addresses(ctx, txn, alloc.allocated, ns, name)
+        _put_ip_addresses(ctx, txn, alloc.allocated, ns, name, made)
         gone = bool(old["metadata"].get("deletionTimestamp")) and not meta.get("finalizers")
         if gone:
             txn.delete("Service", key, blob)
@@ -340,8 +433,10 @@ def update_status(
     actor: str,
     opts: generic.WriteOptions = generic.DEFAULT_OPTIONS,
 ) -> Outcome:
-    """PUT the status subresource of a Service: only status changes."""
+    """PUT the status subresource of a Service: only status changes (defaulted as the
+    decoder defaults the whole body: a load balancer IP gets ``ipMode: VIP``)."""
     new, warnings = generic.decode_request(obj, opts)
+    defaults.default_service(new)
     meta = new.get("metadata", {})
     name = meta.get("name", "")
     ns = meta.get("namespace") or namespace or "default"
@@ -350,7 +445,9 @@ def update_status(
     svc = copy.deepcopy(old)
     svc["status"] = new.get("status", {})
     generic.set_managed_fields(svc, opts)
-    admitted = ctx.admit(actor, "UPDATE", INFO, svc, old, dry_run, "status")
+    admitted = ctx.admit(
+        actor, "UPDATE", INFO, svc, old, dry_run, "status", api_version=obj.get("apiVersion")
+    )
     warnings += admitted.warnings
     if dry_run:
         return Outcome(svc, warnings)
@@ -360,16 +457,21 @@ def update_status(
 
 
 def delete(
-    ctx: RequestContext, name: str, namespace: str | None, dry_run: bool, actor: str
+    ctx: RequestContext,
+    name: str,
+    namespace: str | None,
+    dry_run: bool,
+    actor: str,
+    api_version: str | None = None,
 ) -> Outcome:
     """DELETE a Service; its ClusterIPs are released after the delete."""
     ns = namespace or "default"
     generic.require_name(INFO, name)
     key, blob, svc = generic.get_existing(ctx.store, INFO, ns, name)
-    admitted = ctx.admit(actor, "DELETE", INFO, None, svc, dry_run)
+    admitted = ctx.admit(actor, "DELETE", INFO, None, svc, dry_run, api_version=api_version)
     txn = Txn(ctx.store.revision, "delete", "Service", ns, name, extra=admitted.extra)
     svc, gone = generic.finish_delete(ctx, INFO, key, blob, svc, txn)
     if gone:
         spec = svc.get("spec", {})
-        _release(ctx, txn, [ip for ip in spec.get("clusterIPs") or [] if ip != "None"])
+        _release(ctx, txn, [ip for ip in spec.get("clusterIPs") or [] if ip != "None"], dry_run)
     return Outcome(svc, admitted.warnings, [txn] if txn and not dry_run else [])

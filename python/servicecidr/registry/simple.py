@@ -60,7 +60,10 @@ class SimpleKind:
     ) -> Outcome:
         """POST."""
         new, warnings = generic.decode_request(obj, opts)
+        api_version = obj.get("apiVersion")
+        rv_set = generic.resource_version_set(new)
         generic.strip_for_create(new, self.info, namespace)
+        ctx.mutate(actor, "CREATE", self.info, new, generic.request_name(new))
         generic.fill_create_meta(ctx, new)
         generic.set_managed_fields(new, opts)
         if self.has_status:
@@ -69,9 +72,13 @@ class SimpleKind:
         errs = self.validate(new)
         if errs:
             raise self._invalid(name, errs)
-        admitted = ctx.admit(actor, "CREATE", self.info, new, None, dry_run)
+        admitted = ctx.admit(
+            actor, "CREATE", self.info, new, None, dry_run, api_version=api_version
+        )
         warnings += admitted.warnings
         key = generic.object_key_of(self.info, new)
+        if rv_set and not dry_run:
+            raise generic.resource_version_on_create()
         if ctx.store.contains(self.info.kind, key):
             raise generic.already_exists(self.info, name)
         if dry_run:
@@ -106,7 +113,9 @@ class SimpleKind:
         errs = self.validate_update(new, old)
         if errs:
             raise self._invalid(name, errs)
-        admitted = ctx.admit(actor, "UPDATE", self.info, new, old, dry_run)
+        admitted = ctx.admit(
+            actor, "UPDATE", self.info, new, old, dry_run, api_version=obj.get("apiVersion")
+        )
         warnings += admitted.warnings
         if dry_run:
             return Outcome(new, warnings)
@@ -140,7 +149,16 @@ class SimpleKind:
         errs = self.validate_status_update(result, old)
         if errs:
             raise self._invalid(name, errs)
-        admitted = ctx.admit(actor, "UPDATE", self.info, result, old, dry_run, "status")
+        admitted = ctx.admit(
+            actor,
+            "UPDATE",
+            self.info,
+            result,
+            old,
+            dry_run,
+            "status",
+            api_version=obj.get("apiVersion"),
+        )
         warnings += admitted.warnings
         if dry_run:
             return Outcome(result, warnings)
@@ -149,13 +167,22 @@ class SimpleKind:
         return Outcome(result, warnings, [txn])
 
     def delete(
-        self, ctx: RequestContext, name: str, namespace: str | None, dry_run: bool, actor: str
+        self,
+        ctx: RequestContext,
+        name: str,
+        namespace: str | None,
+        dry_run: bool,
+        actor: str,
+        api_version: str | None = None,
     ) -> Outcome:
-        """DELETE; an object with finalizers only gets its deletionTimestamp."""
+        """DELETE (made through ``api_version``, None: the preferred one); an object with
+        finalizers only gets its deletionTimestamp."""
         generic.require_name(self.info, name)
         ns = (namespace or "default") if self.info.namespaced else None
         key, blob, old = generic.get_existing(ctx.store, self.info, ns, name)
-        admitted = ctx.admit(actor, "DELETE", self.info, None, old, dry_run)
+        admitted = ctx.admit(
+            actor, "DELETE", self.info, None, old, dry_run, api_version=api_version
+        )
         txn = self._txn(ctx, "delete", ns, name, admitted.extra)
         obj, _gone = generic.finish_delete(ctx, self.info, key, blob, old, txn)
         return Outcome(obj, admitted.warnings, [txn] if txn and not dry_run else [])
@@ -188,9 +215,6 @@ SIMPLE_KINDS: dict[str, SimpleKind] = {
         validation.validate_ip_address_update,
         _no_errors,
         False,
-    ),
-    "Namespace": SimpleKind(
-        KINDS["Namespace"], _meta_only(False), _meta_only_update, _meta_only_update, True
     ),
     "ValidatingAdmissionPolicy": SimpleKind(
         KINDS["ValidatingAdmissionPolicy"],

@@ -155,6 +155,13 @@ class Simulation:
             if model.namespaces == 1
             else [f"ns-{i:04d}" for i in range(model.namespaces)]
         )
+        # The workload's namespaces exist before it starts (NamespaceLifecycle refuses a
+        # Service in a namespace that does not).
+        for name in ns:
+            if not self.cluster.engine.store.contains("Namespace", name):
+                self.cluster.create(
+                    {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}}
+                )
         ns_cum = (
             list(accumulate(1.0 / (k + 1) ** model.namespace_skew for k in range(len(ns))))
             if model.namespace_skew > 0 and len(ns) > 1

@@ -39,6 +39,7 @@ import yaml
 
 from servicecidr.clock import parse_duration
 from servicecidr.errors import InvalidInputError
+from servicecidr.yamldoc import YAMLDocError, load_document
 
 __all__ = [
     "DISTRIBUTIONS",
@@ -501,8 +502,8 @@ def load_model(path: str | Path) -> Model:
     except OSError as e:
         raise InvalidInputError(f"model: cannot read {p}: {e.strerror or e}") from e
     try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as e:
+        data = load_document(text)
+    except YAMLDocError as e:
         raise InvalidInputError(f"model: {p} is not valid YAML: {e}") from e
     return model_from_dict(data)
 

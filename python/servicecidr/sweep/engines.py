@@ -122,7 +122,7 @@ class Engine(abc.ABC):
 
 def _version() -> str:
     """The servicecidr version a worker runs (the probe every engine runs first)."""
-    from servicecidr import __version__
+    from servicecidr.version import __version__
 
     return __version__
 
@@ -356,7 +356,7 @@ class RayEngine(Engine):
         self._check_workers()
 
     def _check_workers(self) -> None:
-        from servicecidr import __version__
+        from servicecidr.version import __version__
 
         ray = self._ray
         probe = ray.remote(num_cpus=0, max_retries=0)(_version)

@@ -176,7 +176,7 @@ def _prepare(out: Path, sweep: Sweep, restart: bool) -> None:
                 shutil.rmtree(p)
             elif p.exists():
                 p.unlink()
-    from servicecidr import __version__
+    from servicecidr.version import __version__
 
     meta = {
         "name": sweep.name,

@@ -65,6 +65,12 @@ from servicecidr.api.validation.names import (
     validate_ip_address_name,
     validate_path_segment_name,
 )
+from servicecidr.api.validation.namespace import (
+    validate_namespace,
+    validate_namespace_finalize_update,
+    validate_namespace_status_update,
+    validate_namespace_update,
+)
 from servicecidr.api.validation.service import (
     get_warnings_for_service,
     validate_service,
@@ -108,6 +114,10 @@ __all__ = [
     "validate_ip_address_name",
     "validate_ip_address_update",
     "validate_labels",
+    "validate_namespace",
+    "validate_namespace_finalize_update",
+    "validate_namespace_status_update",
+    "validate_namespace_update",
     "validate_object_meta",
     "validate_object_meta_update",
     "validate_path_segment_name",

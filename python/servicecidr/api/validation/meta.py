@@ -33,7 +33,12 @@ from servicecidr.api.validation.names import (
     validate_path_segment_name,
 )
 
-__all__ = ["validate_labels", "validate_object_meta", "validate_object_meta_update"]
+__all__ = [
+    "STANDARD_FINALIZERS",
+    "validate_labels",
+    "validate_object_meta",
+    "validate_object_meta_update",
+]
 
 # --------------------------------------------------------------------------------------
 # ObjectMeta
@@ -43,6 +48,8 @@ _TOTAL_ANNOTATION_SIZE_LIMIT: Final = 256 * 1024
 _FIELD_MANAGER_MAX_LENGTH: Final = 128
 _MAX_SUBRESOURCE_NAME_LENGTH: Final = 256
 _STANDARD_FINALIZERS: Final = frozenset({"kubernetes", "orphan", "foregroundDeletion"})
+#: ``helper.IsStandardFinalizerName``: the unqualified finalizer names core accepts.
+STANDARD_FINALIZERS: Final = _STANDARD_FINALIZERS
 _IS_NEGATIVE_ERROR_MSG: Final = "must be greater than or equal to 0"
 
 
