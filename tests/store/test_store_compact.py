@@ -48,6 +48,8 @@ def _engine_writes(c: Cluster) -> dict[str, bytes]:
         for w in e.writes:
             if w.kind == "IPAddress" and w.op == OP_PUT and w.blob is not None:
                 last[w.key] = w.blob
+            elif w.kind == "IPAddress" and w.op == OP_DELETE:
+                last.pop(w.key, None)
     return last
 
 
@@ -59,6 +61,7 @@ def test_every_ipaddress_the_engine_writes_is_compact_and_reads_back() -> None:
         c.create(_service(f"ds-{i}", ipFamilyPolicy="RequireDualStack"))
     c.create(_service("v6", ipFamilies=["IPv6"]))
     c.create(_service("fixed", clusterIP="10.96.7.7"))
+    c.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "team-a"}})
     c.create({**_service("other-ns"), "metadata": {"name": "x", "namespace": "team-a"}})
     c.delete("Service", "v4-3")
     c.reconcile()
@@ -182,17 +185,17 @@ def _ipaddress(draw: st.DrawFn) -> tuple[str, dict[str, Any]]:
     )
     # Bend the shape: drop, add, retype or reorder a field somewhere.
     for _ in range(draw(st.integers(0, 2))):
-        holder = draw(
-            st.sampled_from(
-                [
-                    obj,
-                    obj["metadata"],
-                    obj["metadata"]["labels"],
-                    obj["spec"],
-                    obj["spec"]["parentRef"],
-                ]
-            )
-        )
+        # (an earlier bend may have dropped or retyped one of the nested maps)
+        holders = [obj]
+        for path in (("metadata",), ("metadata", "labels"), ("spec",), ("spec", "parentRef")):
+            at: Any = obj
+            for part in path:
+                at = at.get(part) if isinstance(at, dict) else None
+            if isinstance(at, dict):
+                holders.append(at)
+        holder = draw(st.sampled_from(holders))
+        if not holder:
+            continue
         field = draw(st.sampled_from(sorted(holder)))
         how = draw(st.sampled_from(["drop", "add", "retype", "to-end"]))
         if how == "drop" and field not in ("kind", "apiVersion", "metadata", "name"):
