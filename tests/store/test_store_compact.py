@@ -165,9 +165,7 @@ def _allocator_shape(
             },
             "resourceVersion": rv,
         },
-        "spec": {
-            "parentRef": {"group": "", "resource": "services", "namespace": ns, "name": name}
-        },
+        "spec": {"parentRef": {"group": "", "resource": "services", "namespace": ns, "name": name}},
     }
 
 
