@@ -107,34 +107,55 @@ fn str_header_len(n: usize) -> usize {
     }
 }
 
-fn hex_digit(b: u8) -> Option<u8> {
-    match b {
-        b'0'..=b'9' => Some(b - b'0'),
-        b'a'..=b'f' => Some(b - b'a' + 10),
-        _ => None,
+/// The value of each lowercase hex digit, 0xff for every other byte (a table: this is
+/// on the path of every IPAddress a snapshot load or a replay stores).
+const HEX_VALUE: [u8; 256] = {
+    let mut t = [0xffu8; 256];
+    let mut i = 0;
+    while i < 10 {
+        t[b'0' as usize + i] = i as u8;
+        i += 1;
     }
-}
+    let mut i = 0;
+    while i < 6 {
+        t[b'a' as usize + i] = 10 + i as u8;
+        i += 1;
+    }
+    t
+};
 
 const HEX: &[u8; 16] = b"0123456789abcdef";
 /// Where the dashes of a UUID's text stand.
 const DASHES: [usize; 4] = [8, 13, 18, 23];
+/// Where the 32 hex digits of a UUID's text stand.
+const UUID_DIGITS: [usize; 32] = {
+    let mut t = [0usize; 32];
+    let (mut at, mut n) = (0, 0);
+    while n < 32 {
+        if !(at == 8 || at == 13 || at == 18 || at == 23) {
+            t[n] = at;
+            n += 1;
+        }
+        at += 1;
+    }
+    t
+};
 
 /// A lowercase UUID's text (8-4-4-4-12 hex digits) as its 16 bytes.
 fn uuid_bytes(text: &[u8]) -> Option<[u8; 16]> {
-    let mut out = [0u8; 16];
-    let mut nibbles = 0usize;
-    for (i, &c) in text.iter().enumerate() {
-        if DASHES.contains(&i) {
-            if c != b'-' {
-                return None;
-            }
-            continue;
-        }
-        let d = hex_digit(c)?;
-        out[nibbles / 2] |= if nibbles % 2 == 0 { d << 4 } else { d };
-        nibbles += 1;
+    if text.len() != UUID_LEN || DASHES.iter().any(|&at| text[at] != b'-') {
+        return None;
     }
-    Some(out)
+    let mut out = [0u8; 16];
+    let mut bad = 0u8;
+    for (i, byte) in out.iter_mut().enumerate() {
+        let hi = HEX_VALUE[usize::from(text[UUID_DIGITS[2 * i]])];
+        let lo = HEX_VALUE[usize::from(text[UUID_DIGITS[2 * i + 1]])];
+        // (one test after the loop: 0xff marks a byte that is no digit)
+        bad |= (hi | lo) & 0xf0;
+        *byte = (hi << 4) | (lo & 0x0f);
+    }
+    (bad == 0).then_some(out)
 }
 
 fn uuid_text(bytes: &[u8], out: &mut Vec<u8>) {
@@ -466,6 +487,24 @@ mod tests {
                 "5",
             ),
             ok("not-a-uuid", "2025-01-01T00:00:00Z", "IPv4", "5"),
+            ok(
+                "ad5b3ccc-371d-4f0e-9c4d-262f687229dg",
+                "2025-01-01T00:00:00Z",
+                "IPv4",
+                "5",
+            ),
+            ok(
+                "ad5b3ccc-371d-4f0e-9c4d+262f687229df",
+                "2025-01-01T00:00:00Z",
+                "IPv4",
+                "5",
+            ),
+            ok(
+                "ad5b3ccc-371d-4f0e-9c4d-262f687229d/",
+                "2025-01-01T00:00:00Z",
+                "IPv4",
+                "5",
+            ),
             ok(UID_TEXT, "2025-01-01T00:00:00.5Z", "IPv4", "5"),
             ok(UID_TEXT, "2025-01-01 00:00:00Z", "IPv4", "5"),
             ok(UID_TEXT, "2025-01-01T00:00:00Z", "IPv5", "5"),
