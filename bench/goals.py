@@ -93,6 +93,10 @@ SERVE_CREATES = Goal(
     "Service creates over HTTP with keep-alive (servicecidr serve)", 5_000.0, "/s",
     at_most=False, issue=15,
 )  # fmt: skip
+SWEEP_LOCAL = Goal(
+    "CPU-bound sweep on the local engine: time / serial time", 0.6, "×", at_most=True,
+    issue=17,
+)  # fmt: skip
 
 # Issue 16: speed for simulations.
 ALLOC_INT_NS = Goal(
@@ -180,6 +184,13 @@ def report(out: Path) -> list[str]:
             f"{engine['creates_per_s']:,.0f}/s; p99 {http['p99_ms']:.1f} ms"
         )
     lines.append(SERVE_CREATES.line(http.get("creates_per_s"), note=note))
+
+    sweep = _load(out / "sweep_table.json") or {}
+    note = ""
+    floor = sweep.get("floor") or {}
+    if floor.get("ratio") is not None:
+        note = f"{sweep['cells']} cells; bare processes here reach {floor['ratio']:.2f}"
+    lines.append(SWEEP_LOCAL.line(sweep.get("local_ratio"), note=note))
     return lines
 
 

@@ -1,6 +1,6 @@
 """Run every benchmark, each part in its own process, and print one comparison table.
 
-Usage: python bench/run.py [--quick] [--out DIR] [--all]
+Usage: python bench/run.py [--quick] [--out DIR] [--all] [--skip NAME[,NAME]]
 
 Parts, in order (figures and drawings go to --out, default bench/out/):
 
@@ -16,7 +16,10 @@ Parts, in order (figures and drawings go to --out, default bench/out/):
    10^6 Services, beside the allocators -> ``scale.json``, ``scale.png``;
 4. the simulations (``--part sim``): every preset of ``servicecidr simulate`` once, wall
    time and operations per second -> ``sim.json`` and each run's files;
-5. with ``--all``, ``cluster_table.py`` too (10^4..10^6 Services; scale.py covers it).
+5. the table scripts of the later layers, each beside its own baseline: ``log_table``,
+   ``bench_admission``, ``import_table``, ``serve_table``, ``sweep_table`` (``--skip``
+   leaves any of them out: a full sweep table alone takes most of an hour on 2 cores);
+6. with ``--all``, ``cluster_table.py`` too (10^4..10^6 Services; scale.py covers it).
 
 Then the comparison table, the scale and simulation lines, the goals of the issues met or
 missed in this run (``goals.py``: printed, never a failure), and ``run.json`` with every
@@ -337,15 +340,34 @@ def _child(part: str, out: Path, quick: bool) -> dict[str, Any]:
     return json.loads(path.read_text())  # type: ignore[no-any-return]
 
 
+#: What --skip names: the table scripts run after the comparison, scale and simulations.
+PARTS = ("log_table", "bench_admission", "import_table", "serve_table", "sweep_table")
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="a smoke run with rough figures")
     ap.add_argument("--out", default=str(HERE / "out"), help="figures and drawings (bench/out)")
     ap.add_argument("--all", action="store_true", help="also run cluster_table.py")
+    ap.add_argument(
+        "--skip",
+        default="",
+        metavar="NAME[,NAME]",
+        help=f"leave parts out of this run (their goals print n/a): {', '.join(PARTS)}",
+    )
     ap.add_argument("--part", choices=("compare", "sim"), help=argparse.SUPPRESS)
     args = ap.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
+    skip = {s for s in args.skip.split(",") if s}
+    if skip - set(PARTS):
+        ap.error(
+            f"--skip: unknown part(s) {', '.join(sorted(skip - set(PARTS)))}; "
+            f"use {', '.join(PARTS)}"
+        )
+    for name in skip:
+        # a figure left by an earlier run must not pass for this run's
+        (out / f"{name}.json").unlink(missing_ok=True)
 
     if args.part == "compare":
         doc = compare(args.quick)
@@ -420,6 +442,9 @@ def main() -> int:
         ),
     ]
     for title, script, extra in layers:
+        if script[:-3] in skip:
+            print(f"\n== {title}: skipped (--skip)", flush=True)
+            continue
         print(f"\n== {title}", flush=True)
         status |= subprocess.call(
             [sys.executable, str(HERE / script), "--json", str(out / f"{script[:-3]}.json"), *extra]
@@ -464,6 +489,7 @@ def main() -> int:
     doc = {
         "machine": info,
         "quick": args.quick,
+        "skipped": sorted(skip),
         "elapsed_s": elapsed,
         "compare": cmp,
         "scale": scale,

@@ -13,6 +13,7 @@ from tests.conftest import fuzz_examples
 
 from servicecidr.errors import ApiError, BadRequestError, ConflictError, InvalidError
 from servicecidr.serve import apply as a
+from servicecidr.serve import options
 from servicecidr.serve.fieldpath import (
     freeze,
     path_string,
@@ -540,27 +541,31 @@ def test_decode_apply_body() -> None:
 
 
 def test_manager_or_user_agent() -> None:
-    assert a.manager_or_user_agent("x", "kubectl/v1.37") == "x"
-    assert a.manager_or_user_agent("", "kubectl/v1.37.1 (linux/amd64)") == "kubectl"
-    assert a.manager_or_user_agent("", "OpenAPI-Generator/37.0.2/python") == "OpenAPI-Generator"
-    assert a.manager_or_user_agent("", "a\x00b" + "c" * 300) == "ab" + "c" * 126
+    assert options.manager_or_user_agent("x", "kubectl/v1.37") == "x"
+    assert options.manager_or_user_agent("", "kubectl/v1.37.1 (linux/amd64)") == "kubectl"
+    assert (
+        options.manager_or_user_agent("", "OpenAPI-Generator/37.0.2/python") == "OpenAPI-Generator"
+    )
+    assert options.manager_or_user_agent("", "a\x00b" + "c" * 300) == "ab" + "c" * 126
 
 
 def test_validate_patch_options() -> None:
     with pytest.raises(InvalidError) as e:
-        a.validate_patch_options("application/apply-patch+yaml", field_manager="", force=None)
+        options.validate_patch_options("application/apply-patch+yaml", field_manager="", force=None)
     assert e.value.message == (
         'PatchOptions.meta.k8s.io "" is invalid: fieldManager: Required value: '
         "is required for apply patch"
     )
     with pytest.raises(InvalidError) as e:
-        a.validate_patch_options("application/merge-patch+json", field_manager="m", force=True)
+        options.validate_patch_options(
+            "application/merge-patch+json", field_manager="m", force=True
+        )
     assert e.value.message == (
         'PatchOptions.meta.k8s.io "" is invalid: force: Forbidden: '
         "may not be specified for non-apply patch"
     )
     with pytest.raises(InvalidError) as e:
-        a.validate_patch_options(
+        options.validate_patch_options(
             "application/merge-patch+json", field_manager="a\tb", force=None, dry_run=["x"]
         )
     assert e.value.message == (
@@ -568,7 +573,7 @@ def test_validate_patch_options() -> None:
         "invalid character U+0009 (at position 1), dryRun: Unsupported value: "
         '["x"]: supported values: "All"]'
     )
-    a.validate_patch_options("application/apply-patch+yaml", field_manager="m", force=True)
+    options.validate_patch_options("application/apply-patch+yaml", field_manager="m", force=True)
 
 
 # --------------------------------------------------------------------------- properties

@@ -6,7 +6,7 @@ objects exactly as recorded — uid, creationTimestamp, resourceVersion (the wri
 revision, so the store's revision follows etcd's) and the ClusterIPs the cluster chose —
 with the event's time set to the record's stageTimestamp and its actor to the recorded
 user (the engine actor when the log came from servicecidr). The events go through
-``Cluster._commit`` like any other, so they land in the event log (durable when the
+the engine's one commit like any other, so they land in the event log (durable when the
 Cluster was opened from a state directory) and history can be opened at any point of
 the imported timeline afterwards. ``extra`` keeps ``{"import": verb, "auditID", "at":
 file:line}``.
@@ -38,9 +38,10 @@ streams, and for audit logs trusts the recorded IPAddress writes, deriving the m
 ones at the end only when the log holds no IPAddress write at all (an older cluster or an
 audit policy without ``ipaddresses``).
 
-Checks (each divergence names the record that caused it): an address handed out twice,
-an address outside every ready ServiceCIDR, a ServiceCIDR removed while addresses in it
-had no other home, a Service without its IPAddress (and an IPAddress never released), a
+Checks (each divergence names the record that caused it): the addresses are followed by
+:class:`~servicecidr.importers.ledger.AddressLedger` (an address handed out twice, outside
+every ready ServiceCIDR, orphaned by a ServiceCIDR's removal, a Service without its
+IPAddress, an IPAddress never released); this module checks the objects themselves: a
 create of an existing object, an update based on a version the log never showed, a write
 older than the stored object (not applied: counted as ``stale``).
 """
@@ -54,18 +55,17 @@ from servicecidr.api import decode as api_decode
 from servicecidr.api.kinds import KINDS
 from servicecidr.api.storable import is_text
 from servicecidr.clock import format_time, parse_time
-from servicecidr.controllers.servicecidr import orphaned_ips
 from servicecidr.errors import ApiError, InvalidInputError, ServiceCIDRError
 from servicecidr.importers.auditreader import event_record
 from servicecidr.importers.dumps import is_manifest
 from servicecidr.importers.inputs import Record, Skip
+from servicecidr.importers.ledger import AddressLedger
 from servicecidr.importers.recorded import (
     ImportClock,
     Unusable,
     cluster_ips_of,
     entry_extra,
     history_end,
-    is_ip,
     parent_of,
     revision_of,
     rv_value,
@@ -120,26 +120,12 @@ class ObservedImporter:
         self.clock = ImportClock(cluster.engine.clock.now())
         self._floor = history_end(cluster)
         cluster.engine.clock = self.clock
-        self.recorded_ips = 0
-        self._derived: set[str] = set()
+        #: who holds which address, checked write by write
+        self.ledger = AddressLedger(
+            cluster.engine, report, derive=self.derive, next_rv=self._next_rv
+        )
         self._touched: set[tuple[str, str]] = set()
-        # ip -> (Service key, record): a Service's ClusterIP without an IPAddress so far
-        self._missing: dict[str, tuple[str, Record]] = {}
-        # ip -> (Service key, record): the Service went, its IPAddress has not (yet)
-        self._unreleased: dict[str, tuple[str, Record]] = {}
-        # ip -> (Service key, record): the IPAddress went, the Service still lists it
-        self._orphaned: dict[str, tuple[str, Record]] = {}
         self._first_seq: int | None = None
-        # Indexes of the state the checks need, so they never decode a stored object:
-        # IPAddress -> the Service key its parentRef names; Service key -> its ClusterIPs.
-        self._ipx: dict[str, str | None] = {
-            k: parent_of(decode_object(b)) for k, b in cluster.engine.store.items("IPAddress")
-        }
-        self._svcx: dict[str, tuple[str, ...]] = {
-            k: tuple(cluster_ips_of(decode_object(b)))
-            for k, b in cluster.engine.store.items("Service")
-        }
-        self._ready: list[Any] | None = None
         # Namespaces known to exist, and those the input wrote itself (never adopted)
         self._namespaces: set[str] = set()
         self._written_namespaces: set[str] = set()
@@ -247,8 +233,8 @@ class ObservedImporter:
         put = f[0] == 0
         if (old_blob is None) is not put:
             return False
-        if put and kind == "Service" and b"ipFamilies" not in f[2]:
-            return False  # from an API server before 1.20: defaulted on read, below
+        if put and kind == "Service" and not self._defaulted(f[2]):
+            return False  # defaulted on read below (an API server before 1.20, ...)
         r = self.r
         r.read += 1
         ts = rec.ts
@@ -265,11 +251,9 @@ class ObservedImporter:
                 r.note("objects first seen in an update (created before the log starts)")
             writes = [Write(OP_PUT, kind, key, rv, blob)]
             if kind == "Service":
-                self._check_service(rec, key, ips, (), writes)
-                self._svcx[key] = ips
+                self.ledger.service_written(rec, key, ips, (), writes)
             else:
-                self._check_ipaddress(rec, key, parent, managed, False)
-                self._ipx[key] = parent
+                self.ledger.ipaddress_written(rec, key, parent, managed, False)
             self._touched.add((kind, key))
         else:
             rv = f[1]
@@ -278,12 +262,18 @@ class ObservedImporter:
             assert old_blob is not None
             writes = [Write(OP_DELETE, kind, key, rv, old_blob)]
             if kind == "Service":
-                self._service_gone(rec, key, writes)
+                self.ledger.service_gone(rec, key, writes)
             else:
-                self._ipaddress_gone(rec, key)
+                self.ledger.ipaddress_gone(rec, key)
             self._touched.discard((kind, key))
         self._commit(rec, kind, rec.namespace, name, writes)
         return True
+
+    def _defaulted(self, blob: bytes) -> bool:
+        """Whether a Service the Rust reader prepared (canonical: decoding gives it back)
+        is also what reading it back gives: defaulting on read changes nothing."""
+        obj = decode_object(blob)
+        return encode_object(default_on_read(obj, self.c.engine.families[0])) == blob
 
     @staticmethod
     def _parsed(rec: Record) -> Record:
@@ -447,8 +437,7 @@ class ObservedImporter:
         meta = obj.get("metadata") or {}
         info = KINDS[rec.kind]
         ns = (meta.get("namespace") or "default") if info.namespaced else None
-        self._reindex(rec.kind, object_key(info.namespaced, ns, str(meta.get("name") or "")))
-        self._ready = None
+        self.ledger.reindex(rec.kind, object_key(info.namespaced, ns, str(meta.get("name") or "")))
         self._committed(before)
         self.r.used += 1
 
@@ -537,7 +526,7 @@ class ObservedImporter:
         self, rec: Record, kind: str, ns: str | None, name: str, writes: list[Write]
     ) -> None:
         c = self.c
-        self._forget_deleted(writes)
+        self.ledger.forget(writes)
         actor = rec.actor or rec.user or self.fmt
         txn = Txn(
             c.engine.store.revision, "import", kind, ns, name, actor=actor, extra=entry_extra(rec)
@@ -554,17 +543,6 @@ class ObservedImporter:
         finally:
             self.clock.t = t
         self._committed_one(ev.seq, ev.ts)
-
-    def _forget_deleted(self, writes: list[Write]) -> None:
-        """Keep the check indexes true to writes about to be committed."""
-        for w in writes:
-            if w.kind == "ServiceCIDR":
-                self._ready = None
-            elif w.op != OP_PUT:
-                if w.kind == "IPAddress":
-                    self._ipx.pop(w.key, None)
-                elif w.kind == "Service":
-                    self._svcx.pop(w.key, None)
 
     def _committed_one(self, seq: int, ts: float) -> None:
         """Count one event this importer committed (at ``seq``, time ``ts``)."""
@@ -625,7 +603,7 @@ class ObservedImporter:
                 self.skip(Skip(rec.source, rec.line, "unchanged", f"{kind} {key} rv {rv}"))
                 return
             if rec.verb == "create" and not rec.raw and (kind, key) in self._touched:
-                if not (kind == "IPAddress" and key in self._derived):
+                if not (kind == "IPAddress" and self.ledger.is_derived(key)):
                     self.r.diverge("created-twice", f"create of existing {kind} {key}", rec)
             elif rec.verb in ("create", "put") and (kind, key) not in self._touched:
                 self.r.note("objects that existed before the import, replaced by the record")
@@ -649,14 +627,12 @@ class ObservedImporter:
         writes = [Write(OP_PUT, kind, key, rv, blob)]
         if kind == "Service":
             ips = tuple(cluster_ips_of(obj))
-            self._check_service(rec, key, ips, tuple(cluster_ips_of(old)), writes)
-            self._svcx[key] = ips
+            self.ledger.service_written(rec, key, ips, tuple(cluster_ips_of(old)), writes)
         elif kind == "IPAddress":
             parent = parent_of(obj)
             labels = (obj.get("metadata") or {}).get("labels") or {}
             managed = isinstance(labels, dict) and labels.get(MANAGED_BY_LABEL) == MANAGED_BY
-            self._check_ipaddress(rec, key, parent, managed, old is not None)
-            self._ipx[key] = parent
+            self.ledger.ipaddress_written(rec, key, parent, managed, old is not None)
         self._touched.add((kind, key))
         self._commit(rec, kind, ns, name, writes)
 
@@ -687,11 +663,11 @@ class ObservedImporter:
             rv = self._next_rv()
         writes = [Write(OP_DELETE, kind, key, rv, old_blob)]
         if kind == "Service":
-            self._service_gone(rec, key, writes)
+            self.ledger.service_gone(rec, key, writes)
         elif kind == "IPAddress":
-            self._ipaddress_gone(rec, key)
+            self.ledger.ipaddress_gone(rec, key)
         elif kind == "ServiceCIDR":
-            self._servicecidr_gone(rec, key, decode_object(old_blob))
+            self.ledger.servicecidr_gone(rec, key, decode_object(old_blob))
         self._touched.discard((kind, key))
         self._commit(rec, kind, ns, name, writes)
 
@@ -730,243 +706,19 @@ class ObservedImporter:
         regarding = obj.get("regarding")
         return isinstance(regarding, dict) and regarding.get("kind") in _EVENT_SUBJECTS
 
-    # ------------------------------------------------------------------ checks
-
-    def _in_ready_cidr(self, ip: str) -> bool | None:
-        """Whether a ready ServiceCIDR holds ``ip``; None when there is no ServiceCIDR."""
-        c = self.c
-        if not c.engine.store.count("ServiceCIDR"):
-            return None
-        ready = self._ready
-        if ready is None:
-            meta = c.engine.meta
-            ready = self._ready = [a for p, a in meta.allocators() if meta.is_ready(p)]
-        try:
-            for a in ready:
-                if a.contains(ip):
-                    return True
-        except InvalidInputError:
-            return False
-        return False
-
-    def _holder(self, ip: str) -> str | None:
-        """The Service key an existing IPAddress for ``ip`` points to."""
-        return self._ipx.get(ip)
-
-    def _lists(self, svc_key: str, ip: str) -> bool:
-        return ip in self._svcx.get(svc_key, ())
-
-    def _reindex(self, kind: str, key: str) -> None:
-        """Refresh the indexes for an object the engine itself wrote."""
-        blob = self.c.engine.store.get(kind, key)
-        if kind == "Service":
-            if blob is None:
-                self._svcx.pop(key, None)
-                return
-            ips = tuple(cluster_ips_of(decode_object(blob)))
-            self._svcx[key] = ips
-            for ip in ips:
-                self._reindex("IPAddress", ip)
-        elif kind == "IPAddress":
-            if blob is None:
-                self._ipx.pop(key, None)
-            else:
-                self._ipx[key] = parent_of(decode_object(blob))
-
-    def _derived_ip(self, ip: str, ns: str, name: str, writes: list[Write]) -> None:
-        obj = ip_address_object(self.c.engine, ip, ns, name)
-        rv = max(self._next_rv(), max((w.rv for w in writes), default=0)) + 1
-        obj["metadata"]["resourceVersion"] = str(rv)
-        writes.append(Write(OP_PUT, "IPAddress", ip, rv, encode_object(obj)))
-        self._ipx[ip] = f"{ns}/{name}"
-        self._derived.add(ip)
-        self._missing.pop(ip, None)
-        self.r.note("IPAddresses derived from Service ClusterIPs")
-
-    def _check_service(
-        self,
-        rec: Record,
-        key: str,
-        ips: tuple[str, ...],
-        old_ips: tuple[str, ...],
-        writes: list[Write],
-    ) -> None:
-        """The checks of a Service write that lists ``ips`` (``old_ips`` before)."""
-        ns, _, name = key.partition("/")
-        store = self.c.engine.store
-        for ip in ips:
-            holder = self._holder(ip)
-            fresh = ip not in old_ips
-            if holder is not None and holder != key:
-                if ip in self._derived and not self._lists(holder, ip):
-                    pass  # a derived address of a Service that no longer holds it
-                elif self._lists(holder, ip):
-                    self.r.diverge(
-                        "ip-reused",
-                        f"{ip} given to Service {key} while Service {holder} holds it",
-                        rec,
-                    )
-                    continue
-            if fresh:
-                missing = self._missing.get(ip)
-                if missing is not None and missing[0] != key and self._lists(missing[0], ip):
-                    self.r.diverge(
-                        "ip-reused",
-                        f"{ip} given to Service {key} while Service {missing[0]} holds it",
-                        rec,
-                    )
-                inside = self._in_ready_cidr(ip)
-                if inside is False:
-                    self.r.diverge(
-                        "ip-out-of-range", f"{ip} of Service {key} is in no ready ServiceCIDR", rec
-                    )
-            if holder is None and store.get("IPAddress", ip) is None:
-                if not is_ip(ip):
-                    # no allocator ever gave it: there is no IPAddress to derive
-                    self.r.note("ClusterIPs that are not IP addresses (no IPAddress)")
-                elif self.derive:
-                    self._derived_ip(ip, ns, name, writes)
-                elif fresh or ip not in self._missing:
-                    self._missing[ip] = (key, rec)
-            orphan = self._orphaned.pop(ip, None)
-            if (
-                orphan is not None
-                and orphan[0] == key
-                and store.get("IPAddress", ip) is None
-                and not self.derive
-            ):
-                self.r.diverge(
-                    "service-without-ipaddress",
-                    f"Service {key} still holds {ip}, whose IPAddress was deleted",
-                    orphan[1],
-                )
-        for ip in old_ips:
-            if ip in ips:
-                continue
-            self._orphaned.pop(ip, None)
-            if self._missing.get(ip, ("",))[0] == key:
-                self._missing.pop(ip, None)
-            self._release(rec, key, ip, writes)
-
-    def _release(self, rec: Record, key: str, ip: str, writes: list[Write]) -> None:
-        """The Service ``key`` no longer holds ``ip``."""
-        if self._holder(ip) != key:
-            return
-        if ip in self._derived:
-            blob = self.c.engine.store.get("IPAddress", ip)
-            rv = max(self._next_rv(), max((w.rv for w in writes), default=0)) + 1
-            writes.append(Write(OP_DELETE, "IPAddress", ip, rv, blob))
-            self._derived.discard(ip)
-        else:
-            self._unreleased[ip] = (key, rec)
-
-    def _service_gone(self, rec: Record, key: str, writes: list[Write]) -> None:
-        for ip in self._svcx.get(key, ()):
-            self._orphaned.pop(ip, None)
-            if self._missing.get(ip, ("",))[0] == key:
-                self._missing.pop(ip, None)
-            self._release(rec, key, ip, writes)
-
-    def _check_ipaddress(
-        self, rec: Record, ip: str, parent: str | None, managed: bool, existed: bool
-    ) -> None:
-        """The checks of an IPAddress write naming ``parent`` (``managed``: by the
-        allocator; ``existed``: it replaces a stored one)."""
-        self.recorded_ips += 1
-        if not existed:
-            if managed and self._in_ready_cidr(ip) is False:
-                self.r.diverge("ip-out-of-range", f"IPAddress {ip} is in no ready ServiceCIDR", rec)
-            missing = self._missing.get(ip)
-            if missing is not None:
-                holder = missing[0]
-                if holder != parent and self._lists(holder, ip):
-                    self.r.diverge(
-                        "ip-reused",
-                        f"IPAddress {ip} created for {parent} while Service {holder} holds it",
-                        rec,
-                    )
-                else:
-                    self._missing.pop(ip, None)
-        else:
-            old_parent = self._ipx.get(ip)
-            if (
-                old_parent is not None
-                and old_parent != parent
-                and ip not in self._derived
-                and self._lists(old_parent, ip)
-            ):
-                self.r.diverge(
-                    "ip-reused",
-                    f"IPAddress {ip} moved from Service {old_parent} (which holds it) to {parent}",
-                    rec,
-                )
-        self._derived.discard(ip)
-        self._unreleased.pop(ip, None)
-
-    def _ipaddress_gone(self, rec: Record, ip: str) -> None:
-        self._derived.discard(ip)
-        self._unreleased.pop(ip, None)
-        parent = self._ipx.get(ip)
-        if parent is not None and self._lists(parent, ip):
-            # the Service's own delete or update usually follows (a nested release
-            # completes before the request around it): settle at the end
-            self._orphaned[ip] = (parent, rec)
-
-    def _servicecidr_gone(self, rec: Record, name: str, old: dict[str, Any]) -> None:
-        orphans = self._orphans_of(name, old)
-        if orphans:
-            shown = ", ".join(orphans[:5]) + (
-                f" and {len(orphans) - 5} more" if len(orphans) > 5 else ""
-            )
-            self.r.diverge(
-                "servicecidr-orphaned-ips",
-                f"ServiceCIDR {name} removed while {len(orphans)} address(es) in it had no "
-                f"other ServiceCIDR: {shown}",
-                rec,
-            )
-
-    def _orphans_of(self, name: str, sc: dict[str, Any]) -> list[str]:
-        """Managed IPAddresses only this ServiceCIDR holds (the deletion rule, SPEC 5)."""
-        others = [
-            decode_object(b) for k, b in self.c.engine.store.items("ServiceCIDR") if k != name
-        ]
-        return sorted(orphaned_ips(self.c.engine, sc, others))
-
     # ------------------------------------------------------------------ the end
 
     def _settle(self) -> None:
-        store = self.c.engine.store
-        for ip, (svc, rec) in sorted(self._orphaned.items()):
-            if store.get("IPAddress", ip) is None and self._lists(svc, ip):
-                self.r.diverge(
-                    "service-without-ipaddress",
-                    f"Service {svc} still holds {ip}, whose IPAddress was deleted",
-                    rec,
-                )
-        self._orphaned.clear()
-        for ip, (svc, rec) in sorted(self._unreleased.items()):
-            if self._holder(ip) == svc and store.get("Service", svc) is None:
-                self.r.diverge(
-                    "ipaddress-not-released",
-                    f"IPAddress {ip} still points to Service {svc}, which is gone",
-                    rec,
-                )
-        self._unreleased.clear()
-        missing = {
-            ip: v
-            for ip, v in self._missing.items()
-            if store.get("IPAddress", ip) is None and self._lists(v[0], ip)
-        }
-        self._missing.clear()
+        missing = self.ledger.settle()
         if not missing:
             return
-        if self.mode == "auto" and self.recorded_ips == 0:
+        if self.mode == "auto" and self.ledger.recorded_ips == 0:
             # The log holds no IPAddress write at all: an older cluster, or a policy that
             # leaves ipaddresses out. Write the allocator's IPAddresses now.
             for ip, (svc, rec) in sorted(missing.items()):
                 ns, _, name = svc.partition("/")
                 writes: list[Write] = []
-                self._derived_ip(ip, ns, name, writes)
+                self.ledger.derive_ip(ip, ns, name, writes)
                 self._commit(rec, "IPAddress", None, ip, writes)
                 self.r.used -= 1
             self.r.note("audit log without IPAddress writes: IPAddresses derived at the end")

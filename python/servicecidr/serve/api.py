@@ -54,6 +54,7 @@ from servicecidr.serve.options import (
     WriteOptions,
     delete_options,
     list_options,
+    manager_or_user_agent,
     write_options,
 )
 from servicecidr.serve.routes import ResourcePath
@@ -358,7 +359,7 @@ class Api:
     # ------------------------------------------------------------------ writes
 
     def _manager(self, req: Request, wo: WriteOptions) -> str:
-        return ssa.manager_or_user_agent(wo.field_manager, req.user_agent)
+        return manager_or_user_agent(wo.field_manager, req.user_agent)
 
     def _body(self, rp: ResourcePath, req: Request, wo: WriteOptions) -> tuple[Obj, list[str]]:
         """A create or update body: decoded, typed from the URL, its strict-decoding

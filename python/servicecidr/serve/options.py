@@ -12,6 +12,7 @@ counts, except ``dryRun``, which is a list. Validation is apimachinery's
 from __future__ import annotations
 
 import json
+import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
@@ -21,10 +22,12 @@ from servicecidr.api.field_errors import (
     forbidden,
     invalid,
     not_supported,
+    required,
     to_invalid_error,
+    too_long,
 )
+from servicecidr.api.validation.meta import FIELD_MANAGER_MAX_LENGTH
 from servicecidr.errors import BadRequestError
-from servicecidr.serve.apply import validate_patch_options
 from servicecidr.serve.gojson import go_type
 
 __all__ = [
@@ -33,6 +36,8 @@ __all__ = [
     "WriteOptions",
     "delete_options",
     "list_options",
+    "manager_or_user_agent",
+    "validate_patch_options",
     "write_options",
 ]
 
@@ -309,3 +314,76 @@ def delete_options(q: Query, body: Any) -> DeleteOptions:
         precondition_uid=pre.get("uid") or None,
         precondition_resource_version=pre.get("resourceVersion") or None,
     )
+
+
+# ------------------------------------------------ fieldManager (handlers/patch.go, create.go)
+
+
+def manager_or_user_agent(field_manager: str, user_agent: str) -> str:
+    """``managerOrUserAgent``: the fieldManager, else the User-Agent before its first
+    ``/``, printable characters only, at most 128 bytes."""
+    if field_manager:
+        return field_manager
+    out = ""
+    size = 0
+    for ch in user_agent.split("/", 1)[0]:
+        if not _is_print(ch):
+            continue
+        n = len(ch.encode("utf-8"))
+        if size + n > FIELD_MANAGER_MAX_LENGTH:
+            break
+        out += ch
+        size += n
+    return out
+
+
+def _is_print(ch: str) -> bool:
+    """Go's ``unicode.IsPrint``: letters, marks, numbers, punctuation, symbols and the
+    ASCII space."""
+    if ch == " ":
+        return True
+    return unicodedata.category(ch)[0] in "LMNPS"
+
+
+def validate_patch_options(
+    patch_type: str,
+    *,
+    field_manager: str,
+    force: bool | None,
+    dry_run: list[str] | tuple[str, ...] = (),
+    field_validation: str = "",
+    options_kind: str = "PatchOptions",
+) -> None:
+    """``ValidatePatchOptions``: raises InvalidError as kube-apiserver words it
+    (``PatchOptions.meta.k8s.io "" is invalid: fieldManager: Required value: is required
+    for apply patch``). With ``patch_type=""`` and ``options_kind`` ``CreateOptions`` or
+    ``UpdateOptions`` it is ``ValidateCreateOptions``/``ValidateUpdateOptions`` (the same
+    checks of fieldManager, dryRun and fieldValidation)."""
+    errs = []
+    if patch_type == "application/apply-patch+yaml":
+        if not field_manager:
+            errs.append(required("fieldManager", "is required for apply patch"))
+    elif force is not None:
+        errs.append(forbidden("force", "may not be specified for non-apply patch"))
+    if len(field_manager) > FIELD_MANAGER_MAX_LENGTH:
+        errs.append(too_long("fieldManager", "", FIELD_MANAGER_MAX_LENGTH))
+    pos = 0
+    for ch in field_manager:
+        if not _is_print(ch):
+            detail = f"invalid character {_go_sharp_u(ch)} (at position {pos})"
+            errs.append(invalid("fieldManager", field_manager, detail))
+        pos += len(ch.encode("utf-8"))
+    if any(d != "All" for d in dry_run):
+        errs.append(not_supported("dryRun", list(dry_run), ["All"]))
+    if field_validation not in ("", "Ignore", "Warn", "Strict"):
+        errs.append(
+            not_supported("fieldValidation", field_validation, ["", "Ignore", "Strict", "Warn"])
+        )
+    if errs:
+        raise to_invalid_error(f"{options_kind}.meta.k8s.io", "", errs)
+
+
+def _go_sharp_u(ch: str) -> str:
+    """``%#U``: ``U+0009``, with ``'x'`` after it for a printable rune."""
+    code = f"U+{ord(ch):04X}"
+    return f"{code} '{ch}'" if _is_print(ch) else code

@@ -576,13 +576,13 @@ fn put_payload(
     if body.has_repeated_key() {
         return None;
     }
-    // Stored as recorded, so it must surely decode (else Python names the problem). The
-    // object nests less than the line and its JSON (normalised: names and versions set)
-    // is at most twice the line's and some.
+    // Stored as recorded, so decoding it must give it back unchanged (else Python names
+    // the problem, or stores the decoded form). The object nests less than the line and
+    // its JSON (normalised: names and versions set) is at most twice the line's and some.
     let schema = shape.schema?;
     if shape.depth > schema.max_depth
         || shape.len.saturating_mul(2).saturating_add(1024) > schema.max_bytes
-        || !schema.valid(kind, body)
+        || !schema.canonical(kind, body)
     {
         return None;
     }

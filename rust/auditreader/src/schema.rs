@@ -82,20 +82,50 @@ impl Schema {
     /// False for a kind without a root (nothing is sure then).
     pub fn valid(&self, kind: &str, body: Obj<'_, '_>) -> bool {
         match self.roots.get(kind) {
-            Some(&root) => self.fields(root, body),
+            Some(&root) => self.fields(root, body, Mode::Valid),
             None => false,
         }
     }
 
-    fn fields(&self, s: usize, o: Obj<'_, '_>) -> bool {
-        let table = &self.structs[s];
-        o.iter()
-            .all(|(k, v)| table.get(k).is_none_or(|t| self.value(t, v)))
+    /// Whether decoding `body` (`servicecidr.api.decode.decode`, after the importer has
+    /// dropped `metadata.managedFields` and `metadata.selfLink`) would give it back
+    /// unchanged: valid, and no field the decoder drops or rewrites — no unknown field, no
+    /// `null`, no empty list or string map (omitempty), no timestamp other than
+    /// `metav1.Time`'s whole-second UTC form. An object that is not canonical is stored
+    /// by the Python reader, in its decoded form.
+    pub fn canonical(&self, kind: &str, body: Obj<'_, '_>) -> bool {
+        let Some(&root) = self.roots.get(kind) else {
+            return false;
+        };
+        let table = &self.structs[root];
+        body.iter().all(|(k, v)| match (k, table.get(k)) {
+            (_, None) => false,
+            ("metadata", Some(Type::Struct(meta))) => v.obj().is_some_and(|m| {
+                let fields = &self.structs[*meta];
+                m.iter().all(|(mk, mv)| {
+                    matches!(mk, "managedFields" | "selfLink")
+                        || fields
+                            .get(mk)
+                            .is_some_and(|t| self.value(t, mv, Mode::Canonical))
+                })
+            }),
+            (_, Some(t)) => self.value(t, v, Mode::Canonical),
+        })
     }
 
-    fn value(&self, t: &Type, v: J<'_, '_>) -> bool {
+    fn fields(&self, s: usize, o: Obj<'_, '_>, mode: Mode) -> bool {
+        let table = &self.structs[s];
+        o.iter().all(|(k, v)| match table.get(k) {
+            Some(t) => self.value(t, v, mode),
+            None => mode == Mode::Valid, // the decoder drops an unknown field
+        })
+    }
+
+    fn value(&self, t: &Type, v: J<'_, '_>, mode: Mode) -> bool {
+        let canonical = mode == Mode::Canonical;
         if v.is_null() {
-            return true; // a null is an absent field, of any type
+            // a null is an absent field, of any type: valid, but the decoder drops it
+            return !canonical;
         }
         match t {
             Type::Str => v.str().is_some(),
@@ -106,27 +136,71 @@ impl Schema {
                 v.str().is_some() || v.i64().is_some_and(|i| i32::try_from(i).is_ok())
             }
             // the reader's strict RFC 3339 subset, inside the years Python can show
-            Type::Time => v.str().and_then(crate::parse_time).is_some(),
+            Type::Time => v
+                .str()
+                .is_some_and(|s| crate::parse_time(s).is_some() && (!canonical || whole_utc(s))),
             Type::Raw => true,
-            Type::StrMap => v
-                .obj()
-                .is_some_and(|m| m.iter().all(|(_, x)| x.is_null() || x.str().is_some())),
-            Type::List(elem) => v
-                .arr()
-                .is_some_and(|a| a.iter().all(|x| self.value(elem, x))),
-            Type::Struct(s) => v.obj().is_some_and(|o| self.fields(*s, o)),
+            Type::StrMap => v.obj().is_some_and(|m| {
+                (!canonical || !m.is_empty())
+                    && m.iter()
+                        .all(|(_, x)| x.str().is_some() || (!canonical && x.is_null()))
+            }),
+            Type::List(elem) => v.arr().is_some_and(|a| {
+                (!canonical || !a.is_empty()) && a.iter().all(|x| self.value(elem, x, mode))
+            }),
+            Type::Struct(s) => v.obj().is_some_and(|o| self.fields(*s, o, mode)),
         }
     }
 }
 
-/// For tests: every object of the two prepared kinds decodes (no field is typed).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    Valid,
+    Canonical,
+}
+
+/// `metav1.Time` as it prints: `2025-01-01T00:00:00Z` (whole seconds, UTC).
+fn whole_utc(s: &str) -> bool {
+    let b = s.as_bytes();
+    b.len() == 20
+        && b.iter().enumerate().all(|(i, c)| match i {
+            4 | 7 => *c == b'-',
+            10 => *c == b'T',
+            13 | 16 => *c == b':',
+            19 => *c == b'Z',
+            _ => c.is_ascii_digit(),
+        })
+}
+
+/// For tests: the two prepared kinds with their metadata typed and the rest raw.
 #[cfg(test)]
 pub(crate) fn untyped() -> std::sync::Arc<Schema> {
+    let f = |v: &[(&str, &str)]| {
+        v.iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect::<Vec<_>>()
+    };
+    let root = f(&[
+        ("apiVersion", "string"),
+        ("kind", "string"),
+        ("metadata", "Meta"),
+        ("spec", "raw"),
+        ("status", "raw"),
+    ]);
+    let meta = f(&[
+        ("name", "string"),
+        ("namespace", "string"),
+        ("uid", "string"),
+        ("resourceVersion", "string"),
+        ("creationTimestamp", "Time"),
+        ("labels", "map[string]string"),
+    ]);
     let roots = [
-        ("Service".to_string(), "Any".to_string()),
-        ("IPAddress".to_string(), "Any".to_string()),
+        ("Service".to_string(), "Root".to_string()),
+        ("IPAddress".to_string(), "Root".to_string()),
     ];
-    std::sync::Arc::new(Schema::new(&[("Any".into(), Vec::new())], &roots, 100, 1 << 22).unwrap())
+    let structs = [("Root".to_string(), root), ("Meta".to_string(), meta)];
+    std::sync::Arc::new(Schema::new(&structs, &roots, 100, 1 << 22).unwrap())
 }
 
 fn parse(t: &str, index: &HashMap<&str, usize>) -> Result<Type, String> {
@@ -190,6 +264,38 @@ mod tests {
         let tape = simd_json::to_tape(&mut b).unwrap();
         let o = J::root(&tape.0).unwrap().obj().unwrap();
         schema().valid("Thing", o)
+    }
+
+    fn canonical(text: &str) -> bool {
+        let mut b = text.as_bytes().to_vec();
+        let tape = simd_json::to_tape(&mut b).unwrap();
+        let o = J::root(&tape.0).unwrap().obj().unwrap();
+        schema().canonical("Thing", o)
+    }
+
+    #[test]
+    fn canonical_is_what_decoding_gives_back_unchanged() {
+        assert!(canonical(
+            r#"{"name":"a","port":80,"at":"2025-01-01T00:00:00Z","labels":{"a":"b"},
+               "parts":[{"on":true,"target":"http"},{"target":8080}],"raw":{"x":[1,null]}}"#
+        ));
+        // each of these decodes, but not to itself
+        for changed in [
+            r#"{"name":null}"#,
+            r#"{"zz":1}"#,
+            r#"{"labels":{}}"#,
+            r#"{"labels":{"a":null}}"#,
+            r#"{"parts":[]}"#,
+            r#"{"parts":[null]}"#,
+            r#"{"parts":[{"on":null}]}"#,
+            r#"{"parts":[{"zz":1}]}"#,
+            r#"{"at":"2025-01-01T00:00:00.5Z"}"#,
+            r#"{"at":"2025-01-01T01:00:00+01:00"}"#,
+        ] {
+            assert!(valid(changed), "{changed}");
+            assert!(!canonical(changed), "{changed}");
+        }
+        assert!(!canonical(r#"{"port":"80"}"#), "not even valid");
     }
 
     #[test]

@@ -34,6 +34,7 @@ from servicecidr.api.validation.names import (
 )
 
 __all__ = [
+    "FIELD_MANAGER_MAX_LENGTH",
     "STANDARD_FINALIZERS",
     "validate_labels",
     "validate_object_meta",
@@ -45,7 +46,8 @@ __all__ = [
 # --------------------------------------------------------------------------------------
 
 _TOTAL_ANNOTATION_SIZE_LIMIT: Final = 256 * 1024
-_FIELD_MANAGER_MAX_LENGTH: Final = 128
+#: ``validation.FieldManagerMaxLength`` (also the limit of a request's fieldManager)
+FIELD_MANAGER_MAX_LENGTH: Final = 128
 _MAX_SUBRESOURCE_NAME_LENGTH: Final = 256
 _STANDARD_FINALIZERS: Final = frozenset({"kubernetes", "orphan", "foregroundDeletion"})
 #: ``helper.IsStandardFinalizerName``: the unqualified finalizer names core accepts.
@@ -173,8 +175,8 @@ def _validate_managed_fields(entries: list[Any], path: Path) -> list[FieldError]
         if ftype and ftype != "FieldsV1":
             errs.append(invalid(p.child("fieldsType"), ftype, "must be `FieldsV1`"))
         manager = as_str(e.get("manager"))
-        if byte_len(manager) > _FIELD_MANAGER_MAX_LENGTH:
-            errs.append(too_long(p.child("manager"), manager, _FIELD_MANAGER_MAX_LENGTH))
+        if byte_len(manager) > FIELD_MANAGER_MAX_LENGTH:
+            errs.append(too_long(p.child("manager"), manager, FIELD_MANAGER_MAX_LENGTH))
         offset = 0
         for ch in manager:
             if not ch.isprintable():
