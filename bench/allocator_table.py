@@ -7,6 +7,10 @@ release plus one allocate_next):
 
 * rust single:   ``release(ip)`` and ``allocate_next()``, one call per address;
 * rust batched:  ``release_many(batch)`` and ``allocate_next_many(len(batch))``;
+* rust int:      the integer forms: ``release_many_int(buffer)`` and
+  ``allocate_next_many_int(n)`` (a list of ints);
+* rust buffer:   ``release_many_int(view)`` and ``allocate_next_many_into(view)`` on a
+  memoryview of the caller's own array: no Python object per address;
 * baseline:      ``bench/baselines.py`` (a set of ints, random probing), one call
   per address (batching gains nothing in pure Python).
 
@@ -38,7 +42,7 @@ from array import array
 from collections.abc import Callable
 
 from baselines import PythonSetAllocator
-from goals import ALLOC_NS, ALLOC_RATIO, IPV6_RSS
+from goals import ALLOC_INT_NS, ALLOC_NS, ALLOC_RATIO, IPV6_RSS
 from servicecidr._core import CidrAllocator
 
 CIDRS = ["10.0.0.0/16", "10.0.0.0/12"]
@@ -93,6 +97,37 @@ def churn(
             if spent > budget_s / passes:
                 break
         medians.append(statistics.median(samples))
+    return min(medians)
+
+
+def churn_int(
+    a: CidrAllocator, held: array[int], rounds: int, into: bool, passes: int = 3
+) -> float:
+    """``churn`` through the integer API: the victims are a slice of ``held`` itself
+    (a buffer), the new addresses come back as a list of ints or, with ``into``, are
+    written over the victims in place."""
+    view = memoryview(held)
+    medians: list[float] = []
+    r = 0
+    for p in range(passes + 1):  # the first pass is untimed (see churn)
+        samples: list[float] = []
+        for _ in range(max(1, rounds // passes) if p else 1):
+            j = (r * BATCH) % (len(held) - BATCH + 1)
+            r += 1
+            victims = view[j : j + BATCH]
+            t0 = time.perf_counter_ns()
+            a.release_many_int(victims)
+            if into:
+                a.allocate_next_many_into(victims)
+            else:
+                new = a.allocate_next_many_int(BATCH)
+            elapsed = time.perf_counter_ns() - t0
+            if not into:
+                held[j : j + BATCH] = array("L", new)
+            samples.append(elapsed / BATCH)
+        if p:
+            medians.append(statistics.median(samples))
+    view.release()
     return min(medians)
 
 
@@ -189,28 +224,31 @@ def main() -> int:
     if args.quick:
         print("(quick run: a few rounds per cell, figures are rough)")
     header = (
-        f"{'range':<13}{'fill':>7}{'rust single':>13}{'rust batched':>14}"
-        f"{'baseline':>11}{'single x':>10}{'batched x':>11}"
+        f"{'range':<13}{'fill':>7}{'rust single':>13}{'rust batched':>14}{'rust int':>10}"
+        f"{'rust buffer':>13}{'baseline':>11}{'single x':>10}{'batched x':>11}{'int x':>8}"
     )
     print(header)
     print("-" * len(header))
     # A fresh interpreter forked from a small process: see ipv6_peak_rss_mib.
     mib = ipv6_peak_rss_mib(memory_n)
     gc.disable()
-    results: dict[tuple[str, float], tuple[float, float, float]] = {}
+    results: dict[tuple[str, float], tuple[float, float, float, float, float]] = {}
     for cidr in CIDRS:
         for fill in FILLS:
             a, held = filled(cidr, fill)
             batched = churn(held, rounds, rust_batched(a))
+            ints = churn_int(a, held, rounds, into=False)
+            buffer = churn_int(a, held, rounds, into=True)
             single = churn(held, max(3, rounds // 4), one_by_one(a))
             base = PythonSetAllocator(cidr, seed=SEED)
             base.load_ints(held)
             baseline = churn(held, rounds, one_by_one(base), budget_s=baseline_budget)
             assert a.used == base.used, "both sides must churn at the same fill"
-            results[(cidr, fill)] = (single, batched, baseline)
+            results[(cidr, fill)] = (single, batched, ints, buffer, baseline)
             print(
-                f"{cidr:<13}{fill:>7.1%}{single:>13.0f}{batched:>14.0f}{baseline:>11.0f}"
-                f"{baseline / single:>10.0f}{baseline / batched:>11.0f}"
+                f"{cidr:<13}{fill:>7.1%}{single:>13.0f}{batched:>14.0f}{ints:>10.0f}"
+                f"{buffer:>13.0f}{baseline:>11.0f}{baseline / single:>10.0f}"
+                f"{baseline / batched:>11.0f}{baseline / ints:>8.0f}"
             )
             del a, held, base
             gc.collect()
@@ -223,9 +261,10 @@ def main() -> int:
     )
     print(f"{memory_n:,} allocate_next calls in fd00::/64: peak RSS +{mib:.1f} MiB")
 
-    single, batched, baseline = results[(CIDRS[-1], FILLS[-1])]
+    single, batched, ints, buffer, baseline = results[(CIDRS[-1], FILLS[-1])]
     print()
     print(ALLOC_NS.line(batched))
+    print(ALLOC_INT_NS.line(ints, note=f"into a buffer: {buffer:.0f} ns; text: {batched:.0f} ns"))
     print(ALLOC_RATIO.line(baseline / batched))
     print(IPV6_RSS.line(mib, memory_n))
     if args.json:
@@ -233,6 +272,8 @@ def main() -> int:
             "single_ns": single,
             "batched_ns": batched,
             "baseline_ns": baseline,
+            "int_ns": ints,
+            "buffer_ns": buffer,
             "ipv6_rss_mib": mib,
             "ipv6_calls": memory_n,
         }

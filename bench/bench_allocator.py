@@ -113,6 +113,39 @@ def test_churn(benchmark: Any, quick: bool, impl: str, cidr: str, fill: float) -
     assert len(set(churn.held)) == len(churn.held), "no address is held twice"
 
 
+@pytest.mark.parametrize("fill", FILLS, ids=[f"{f:.1%}" for f in FILLS])
+@pytest.mark.parametrize("cidr", CIDRS)
+@pytest.mark.parametrize("into", [False, True], ids=["rust-int", "rust-buffer"])
+def test_churn_int(benchmark: Any, quick: bool, into: bool, cidr: str, fill: float) -> None:
+    """The integer API: the victims are a slice of the held array (a buffer); the new
+    addresses come back as ints, or are written over the victims (``into``)."""
+    if quick:
+        cidr = QUICK_CIDR
+    batch = 100 if quick else 1000
+    a = CidrAllocator(cidr, seed=SEED)
+    held = array("Q", a.allocate_next_many_int(max(int(a.size * fill), batch)))
+    random.Random(SEED).shuffle(held)
+    view = memoryview(held)
+    used, state = a.used, {"round": 0}
+
+    def setup() -> tuple[tuple[memoryview], dict[str, Any]]:
+        j = (state["round"] * batch) % (len(held) - batch + 1)
+        state["round"] += 1
+        return (view[j : j + batch],), {}
+
+    def step(victims: memoryview) -> None:
+        a.release_many_int(victims)
+        if into:
+            a.allocate_next_many_into(victims)
+        else:
+            victims[:] = array("Q", a.allocate_next_many_int(len(victims)))
+
+    benchmark.extra_info["ns_per_address_divisor"] = batch
+    benchmark.pedantic(step, setup=setup, rounds=20, iterations=1)
+    assert a.used == used, "the fill level must not drift"
+    assert sorted(held) == sorted(map(_to_int, a)), "the array holds what is allocated"
+
+
 def test_ipv6_allocations_memory_probe(quick: bool) -> None:
     """The probe behind the memory goal (a million allocate_next calls in a /64 raise
     peak RSS by at most 100 MiB, ``goals.IPV6_RSS``) makes its calls and reports a

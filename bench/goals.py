@@ -111,6 +111,23 @@ CREATE_MANY_VS_LOOP = Goal(
 SIM_STEADY_CHURN = Goal(
     "simulate --preset steady-churn", 100_000.0, "operations/s", at_most=False, issue=16
 )
+# ... and the store, replay and the allocator's integer calls.
+ALLOC_INT_NS = Goal(
+    "allocator churn, /12 at 99.9%, batched through the integer API", 50.0, "ns/address",
+    at_most=True, issue=16,
+)  # fmt: skip
+REPLAY_RATIO = Goal(
+    "Cluster.open from the log alone / reading + CRC32C of the log's bytes", 0.8, "×",
+    at_most=False, issue=16,
+)  # fmt: skip
+OPEN_SNAPSHOT_16 = Goal(
+    "Cluster.open of Services with a snapshot", 0.5, "s", at_most=True, issue=16,
+    size=1_000_000,
+)  # fmt: skip
+BYTES_PER_SERVICE_16 = Goal(
+    "memory per Service (IPAddress and event included)", 1024.0, "bytes", at_most=True,
+    issue=16, size=1_000_000,
+)  # fmt: skip
 
 
 def _load(path: Path) -> dict[str, Any] | None:
@@ -131,6 +148,8 @@ def report(out: Path) -> list[str]:
     else:
         lines.append(ALLOC_RATIO.line(None))
     lines.append(IPV6_RSS.line(alloc.get("ipv6_rss_mib"), alloc.get("ipv6_calls")))
+    note = f"into a buffer: {alloc['buffer_ns']:.0f} ns" if alloc.get("buffer_ns") else ""
+    lines.append(ALLOC_INT_NS.line(alloc.get("int_ns"), note=note))
 
     scale = _load(out / "scale.json") or {}
     rows = scale.get("engine") or []
@@ -144,12 +163,19 @@ def report(out: Path) -> list[str]:
         last = rows[-1]
         lines.append(CREATES.line(last["services"] / spent, last["services"]))
         lines.append(BYTES_PER_SERVICE.line(last["bytes_per_service"], last["services"]))
+        lines.append(BYTES_PER_SERVICE_16.line(last["bytes_per_service"], last["services"]))
     else:
-        lines += [CREATES.line(None), BYTES_PER_SERVICE.line(None)]
+        lines += [CREATES.line(None), BYTES_PER_SERVICE.line(None), BYTES_PER_SERVICE_16.line(None)]
 
     log = _load(out / "log_table.json") or {}
     lines.append(REPLAY.line(log.get("replay_log_eps")))
+    ratio, note = None, ""
+    if log.get("replay_log_eps") and log.get("read_crc_eps"):
+        ratio = log["replay_log_eps"] / log["read_crc_eps"]
+        note = f"{log['replay_log_eps']:,.0f} vs {log['read_crc_eps']:,.0f} events/s"
+    lines.append(REPLAY_RATIO.line(ratio, note=note))
     lines.append(OPEN_SNAPSHOT.line(log.get("open_snapshot_s"), log.get("open_services")))
+    lines.append(OPEN_SNAPSHOT_16.line(log.get("open_snapshot_s"), log.get("open_services")))
 
     adm = _load(out / "bench_admission.json") or {}
     lines.append(POLICY_COST.line(adm.get("policy_cost_us"), note="median of paired rounds"))

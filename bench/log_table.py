@@ -4,8 +4,10 @@
 
 * append: microseconds per event (Service create + delete churn) logged with each
   durability mode, and in memory;
-* replay: events per second opening a log of Service creates (no snapshot), beside the
-  decoder alone and the in-memory ``Cluster.replay`` of the same (decoded) events;
+* replay: events per second opening a log of Service creates (no snapshot), beside
+  reading the log's bytes and checking one CRC32C over each segment (the least any
+  opening must do: the baseline of issue 16's replay goal), the decoder alone and the
+  in-memory ``Cluster.replay`` of the same (decoded) events;
 * open: seconds to open a history of N Services with a snapshot, beside a full log replay
   and the in-memory ``Cluster.replay`` of its events.
 
@@ -83,6 +85,20 @@ dt = time.perf_counter() - t
 print(json.dumps({"events_per_s": n / dt}))
 """
 
+READ_CRC = r"""
+from servicecidr._core import crc32c
+from servicecidr.journal.segments import list_segments
+gc.disable()
+best = None
+for _ in range(3):  # the best of three (the files are in the page cache either way)
+    t = time.perf_counter()
+    for seg in list_segments(Path(args["dir"]) / "log"):
+        crc32c(seg.path.read_bytes())
+    dt = time.perf_counter() - t
+    best = dt if best is None else min(best, dt)
+print(json.dumps({"events_per_s": args["events"] / best}))
+"""
+
 MEMORY_REPLAY = r"""
 events = list(iter_log(Path(args["dir"]) / "log"))
 gc.collect()
@@ -123,16 +139,26 @@ def main() -> None:
         print(f"\nreplay: a log of {args.replay:,} Service creates, no snapshot")
         d = tmp / "replay"
         b = child(BUILD, dir=str(d), n=args.replay, snapshot=False)
-        o = child(OPEN, dir=str(d), digest=b["digest"])
+        # the best of two opens, as the baseline is the best of three reads
+        o = max(
+            (child(OPEN, dir=str(d), digest=b["digest"]) for _ in range(2)),
+            key=lambda r: r["events_per_s"],
+        )
+        crc = child(READ_CRC, dir=str(d), events=b["seq"])
         dec = child(DECODE, dir=str(d))
         mem = child(MEMORY_REPLAY, dir=str(d))
         rows.update(
             replay_log_eps=o["events_per_s"],
+            read_crc_eps=crc["events_per_s"],
             decode_eps=dec["events_per_s"],
             replay_memory_eps=mem["events_per_s"],
         )
         print(
             f"  Cluster.open (decode + apply)   {o['events_per_s']:>12,.0f} events/s  ok={o['ok']}"
+        )
+        print(
+            f"  reading + CRC32C of the bytes   {crc['events_per_s']:>12,.0f} events/s"
+            f"  (open: {o['events_per_s'] / crc['events_per_s']:.2f}×)"
         )
         print(f"  decoder alone                   {dec['events_per_s']:>12,.0f} events/s")
         print(f"  in memory: Cluster.replay       {mem['events_per_s']:>12,.0f} events/s")

@@ -4,8 +4,9 @@ Usage: python bench/run.py [--quick] [--out DIR] [--all] [--skip NAME[,NAME]]
 
 Parts, in order (figures and drawings go to --out, default bench/out/):
 
-1. ``allocator_table.py``: release + allocate_next churn, Rust against the random-probing
-   baseline, and the memory of a million IPv6 allocations;
+1. ``allocator_table.py``: release + allocate_next churn, Rust (text, integer and buffer
+   batch calls) against the random-probing baseline, and the memory of a million IPv6
+   allocations;
 2. the comparison (this file, ``--part compare``): allocation throughput at several fills
    of a /16 and a /12 for every implementation, measured in this run: the pure-Python
    allocator a user would write (a set of used integers with the Kubernetes scan), the
@@ -419,7 +420,7 @@ def main() -> int:
     # no-policy baseline, measured in the same process.
     layers = [
         (
-            "log_table.py: append per durability mode, replay, open with a snapshot",
+            "log_table.py: append per durability mode, replay (and read + CRC), open a snapshot",
             "log_table.py",
             ["--appends", "300", "--replay", "20000", "--services", "20000"]
             if args.quick

@@ -17,6 +17,8 @@ import mmap
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Literal, final
 
+from typing_extensions import Buffer
+
 __all__ = [
     "MAX_OBJECT_DEPTH",
     "AdmissionInput",
@@ -94,6 +96,24 @@ class CidrAllocator:
 
     def release_many(self, ips: Iterable[str]) -> int:
         """Free every address of ``ips``; return how many were allocated."""
+
+    def allocate_many_int(self, ips: Iterable[int] | Buffer) -> None:
+        """:meth:`allocate_many` of addresses as integers: their values in the range's
+        family (``int(ipaddress.ip_address(text))``), from ints or a buffer of unsigned
+        32- or 64-bit items; a value too large for the family is an InvalidInputError."""
+
+    def allocate_next_many_int(self, n: int) -> list[int]:
+        """:meth:`allocate_next_many` returning the addresses' values as ints."""
+
+    def allocate_next_many_into(self, out: Buffer) -> None:
+        """:meth:`allocate_next_many` of as many addresses as ``out`` (a writable buffer of
+        unsigned 32- or 64-bit items, ``array('Q', bytes(8 * n))``) has items, written into
+        it as values: no Python object per address. IPv4 only (an IPv6 value does not fit
+        64 bits): InvalidInputError for an IPv6 range."""
+
+    def release_many_int(self, ips: Iterable[int] | Buffer) -> int:
+        """:meth:`release_many` of addresses as integers (as :meth:`allocate_many_int`
+        reads them); return how many were allocated."""
 
     @property
     def free(self) -> int:
@@ -262,6 +282,10 @@ class Store:
         """Whether an object is stored under the key."""
     def count(self, kind: str) -> int:
         """How many objects of a kind are stored."""
+    def held(self, kind: str) -> tuple[int, int, int]:
+        """``(objects, compact, bytes)``: the objects of a kind, how many are held in the
+        compact form (IPAddress objects of the allocator's shape), and the bytes their
+        stored forms take."""
     def keys(
         self, kind: str, prefix: str = "", after: str | None = None, limit: int | None = None
     ) -> list[str]:

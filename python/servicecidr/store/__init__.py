@@ -2,12 +2,14 @@
 
 :class:`Store` (``servicecidr._core.Store``, the Rust crate ``servicecidr-store``) keeps
 every object as the msgpack blob the log carries, by kind and storage key, in key order
-(lists come out as etcd returns them); the revision (the largest resourceVersion
-written); and a bounded change feed (:meth:`Store.changes_since`), which controllers,
-watches and importers read. :meth:`Store.apply` is the one apply: live commits, log
-replay and snapshot loading all change the store through it, and it keeps the attached
-allocators marked from the IPAddress keys. Reading never decodes; callers decode the
-blobs they need (:func:`servicecidr.journal.records.decode_object`).
+(lists come out as etcd returns them), and gives it back as those very bytes (the
+allocator's IPAddress objects are held in a compact form, a tenth of the size, rebuilt
+byte for byte when read; :meth:`Store.held` counts them); the revision (the largest
+resourceVersion written); and a bounded change feed (:meth:`Store.changes_since`), which
+controllers, watches and importers read. :meth:`Store.apply` is the one apply: live
+commits, log replay and snapshot loading all change the store through it, and it keeps
+the attached allocators marked from the IPAddress keys. Reading never decodes; callers
+decode the blobs they need (:func:`servicecidr.journal.records.decode_object`).
 """
 
 from __future__ import annotations

@@ -6,6 +6,8 @@
 //! * [`record`]: the event log's record layout (schema [`record::SCHEMA_VERSION`]): the
 //!   one encoder and the one decoder, used by the batch encoder, replay and Python.
 //! * [`frame`]: the length and CRC32C around each record.
+//! * [`ipaddress`]: the compact form of the IPAddress objects the allocator writes,
+//!   rebuilt byte for byte.
 //!
 //! Pure Rust, no Python: the extension crate only translates.
 
@@ -14,5 +16,6 @@
 #![warn(missing_docs)]
 
 pub mod frame;
+pub mod ipaddress;
 pub mod msgpack;
 pub mod record;

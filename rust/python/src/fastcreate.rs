@@ -31,7 +31,7 @@ use servicecidr_fastpath::{is_dns1035_label, uuid4_text, Template};
 
 use crate::store::{apply_error, reported_to_py, Reported, Store};
 use crate::{to_pyerr, CidrAllocator};
-use servicecidr_store::Blob;
+use servicecidr_store::Stored;
 
 /// The slots of a template, in value order, and the sentinel strings that mark them.
 const SLOTS: [&str; 6] = [
@@ -179,7 +179,7 @@ struct Shape {
     namespace: String,
     /// The stored Namespace object when the shape was learned (a create in it was
     /// admitted then; the same bytes now admit it again). None: there was none.
-    namespace_object: Option<Blob>,
+    namespace_object: Option<Stored>,
     prefix: String,
     /// The family index (0: IPv4, 1: IPv6) of each allocated address, in clusterIPs order.
     families: Vec<usize>,
@@ -196,7 +196,6 @@ struct Shape {
 pub struct ServiceFastPath {
     store: Py<Store>,
     service_kind: usize,
-    address_kind: usize,
     binding_kind: Option<usize>,
     namespace_kind: Option<usize>,
     /// Whether NamespaceLifecycle runs (a create needs its namespace as it was learned).
@@ -496,11 +495,9 @@ impl ServiceFastPath {
             rv: service_rv,
             blob: Some(&service_blob),
         });
-        // The templates' objects passed the store's checks when the shape was learned,
-        // and a create changes only strings that keep them (the name spells the key).
-        let mut kinds = [self.address_kind; 3];
-        kinds[k] = self.service_kind;
-        let kinds = &kinds[..=k];
+        // The templates' objects passed the store's object rules when the shape was
+        // learned, and a create changes only strings that keep them (the name spells the
+        // key): the store checks kinds and ops only.
         let mut reported = Reported::default();
         let result = match &self.count {
             None => {
@@ -515,12 +512,9 @@ impl ServiceFastPath {
                     writes,
                     extra: &[0xc0],
                 };
-                store.commit_checked(&rec, kinds, &mut reported)
+                store.commit_checked(&rec, &mut reported)
             }
-            Some(_) => {
-                store.apply_checked(&writes, kinds, &mut reported);
-                Ok(())
-            }
+            Some(_) => store.apply_checked(&writes, &mut reported),
         };
         drop(store);
         if let Err(e) = result {
@@ -560,10 +554,9 @@ impl ServiceFastPath {
     #[new]
     fn new(store: Bound<'_, Store>, format_time: Py<PyAny>, upkeep: Py<PyAny>) -> PyResult<Self> {
         let py = store.py();
-        let (service_kind, address_kind, binding_kind, namespace_kind) = {
+        let (service_kind, binding_kind, namespace_kind) = {
             let s = store.borrow();
-            let (Some(service), Some(address)) =
-                (s.kind_index("Service"), s.kind_index("IPAddress"))
+            let (Some(service), Some(_)) = (s.kind_index("Service"), s.kind_index("IPAddress"))
             else {
                 return Err(PyRuntimeError::new_err(
                     "the store holds no Services or no IPAddresses",
@@ -571,7 +564,6 @@ impl ServiceFastPath {
             };
             (
                 service,
-                address,
                 s.kind_index("ValidatingAdmissionPolicyBinding"),
                 s.kind_index("Namespace"),
             )
@@ -579,7 +571,6 @@ impl ServiceFastPath {
         Ok(ServiceFastPath {
             store: store.unbind(),
             service_kind,
-            address_kind,
             binding_kind,
             namespace_kind,
             lifecycle: true,
@@ -830,7 +821,7 @@ impl ServiceFastPath {
         match (self.namespace_kind, &shape.namespace_object) {
             (Some(k), Some(learned)) => store
                 .blob(k, &shape.namespace)
-                .is_some_and(|now| now[..] == learned[..]),
+                .is_some_and(|now| now == learned),
             _ => false,
         }
     }

@@ -12,6 +12,7 @@ mod audit;
 mod buffers;
 mod errors;
 mod fastcreate;
+mod ints;
 mod records;
 mod storable;
 mod store;
@@ -181,6 +182,37 @@ impl CidrAllocator {
         // The core never panics while holding the lock, so a poisoned state is intact.
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
+
+    /// The core's `allocate_next_many` behind the checks of the batch size, shared by
+    /// the text and the integer forms of the call.
+    fn next_many(&self, py: Python<'_>, n: i128) -> PyResult<Vec<Ip>> {
+        if n < 0 {
+            return Err(invalid_input_err(
+                py,
+                &format!("the number of addresses must not be negative, got {n}"),
+            ));
+        }
+        let n = match u64::try_from(n) {
+            Ok(n) => n,
+            Err(_) => return Err(to_pyerr(py, &Error::RangeFull)),
+        };
+        if n > MAX_BATCH {
+            // Refused before the core reserves room for them: more than this cannot be
+            // returned as one list (about 70 bytes each), however many are free.
+            if n > self.lock().free() {
+                return Err(to_pyerr(py, &Error::RangeFull));
+            }
+            return Err(invalid_input_err(
+                py,
+                &format!(
+                    "cannot allocate {n} addresses in one call: at most {MAX_BATCH} per call \
+                     (call again for more)"
+                ),
+            ));
+        }
+        let result = self.lock().allocate_next_many(n);
+        result.map_err(|e| to_pyerr(py, &e))
+    }
 }
 
 #[pymethods]
@@ -271,38 +303,51 @@ impl CidrAllocator {
 
     /// Reserves `n` addresses, exactly as `n` calls of allocate_next would, or none.
     fn allocate_next_many<'py>(&self, py: Python<'py>, n: i128) -> PyResult<Bound<'py, PyList>> {
-        if n < 0 {
-            return Err(invalid_input_err(
-                py,
-                &format!("the number of addresses must not be negative, got {n}"),
-            ));
-        }
-        let n = match u64::try_from(n) {
-            Ok(n) => n,
-            Err(_) => return Err(to_pyerr(py, &Error::RangeFull)),
-        };
-        if n > MAX_BATCH {
-            // Refused before the core reserves room for them: more than this cannot be
-            // returned as one list (about 70 bytes each), however many are free.
-            if n > self.lock().free() {
-                return Err(to_pyerr(py, &Error::RangeFull));
-            }
-            return Err(invalid_input_err(
-                py,
-                &format!(
-                    "cannot allocate {n} addresses in one call: at most {MAX_BATCH} per call \
-                     (call again for more)"
-                ),
-            ));
-        }
-        let result = self.lock().allocate_next_many(n);
-        let ips = result.map_err(|e| to_pyerr(py, &e))?;
+        let ips = self.next_many(py, n)?;
         ips_to_list(py, &ips)
     }
 
     /// Frees every address of `ips`; returns how many were allocated.
     fn release_many(&self, ips: &Bound<'_, PyAny>) -> PyResult<u64> {
         let ips = parse_ip_iterable(ips)?;
+        let freed = self.lock().release_many(&ips);
+        Ok(freed)
+    }
+
+    /// [`allocate_many`] of addresses given as integers (their values in the range's
+    /// family, as `int(ipaddress.ip_address(text))`) or a buffer of them.
+    fn allocate_many_int(&self, py: Python<'_>, ips: &Bound<'_, PyAny>) -> PyResult<()> {
+        let ips = ints::parse(self.family, ips)?;
+        let result = self.lock().allocate_many(&ips);
+        result.map_err(|(index, e)| {
+            let err = to_pyerr(py, &e);
+            let note = format!("item {index} of the batch: {}", ips[index].value());
+            // A note is a nicety; failing to attach one must not hide the error.
+            let _ = err.value(py).call_method1("add_note", (note,));
+            err
+        })
+    }
+
+    /// [`allocate_next_many`] returning the addresses as integers.
+    fn allocate_next_many_int<'py>(
+        &self,
+        py: Python<'py>,
+        n: i128,
+    ) -> PyResult<Bound<'py, PyList>> {
+        let ips = self.next_many(py, n)?;
+        ints::to_list(py, &ips)
+    }
+
+    /// [`allocate_next_many`] writing the addresses as integers into `out`, a writable
+    /// buffer of unsigned 64-bit (or, for IPv4, 32-bit) items, one per item: no Python
+    /// object per address at all. IPv6 addresses do not fit and are refused.
+    fn allocate_next_many_into(&self, py: Python<'_>, out: &Bound<'_, PyAny>) -> PyResult<()> {
+        ints::fill(py, self.family, out, |n| self.next_many(py, i128::from(n)))
+    }
+
+    /// [`release_many`] of addresses given as integers or a buffer of them.
+    fn release_many_int(&self, ips: &Bound<'_, PyAny>) -> PyResult<u64> {
+        let ips = ints::parse(self.family, ips)?;
         let freed = self.lock().release_many(&ips);
         Ok(freed)
     }

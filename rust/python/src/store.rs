@@ -15,7 +15,7 @@ use servicecidr_codec::frame::{self, Read};
 use servicecidr_codec::msgpack::Reader;
 use servicecidr_codec::record::{self, RecordRef, WriteRef, OP_PUT};
 use servicecidr_core::Ip;
-use servicecidr_store::{Blob, Observer, Store as CoreStore};
+use servicecidr_store::{Observer, Store as CoreStore, Stored};
 
 use crate::buffers::slice_of;
 use crate::errors::Class;
@@ -54,7 +54,7 @@ struct StoreObserver<'a> {
 }
 
 impl Observer for StoreObserver<'_> {
-    fn changed(&mut self, kind: usize, key: &str, old: Option<&Blob>, new: Option<&Blob>) {
+    fn changed(&mut self, kind: usize, key: &str, old: Option<&Stored>, new: Option<&Stored>) {
         let kind = Some(kind);
         if kind == self.address_kind {
             // Only a new key marks (a stored one already holds its bit; two spellings of
@@ -78,8 +78,8 @@ impl Observer for StoreObserver<'_> {
         } else if kind == self.reshaping_kind {
             self.reported.reshaped.push(key.to_owned());
         } else if kind == self.port_holding_kind
-            && (old.is_some_and(|b| may_hold_node_ports(b))
-                || new.is_some_and(|b| may_hold_node_ports(b)))
+            && (old.is_some_and(|b| may_hold_node_ports(&b.bytes(key)))
+                || new.is_some_and(|b| may_hold_node_ports(&b.bytes(key))))
         {
             self.reported.node_ports.push(key.to_owned());
         }
@@ -121,7 +121,7 @@ impl Store {
     }
 
     /// The object under a key.
-    pub(crate) fn blob(&self, kind: usize, key: &str) -> Option<&Blob> {
+    pub(crate) fn blob(&self, kind: usize, key: &str) -> Option<&Stored> {
         self.inner.get(kind, key)
     }
 
@@ -141,11 +141,10 @@ impl Store {
     }
 
     /// Records `rec` in the journal and applies its writes, in one step (the one apply),
-    /// for writes known to pass the store's checks (their kinds' indexes are `kinds`).
+    /// for writes known to pass the store's object rules.
     pub(crate) fn commit_checked(
         &mut self,
         rec: &RecordRef<'_>,
-        kinds: &[usize],
         reported: &mut Reported,
     ) -> Result<(), servicecidr_store::ApplyError> {
         let mut observer = StoreObserver {
@@ -155,17 +154,16 @@ impl Store {
             port_holding_kind: self.port_holding_kind,
             reported,
         };
-        self.inner.commit_checked(rec, kinds, &mut observer)
+        self.inner.commit_checked(rec, &mut observer)
     }
 
-    /// `apply` of writes known to pass the store's checks (their kinds' indexes are
-    /// `kinds`).
+    /// `apply` of writes known to pass the store's object rules.
     pub(crate) fn apply_checked(
         &mut self,
         writes: &[WriteRef<'_>],
-        kinds: &[usize],
         reported: &mut Reported,
-    ) {
+    ) -> Result<(), servicecidr_store::ApplyError> {
+        let prepared = self.inner.prepare_checked(writes)?;
         let mut observer = StoreObserver {
             allocators: &self.allocators,
             address_kind: self.address_kind,
@@ -174,7 +172,8 @@ impl Store {
             reported,
         };
         self.inner
-            .apply_checked(writes, kinds, &mut observer, |_, _, _| {});
+            .apply_checked(writes, prepared, &mut observer, |_, _, _| {});
+        Ok(())
     }
 
     /// Applies decoded writes (the one apply; see the module doc).
@@ -259,7 +258,10 @@ impl Store {
         key: &str,
     ) -> PyResult<Option<Bound<'py, PyBytes>>> {
         let kind = self.kind(kind)?;
-        Ok(self.inner.get(kind, key).map(|b| PyBytes::new(py, b)))
+        Ok(self
+            .inner
+            .get(kind, key)
+            .map(|b| PyBytes::new(py, &b.bytes(key))))
     }
 
     /// Whether an object is stored under the key.
@@ -270,6 +272,20 @@ impl Store {
     /// How many objects of a kind are stored.
     fn count(&self, kind: &str) -> PyResult<usize> {
         Ok(self.inner.count(self.kind(kind)?))
+    }
+
+    /// `(objects, compact, bytes)` of a kind: how many objects are stored, how many of
+    /// them are held in the compact form (IPAddress objects of the allocator's shape),
+    /// and the bytes their stored forms take (without the allocator's overheads).
+    fn held(&self, kind: &str) -> PyResult<(usize, usize, usize)> {
+        let kind = self.kind(kind)?;
+        let (mut objects, mut compact, mut bytes) = (0, 0, 0);
+        for (_, stored) in self.inner.range(kind, "", None) {
+            objects += 1;
+            compact += usize::from(stored.is_compact());
+            bytes += stored.held();
+        }
+        Ok((objects, compact, bytes))
     }
 
     /// Keys of a kind in key order: those starting with `prefix`, after `after`, at most
@@ -308,7 +324,7 @@ impl Store {
             .range(kind, prefix, after)
             .take(limit.unwrap_or(usize::MAX))
         {
-            out.append((PyString::new(py, k), PyBytes::new(py, b)))?;
+            out.append((PyString::new(py, k), PyBytes::new(py, &b.bytes(k))))?;
         }
         Ok(out)
     }
@@ -331,10 +347,10 @@ impl Store {
             .collect::<PyResult<Vec<_>>>()?;
         let mut reported = Reported::default();
         if checked {
-            let kinds = refs
-                .iter()
-                .map(|w| self.kind(w.kind))
-                .collect::<PyResult<Vec<_>>>()?;
+            let prepared = self
+                .inner
+                .prepare_checked(&refs)
+                .map_err(|e| apply_error(py, &e))?;
             let mut observer = StoreObserver {
                 allocators: &self.allocators,
                 address_kind: self.address_kind,
@@ -343,7 +359,7 @@ impl Store {
                 reported: &mut reported,
             };
             self.inner
-                .apply_checked(&refs, &kinds, &mut observer, |_, _, _| {});
+                .apply_checked(&refs, prepared, &mut observer, |_, _, _| {});
         } else {
             self.apply_refs(&refs, &mut reported)
                 .map_err(|e| apply_error(py, &e))?;
@@ -438,7 +454,7 @@ impl Store {
         let Some(j) = self.inner.journal() else {
             return Ok(out);
         };
-        for e in j.range(after, upto) {
+        for (seq, e) in j.range(after, upto) {
             let writes = PyList::empty(py);
             for w in e.writes.iter() {
                 writes.append((
@@ -446,19 +462,19 @@ impl Store {
                     j.text(w.kind),
                     &*w.key,
                     w.rv,
-                    w.blob.as_deref().map(|b| PyBytes::new(py, b)),
+                    w.blob.as_ref().map(|b| PyBytes::new(py, &b.bytes(&w.key))),
                 ))?;
             }
             out.append(PyTuple::new(
                 py,
                 [
-                    e.seq.into_pyobject(py)?.into_any(),
+                    seq.into_pyobject(py)?.into_any(),
                     e.ts.into_pyobject(py)?.into_any(),
                     PyString::new(py, j.text(e.verb)).into_any(),
                     PyString::new(py, j.text(e.actor)).into_any(),
                     PyString::new(py, j.text(e.kind)).into_any(),
                     e.namespace.as_deref().into_pyobject(py)?.into_any(),
-                    PyString::new(py, &e.name).into_any(),
+                    PyString::new(py, e.name()).into_any(),
                     writes.into_any(),
                     e.extra
                         .as_deref()
@@ -494,7 +510,7 @@ impl Store {
                 c.change.as_str(),
                 kinds[c.kind].as_str(),
                 &*c.key,
-                PyBytes::new(py, &c.blob),
+                PyBytes::new(py, &c.blob.bytes(&c.key)),
             ))?;
         }
         Ok(out)
