@@ -21,7 +21,7 @@ import random
 from collections.abc import Iterable
 
 from servicecidr._core import CidrAllocator, parse_cidr
-from servicecidr.api.conditions import ready_state
+from servicecidr.api.conditions import ready_state, service_cidr_cidrs
 from servicecidr.errors import (
     InvalidInputError,
     MismatchedNetworkError,
@@ -123,14 +123,9 @@ class MetaAllocator:
         if blob is None:
             return self.sync_service_cidr(name, None, False)
         obj = decode_object(blob)
-        spec = obj.get("spec")
-        cidrs = spec.get("cidrs") if isinstance(spec, dict) else None
-        if cidrs is not None and not isinstance(cidrs, list):
-            # validation never stores one; a log or snapshot written elsewhere may hold it
-            raise ValueError(f"ServiceCIDR {name}: spec.cidrs is not a list: {cidrs!r}")
         return self.sync_service_cidr(
             name,
-            [c for c in cidrs or () if isinstance(c, str)],
+            service_cidr_cidrs(name, obj),
             ready_state(obj),
             attach=attach,
         )

@@ -1,10 +1,10 @@
-"""metav1.Condition helpers."""
+"""metav1.Condition helpers, and what the allocators read of a stored ServiceCIDR."""
 
 from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["get_condition", "ready_state", "with_condition"]
+__all__ = ["get_condition", "ready_state", "service_cidr_cidrs", "with_condition"]
 
 
 def get_condition(obj: dict[str, Any], type_: str) -> dict[str, Any] | None:
@@ -22,6 +22,21 @@ def ready_state(obj: dict[str, Any]) -> bool:
         return False
     cond = get_condition(obj, "Ready")
     return cond is None or cond.get("status") == "True"
+
+
+def service_cidr_cidrs(name: str, obj: dict[str, Any]) -> list[str]:
+    """The CIDRs a stored ServiceCIDR names (the strings of ``spec.cidrs``).
+
+    Raises:
+        ValueError: ``spec.cidrs`` is not a list. Validation never stores one; a log or a
+            snapshot written by another tool, or damaged in a way its CRC cannot see,
+            may hold it, and its reader reports it as damage.
+    """
+    spec = obj.get("spec")
+    cidrs = spec.get("cidrs") if isinstance(spec, dict) else None
+    if cidrs is not None and not isinstance(cidrs, list):
+        raise ValueError(f"ServiceCIDR {name}: spec.cidrs is not a list: {cidrs!r}")
+    return [c for c in cidrs or () if isinstance(c, str)]
 
 
 def with_condition(obj: dict[str, Any], cond: dict[str, Any]) -> bool:

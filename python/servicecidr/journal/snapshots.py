@@ -36,6 +36,7 @@ from typing import Any, Protocol, TypeVar
 import msgpack
 
 from servicecidr._core import load_snapshot_store
+from servicecidr.api.conditions import service_cidr_cidrs
 from servicecidr.clock import Clock
 from servicecidr.errors import SnapshotError
 from servicecidr.journal.segments import (
@@ -45,7 +46,7 @@ from servicecidr.journal.segments import (
     crc32c_extend,
     map_readonly,
 )
-from servicecidr.store import Store, new_store
+from servicecidr.store import Store, decode_object, new_store
 
 __all__ = [
     "SNAPSHOT_MAGIC",
@@ -273,7 +274,7 @@ def _decode_snapshot(path: Path, data: mmap.mmap, into: Store) -> Snapshot:
         view.release()
         if was_enabled:
             gc.enable()
-    why = _body_problem(body, seq, max_ts)
+    why = _body_problem(body, seq, max_ts) or _index_problem(into, reshaped)
     if why is not None:
         raise SnapshotError(f"{path}: malformed snapshot body: {why}")
     if int(stem_seq(path)) != seq:
@@ -326,6 +327,20 @@ def _body_problem(body: dict[str, Any], seq: int, max_ts: float) -> str | None:
         for a in allocs
     ):
         return "allocators is not a list of [prefix, bytes]"
+    return None
+
+
+def _index_problem(store: Store, reshaped: list[str]) -> str | None:
+    """Why the allocators could not be rebuilt from the ServiceCIDRs the store loaded (the
+    object rules let any JSON through; the indexes need ``spec.cidrs`` to be a list)."""
+    for name in reshaped:
+        blob = store.get("ServiceCIDR", name)
+        if blob is None:
+            continue
+        try:
+            service_cidr_cidrs(name, decode_object(blob))
+        except ValueError as e:
+            return str(e)
     return None
 
 
