@@ -471,3 +471,31 @@ def test_decisions_come_from_the_seeded_stream() -> None:
     uid = a.new_uid()
     assert uid[14] == "4" and uid[19] in "89ab"  # a version-4 UUID
     assert len(a.generate_name("x" * 80)) == 63
+
+
+@pytest.mark.parametrize(
+    ("api_version", "json_kind"),
+    [(5, "number"), (["v1"], "array"), ({"a": 1}, "object")],
+)
+def test_an_apiversion_that_is_not_a_string_is_refused_as_kube_apiserver_does(
+    api_version: Any, json_kind: str
+) -> None:
+    e = new_engine()
+    with pytest.raises(BadRequestError) as got:
+        e.create({**svc(), "apiVersion": api_version}, actor="test")
+    assert got.value.message == (
+        "couldn't get version/kind; json parse error: json: cannot unmarshal "
+        f"{json_kind} into Go struct field .apiVersion of type string"
+    )
+
+
+def test_an_apiversion_nested_deeper_than_repr_goes_is_refused() -> None:
+    """Found by ./dev fuzz: the refusal formatted the value and raised RecursionError."""
+    deep: Any = "v1"
+    for _ in range(5000):
+        deep = [deep]
+    e = new_engine()
+    before = state(e)
+    with pytest.raises(BadRequestError, match="cannot unmarshal array"):
+        e.create({**svc(), "apiVersion": deep}, actor="test")
+    assert state(e) == before

@@ -46,6 +46,7 @@ __all__ = [
     "check_body",
     "decode",
     "go_type",
+    "type_meta",
 ]
 
 FieldValidation = Literal["Ignore", "Warn", "Strict"]
@@ -681,7 +682,11 @@ def _compact(obj: Any) -> str:
     return json.dumps(obj, separators=(",", ":"), ensure_ascii=False, default=str)
 
 
-def _type_meta(obj: dict[str, Any]) -> tuple[str, str]:
+def type_meta(obj: dict[str, Any]) -> tuple[str, str]:
+    """A body's apiVersion and kind ("" when absent), or BadRequestError worded as
+    kube-apiserver words a TypeMeta its decoder cannot read (``couldn't get
+    version/kind; json parse error: ...``)."""
+
     def field(key: str) -> str:
         v = obj.get(key)
         if v is None or isinstance(v, str):
@@ -714,7 +719,7 @@ def _check_storable(obj: dict[str, Any], api_version: str, kind: str) -> None:
 def check_body(obj: dict[str, Any]) -> None:
     """Raise what :func:`decode` raises for a body JSON cannot carry or one too large
     (nothing else is checked): for a caller that reads a body before decoding it."""
-    api_version, kind = _type_meta(obj)
+    api_version, kind = type_meta(obj)
     _check_storable(obj, api_version, kind)
 
 
@@ -748,7 +753,7 @@ def decode(
             f'fieldValidation parameter unsupported: "{field_validation}", '
             "must be one of Ignore, Warn, Strict"
         )
-    api_version, kind = _type_meta(obj)
+    api_version, kind = type_meta(obj)
     _check_storable(obj, api_version, kind)
     if not kind:
         raise BadRequestError(f"Object 'Kind' is missing in '{_compact(obj)}'")

@@ -655,6 +655,9 @@ class Engine:
                 f'no kind "{kind}" is registered; known kinds: {", ".join(KINDS)}'
             )
         api_version = obj.get("apiVersion")
+        if api_version is not None and not isinstance(api_version, str):
+            # never formatted: it may nest deeper than repr can go
+            api_decode.type_meta(obj)
         if api_version not in KINDS[kind].api_versions():
             raise BadRequestError(
                 f'no kind "{kind}" is registered for version "{api_version}"; served: '
