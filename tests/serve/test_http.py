@@ -442,3 +442,22 @@ def test_discovery_and_openapi(serve: Any) -> None:
     doc = s.http("GET", url).json()
     assert doc["openapi"].startswith("3.")
     assert s.http("GET", "/healthz").body == b"ok"
+
+
+def test_a_body_whose_type_meta_is_not_text_is_a_bad_request(serve: Any) -> None:
+    """Found by ./dev fuzz through the facade: an apiVersion nested deeper than repr can
+    go was formatted into the error; the server answers 400 and stays well."""
+    s: Running = serve()
+    deep: Any = "v1"
+    for _ in range(900):
+        deep = [deep]
+    for field, value, kind in (("apiVersion", deep, "array"), ("kind", 5, "number")):
+        body = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "x"}}
+        r = s.http("POST", SVCS, {**body, field: value})
+        assert r.status == 400, r.body[:300]
+        assert r.json()["message"] == (
+            "the object provided is unrecognized (must be of type Service): couldn't get "
+            f"version/kind; json parse error: json: cannot unmarshal {kind} into Go struct "
+            f"field .{field} of type string"
+        )
+    assert s.http("GET", SVCS).status == 200

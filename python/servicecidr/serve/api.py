@@ -380,6 +380,15 @@ class Api:
                 f"{_json_kind(obj)} into Go value of type struct {{ APIVersion string "
                 '"json:\\"apiVersion,omitempty\\""; Kind string "json:\\"kind,omitempty\\"" }'
             )
+        if any(obj.get(k) is not None and not isinstance(obj[k], str) for k in _TYPE_META):
+            # never formatted: a value may nest deeper than repr can go
+            try:
+                api_decode.type_meta(obj)
+            except BadRequestError as e:
+                raise BadRequestError(
+                    f"the object provided is unrecognized (must be of type {served.kind}): "
+                    f"{e.message}"
+                ) from None
         # copyKindDefaults: what the body leaves out comes from the endpoint.
         if not obj.get("apiVersion"):
             obj["apiVersion"] = served.group_version
@@ -732,6 +741,10 @@ def _delete_body(req: Request) -> Any:
         return json.loads(req.body)
     except ValueError as e:
         raise BadRequestError(f"error decoding DeleteOptions: {e}") from None
+
+
+#: The TypeMeta fields a body names.
+_TYPE_META = ("apiVersion", "kind")
 
 
 def _json_kind(v: Any) -> str:
