@@ -14,7 +14,7 @@ dynamic allocation. Errors are the classes of :mod:`servicecidr.errors`:
 """
 
 import mmap
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Literal, final
 
 from typing_extensions import Buffer
@@ -338,6 +338,22 @@ class Store:
     def raise_revision(self, rv: int) -> None:
         """Raise the revision to at least ``rv``."""
     def __len__(self) -> int: ...
+
+@final
+class MersenneTwister:
+    """CPython's MT19937 generator held in Rust (``rust/python/src/rng.rs``): the state of
+    a :class:`servicecidr.rng.SeededRandom`, which the one-call create draws from
+    natively. Draws exactly what ``random.Random`` would from the same state."""
+
+    def __new__(cls, state: Sequence[int]) -> MersenneTwister:
+        """The generator at ``state``: the 625 ints of ``random.Random.getstate()[1]``;
+        ``ValueError`` for any other length or an index past 624."""
+    def getrandbits(self, k: int) -> int:
+        """``random.Random.getrandbits(k)``."""
+    def random(self) -> float:
+        """``random.Random.random()``."""
+    def getstate(self) -> tuple[int, ...]:
+        """The state, as the constructor takes it."""
 
 @final
 class ServiceFastPath:

@@ -55,6 +55,7 @@ from servicecidr.journal.state import (
     parse_point,
     reseed_stream,
 )
+from servicecidr.rng import SeededRandom
 from servicecidr.store import decode_object, object_key
 
 __all__ = ["Cluster", "parse_service_cluster_ip_range"]
@@ -657,7 +658,7 @@ class Cluster:
                 if engine.clock.now() < target:
                     engine.clock.advance(target - engine.clock.now())
         if loaded.last_seq > 0:
-            engine.set_rng(random.Random(reseed_stream(self.seed, loaded.last_seq)))
+            engine.set_rng(SeededRandom(reseed_stream(self.seed, loaded.last_seq)))
         return engine, loaded
 
     def _attach(self, o: _Opening, loaded: Loaded, seed: int | None) -> None:

@@ -13,7 +13,13 @@ PACKAGE = Path(__file__).resolve().parents[2] / "python" / "servicecidr"
 
 #: Lowest first. A module may import its own layer and those below it.
 LAYERS: list[tuple[str, ...]] = [
-    ("servicecidr._core", "servicecidr.errors", "servicecidr.clock", "servicecidr.version"),
+    (
+        "servicecidr._core",
+        "servicecidr.errors",
+        "servicecidr.clock",
+        "servicecidr.version",
+        "servicecidr.rng",
+    ),
     ("servicecidr.api", "servicecidr.yamldoc"),
     ("servicecidr.store", "servicecidr.journal"),
     ("servicecidr.allocation", "servicecidr.admission"),

@@ -49,6 +49,7 @@ from servicecidr.registry.service_fast import ServiceTemplates
 from servicecidr.registry.simple import SimpleKind
 from servicecidr.registry.strategies import STRATEGIES
 from servicecidr.registry.txn import Outcome, Txn
+from servicecidr.rng import SeededRandom, core_of
 from servicecidr.store import Store, decode_object, new_store, object_key
 
 __all__ = ["USER", "AdmissionHook", "Engine"]
@@ -116,8 +117,7 @@ class Engine:
         self.nodeports = NodePortAllocator()
         #: remembered validation of Service shapes
         self.memo = ValidationMemo()
-        #: the random stream of decisions
-        self.rng = random.Random(seed)
+        self.rng = SeededRandom(seed)
         #: the IP families served, primary first
         self.families = families
         self._admission: AdmissionHook | None = ValidatingAdmissionPolicyPlugin()
@@ -272,8 +272,20 @@ class Engine:
     def reseed(self, stream: str) -> None:
         """New random streams for decisions and allocators, derived from the seed and
         ``stream`` (a restart does not resume its predecessor's sequence)."""
-        self.rng = random.Random(f"{self.seed}/{stream}")
+        self.rng = SeededRandom(f"{self.seed}/{stream}")
         self.meta.reseed(self.rng)
+
+    @property
+    def rng(self) -> random.Random:
+        """The random stream of decisions (a :class:`~servicecidr.rng.SeededRandom`
+        unless :meth:`set_rng` gave another ``random.Random``)."""
+        return self._rng
+
+    @rng.setter
+    def rng(self, rng: random.Random) -> None:
+        self._rng = rng
+        # What the fast path draws from: the Rust generator itself when it has one.
+        self._draws = core_of(rng)
 
     def set_rng(self, rng: random.Random) -> None:
         """Use ``rng`` for the decisions from now on."""
@@ -428,7 +440,7 @@ class Engine:
             if self.meta.generation != self._ready_generation:
                 self._templates.set_ready(self.meta.ready)
                 self._ready_generation = self.meta.generation
-            got = fast.create(obj, namespace, actor, self.rng, self.clock)
+            got = fast.create(obj, namespace, actor, self._draws, self.clock)
             if got is not None:
                 return got
         kind = self.kind_of(obj)
@@ -485,7 +497,7 @@ class Engine:
                     self._templates.set_ready(self.meta.ready)
                     self._ready_generation = self.meta.generation
                 # appends each Service it creates; stops at the first it must leave alone
-                i = fast.create_many(items, i, namespace, actor, self.rng, self.clock, out)
+                i = fast.create_many(items, i, namespace, actor, self._draws, self.clock, out)
                 if i >= n:
                     break
             try:

@@ -12,6 +12,8 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod mt;
+
 use servicecidr_codec::msgpack::{self as mp, Reader};
 
 /// An encoded object with holes: the bytes between the holes, and which value fills each.

@@ -29,6 +29,7 @@ use servicecidr_codec::record::{RecordRef, WriteRef, OP_PUT};
 use servicecidr_core::{Error, Ip, MAX_IP_TEXT_LEN};
 use servicecidr_fastpath::{is_dns1035_label, uuid4_text, Template};
 
+use crate::rng::MersenneTwister;
 use crate::store::{apply_error, reported_to_py, Reported, Store};
 use crate::{to_pyerr, CidrAllocator};
 use servicecidr_store::Stored;
@@ -299,13 +300,20 @@ fn value(v: &Bound<'_, PyAny>, out: &mut Vec<u8>, depth: u32) -> Option<()> {
     Some(())
 }
 
+/// `rng.getrandbits(128)`; drawn here when `rng` is the engine's `MersenneTwister`.
 fn rng_bits(rng: &Bound<'_, PyAny>) -> PyResult<u128> {
+    if let Ok(mt) = rng.cast::<MersenneTwister>() {
+        return Ok(mt.borrow_mut().draw_bits(128));
+    }
     rng.call_method1(intern!(rng.py(), "getrandbits"), (128,))?
         .extract()
 }
 
 /// The permutation `rng.shuffle` makes of a list of `n` items.
 fn rng_order(rng: &Bound<'_, PyAny>, n: usize) -> PyResult<Vec<usize>> {
+    if let Ok(mt) = rng.cast::<MersenneTwister>() {
+        return Ok(mt.borrow_mut().shuffled(n));
+    }
     let list = PyList::new(rng.py(), 0..n)?;
     rng.call_method1(intern!(rng.py(), "shuffle"), (&list,))?;
     list.extract()
@@ -761,7 +769,8 @@ impl ServiceFastPath {
     /// Creates the Service `obj` (a request body) when its shape is known and nothing
     /// about it is unusual: returns (the Service as stored, the warnings), or None with
     /// nothing drawn or changed (the full path must take it). The entry is made by
-    /// `actor`, at `clock.now()`; `rng` is the engine's random stream of decisions.
+    /// `actor`, at `clock.now()`; `rng` is the engine's random stream of decisions (a
+    /// `random.Random`, or the `MersenneTwister` of a `SeededRandom`, drawn from here).
     #[pyo3(signature = (obj, namespace, actor, rng, clock))]
     fn create<'py>(
         &mut self,

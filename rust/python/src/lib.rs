@@ -14,6 +14,7 @@ mod errors;
 mod fastcreate;
 mod ints;
 mod records;
+mod rng;
 mod storable;
 mod store;
 
@@ -515,6 +516,8 @@ mod _core {
     use super::records::{
         crc32c_of, decode_record, encode_record, frame_entries, record_schema_version,
     };
+    #[pymodule_export]
+    use super::rng::MersenneTwister;
     #[pymodule_export]
     use super::storable::json_bound;
     #[pymodule_export]
