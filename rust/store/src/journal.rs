@@ -5,8 +5,10 @@
 //! [`crate::Store::commit`] records an entry and applies its writes in one step; nothing
 //! is recorded when the writes are refused.
 
-use std::collections::HashMap;
 use std::sync::Arc;
+
+// Its words are looked up a few times per commit: foldhash, not SipHash.
+use hashbrown::HashMap;
 
 use crate::Stored;
 

@@ -14,13 +14,15 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod bucket;
 mod journal;
 mod rules;
 mod stored;
 
-use std::collections::{btree_map, BTreeMap, VecDeque};
-use std::ops::Bound;
+use std::collections::VecDeque;
 use std::sync::Arc;
+
+use bucket::Bucket;
 
 pub use journal::{Journal, JournalEntry, JournalWrite};
 pub use rules::ObjectRules;
@@ -157,7 +159,7 @@ pub struct Store {
     kinds: Vec<String>,
     rules: ObjectRules,
     // Keys are shared with the feed's changes (one allocation per key).
-    buckets: Vec<BTreeMap<Arc<str>, Stored>>,
+    buckets: Vec<Bucket>,
     compact_kind: Option<usize>,
     revision: u64,
     feed: VecDeque<Change>,
@@ -175,7 +177,7 @@ impl Store {
             compact_kind: kinds.iter().position(|(k, _)| k.as_ref() == COMPACT_KIND),
             rules: ObjectRules::new(kinds.iter().map(|(_, ns)| *ns).collect(), max_depth),
             kinds: kinds.iter().map(|(k, _)| k.as_ref().to_owned()).collect(),
-            buckets: kinds.iter().map(|_| BTreeMap::new()).collect(),
+            buckets: kinds.iter().map(|_| Bucket::default()).collect(),
             revision: 0,
             feed: VecDeque::new(),
             feed_capacity,
@@ -236,25 +238,21 @@ impl Store {
         prepared: Vec<Prepared>,
         observer: &mut impl Observer,
     ) -> Result<(), ApplyError> {
-        let mut kept: Vec<(Arc<str>, Option<Stored>)> = Vec::with_capacity(rec.writes.len());
-        self.apply_checked(&rec.writes, prepared, observer, |_, key, blob| {
-            kept.push((key, blob))
-        });
-        let Some(journal) = self.journal.as_mut() else {
+        // Out of the store while the writes apply, so each is recorded as it is made.
+        let Some(mut journal) = self.journal.take() else {
             return Err(ApplyError::NoJournal); // checked above
         };
-        let writes = rec
-            .writes
-            .iter()
-            .zip(kept)
-            .map(|(w, (key, blob))| JournalWrite {
+        let mut writes = Vec::with_capacity(rec.writes.len());
+        self.apply_checked(&rec.writes, prepared, observer, |i, key, blob| {
+            let w = &rec.writes[i];
+            writes.push(JournalWrite {
                 op: w.op as u8,
                 kind: journal.word(w.kind),
                 key,
                 rv: w.rv,
                 blob,
-            })
-            .collect();
+            });
+        });
         let entry = JournalEntry::new(
             rec.ts,
             journal.word(rec.verb),
@@ -262,10 +260,11 @@ impl Store {
             journal.word(rec.kind),
             rec.namespace.map(|ns| journal.namespace(ns)),
             rec.name,
-            writes,
+            writes.into_boxed_slice(),
             (rec.extra != [0xc0]).then(|| Box::from(rec.extra)),
         );
         journal.push(entry);
+        self.journal = Some(journal);
         Ok(())
     }
 
@@ -291,7 +290,7 @@ impl Store {
 
     /// How many objects of a kind are stored.
     pub fn count(&self, kind: usize) -> usize {
-        self.buckets.get(kind).map_or(0, BTreeMap::len)
+        self.buckets.get(kind).map_or(0, Bucket::len)
     }
 
     /// Objects of a kind in key order: those whose key starts with `prefix`, after the key
@@ -302,16 +301,10 @@ impl Store {
         prefix: &'s str,
         after: Option<&'s str>,
     ) -> impl Iterator<Item = (&'s str, &'s Stored)> + 's {
-        let start = match after {
-            Some(a) if a >= prefix => Bound::Excluded(a),
-            _ => Bound::Included(prefix),
-        };
         self.buckets
             .get(kind)
             .into_iter()
-            .flat_map(move |b| b.range::<str, _>((start, Bound::Unbounded)))
-            .map(|(k, v)| (&**k, v))
-            .take_while(move |(k, _)| k.starts_with(prefix))
+            .flat_map(move |b| b.range(prefix, after))
     }
 
     /// Checks writes as [`Store::apply`] would, changing nothing: every kind known, every
@@ -395,19 +388,8 @@ impl Store {
             let bucket = &mut self.buckets[kind];
             let (change, stored, key) = match p.stored {
                 Some(stored) if w.op == OP_PUT => {
-                    // One descent of the tree: a replaced entry keeps its own key (the
-                    // new one is dropped) and the feed shares it.
-                    let (key, old) = match bucket.entry(Arc::from(w.key)) {
-                        btree_map::Entry::Occupied(mut e) => {
-                            let old = e.insert(stored.clone());
-                            (Arc::clone(e.key()), Some(old))
-                        }
-                        btree_map::Entry::Vacant(e) => {
-                            let key = Arc::clone(e.key());
-                            e.insert(stored.clone());
-                            (key, None)
-                        }
-                    };
+                    // A replaced entry keeps its own key, which the feed shares.
+                    let (key, old) = bucket.put(w.key, stored.clone());
                     observer.changed(kind, w.key, old.as_ref(), Some(&stored));
                     kept(i, Arc::clone(&key), Some(stored.clone()));
                     let change = if old.is_some() {
@@ -418,7 +400,7 @@ impl Store {
                     (change, stored, key)
                 }
                 last => {
-                    let Some((key, old)) = bucket.remove_entry(w.key) else {
+                    let Some((key, old)) = bucket.remove(w.key) else {
                         kept(i, Arc::from(w.key), last);
                         continue;
                     };
