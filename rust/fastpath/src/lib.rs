@@ -8,11 +8,16 @@
 //! [`Template::render`] writes it again with other values, byte for byte what the full
 //! path would encode. Beside them, the two per-request checks and formats the one call
 //! needs: [`is_dns1035_label`] (a Service name) and [`uuid4_text`] (a metadata.uid).
+//! The one-call delete needs one: [`released_addresses`] (what a stored Service's
+//! delete releases, or None when the full path must judge it).
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 use servicecidr_codec::msgpack::{self as mp, Reader};
+
+mod delete;
+pub use delete::released_addresses;
 
 /// An encoded object with holes: the bytes between the holes, and which value fills each.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -12,6 +12,7 @@ mod audit;
 mod buffers;
 mod errors;
 mod fastcreate;
+mod fastdelete;
 mod ints;
 mod records;
 mod storable;
@@ -511,6 +512,8 @@ mod _core {
     use super::audit::AuditLineReader;
     #[pymodule_export]
     use super::fastcreate::ServiceFastPath;
+    #[pymodule_export]
+    use super::fastdelete::ServiceFastDelete;
     #[pymodule_export]
     use super::records::{
         crc32c_of, decode_record, encode_record, frame_entries, record_schema_version,
