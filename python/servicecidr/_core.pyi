@@ -40,6 +40,7 @@ __all__ = [
     "parse_cidr",
     "parse_ip",
     "record_schema_version",
+    "repair_quiet_run",
     "replay_into",
 ]
 
@@ -552,3 +553,12 @@ class AuditLineReader:
         """Bytes of the file read so far (compressed bytes for gzip)."""
     def close(self) -> None:
         """Stop the worker and let go of the file."""
+
+def repair_quiet_run(
+    store: Store, kind: str, keys: list[str], start: int, ranges: list[tuple[int, int, int]]
+) -> int:
+    """The index of the first key of ``keys[start:]`` (Service keys for ``"Service"``,
+    IPAddress names for ``"IPAddress"``) whose repair check is not certainly a no-op in
+    ``store`` as it is now, or ``len(keys)`` when all are (a key with no stored object
+    is). ``ranges`` are the usable ServiceCIDR ranges as (IP version, network address as
+    int, prefix length)."""

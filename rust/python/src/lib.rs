@@ -15,6 +15,7 @@ mod fastcreate;
 mod fastdelete;
 mod ints;
 mod records;
+mod repairquiet;
 mod storable;
 mod store;
 
@@ -518,6 +519,8 @@ mod _core {
     use super::records::{
         crc32c_of, decode_record, encode_record, frame_entries, record_schema_version,
     };
+    #[pymodule_export]
+    use super::repairquiet::repair_quiet_run;
     #[pymodule_export]
     use super::storable::json_bound;
     #[pymodule_export]
