@@ -27,6 +27,7 @@ __all__ = [
     "CidrAllocator",
     "CompiledPolicy",
     "ReplayProgress",
+    "ServiceFastDelete",
     "ServiceFastPath",
     "Store",
     "cel_eval",
@@ -39,6 +40,7 @@ __all__ = [
     "parse_cidr",
     "parse_ip",
     "record_schema_version",
+    "repair_quiet_run",
     "replay_into",
 ]
 
@@ -356,6 +358,40 @@ class MersenneTwister:
         """The state, as the constructor takes it."""
 
 @final
+class ServiceFastDelete:
+    """One call per common Service delete (``rust/python/src/fastdelete.rs``): the
+    Service, and the IPAddresses the allocator releases, removed in one journal entry,
+    exactly as the full path would. What it cannot answer as the full path would (a
+    missing Service, finalizers, an admission policy bound, anything unusual), it leaves
+    alone (returns None) before changing anything."""
+
+    def __new__(
+        cls,
+        store: Store,
+        decode: Callable[[bytes], dict[str, Any]],
+        upkeep: Callable[[list[str], list[str]], None],
+    ) -> ServiceFastDelete: ...
+    def set_allocators(self, allocators: list[CidrAllocator]) -> None:
+        """Every allocator of the MetaAllocator, ready or not (a release goes through
+        any that contains the address); set again whenever they change."""
+    def set_counting(self, count: Callable[[float], None] | None) -> None:
+        """How entries are recorded: None, in the store's journal; a callable, the store
+        keeps none and ``count(ts)`` is told of each entry."""
+    def delete(self, name: Any, namespace: Any, actor: Any, clock: Any) -> dict[str, Any] | None:
+        """Delete the Service ``namespace/name`` (namespace None or "": ``default``) made
+        by ``actor`` at ``clock.now()``: the Service as it was stored, or None with
+        nothing changed (the full path must take it)."""
+    def delete_many(
+        self, keys: list[Any], start: int, actor: Any, clock: Any, out: list[Any]
+    ) -> int:
+        """:meth:`delete` of each ``("Service", name, namespace)`` of ``keys[start:]`` in
+        order, appending each Service to ``out``, until one must take the full path;
+        returns its index (``len(keys)`` when all were deleted)."""
+    @property
+    def deleted(self) -> int:
+        """How many Services this path has deleted."""
+
+@final
 class ServiceFastPath:
     """One call per common Service create (``rust/python/src/fastcreate.rs``): creates a
     Service whose request *shape* (the body without its name, and the namespace asked
@@ -533,3 +569,12 @@ class AuditLineReader:
         """Bytes of the file read so far (compressed bytes for gzip)."""
     def close(self) -> None:
         """Stop the worker and let go of the file."""
+
+def repair_quiet_run(
+    store: Store, kind: str, keys: list[str], start: int, ranges: list[tuple[int, int, int]]
+) -> int:
+    """The index of the first key of ``keys[start:]`` (Service keys for ``"Service"``,
+    IPAddress names for ``"IPAddress"``) whose repair check is not certainly a no-op in
+    ``store`` as it is now, or ``len(keys)`` when all are (a key with no stored object
+    is). ``ranges`` are the usable ServiceCIDR ranges as (IP version, network address as
+    int, prefix length)."""

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Protocol, runtime_checkable
 
 __all__ = [
@@ -84,7 +85,17 @@ class SimulatedClock:
 
 def format_time(t: float) -> str:
     """RFC 3339 at second precision, as metav1.Time serialises (``2025-01-01T00:00:00Z``)."""
-    return datetime.fromtimestamp(int(t), tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    day, second = divmod(int(t), 86400)
+    # Every create stamps one of these: the date is made once a day (by strftime, as the
+    # whole text was), the time of day by arithmetic (UTC days have 86400 seconds).
+    hour, second = divmod(second, 3600)
+    minute, second = divmod(second, 60)
+    return f"{_date(day)}T{hour:02d}:{minute:02d}:{second:02d}Z"
+
+
+@lru_cache(maxsize=64)
+def _date(day: int) -> str:
+    return datetime.fromtimestamp(day * 86400, tz=UTC).strftime("%Y-%m-%d")
 
 
 def format_micro_time(t: float) -> str:

@@ -21,6 +21,7 @@ from servicecidr.controllers.event_recorder import EventRecorder
 from servicecidr.controllers.repair import RepairController
 from servicecidr.errors import ApiError
 from servicecidr.journal.recorder import MemoryRecorder
+from servicecidr.journal.records import encode_entry
 
 Obj = dict[str, Any]
 REPAIR = "ipallocator-repair-controller"
@@ -613,3 +614,126 @@ def test_a_range_removed_makes_a_full_pass() -> None:
         "ClusterIPNotAllocated",
         "ClusterIPOutOfRange",
     ]
+
+
+NO_IPS_POLICY: Obj = {
+    "apiVersion": "admissionregistration.k8s.io/v1",
+    "kind": "ValidatingAdmissionPolicy",
+    "metadata": {"name": "no-ips"},
+    "spec": {
+        "failurePolicy": "Fail",
+        "matchConstraints": {
+            "resourceRules": [
+                {
+                    "apiGroups": ["networking.k8s.io"],
+                    "apiVersions": ["v1"],
+                    "operations": ["CREATE"],
+                    "resources": ["ipaddresses"],
+                }
+            ]
+        },
+        "validations": [{"expression": "false", "message": "not now"}],
+    },
+}
+NO_IPS_BINDING: Obj = {
+    "apiVersion": "admissionregistration.k8s.io/v1",
+    "kind": "ValidatingAdmissionPolicyBinding",
+    "metadata": {"name": "no-ips"},
+    "spec": {"policyName": "no-ips", "validationActions": ["Deny"]},
+}
+
+
+def _broken_history(loop: Loop, seed: int) -> list[Any]:
+    """Random consistent and broken states, with passes between (some of whose repairs
+    are refused); returns what each pass returned."""
+    rng = random.Random(seed)
+    got: list[Any] = []
+    late: list[tuple[str, str]] = []
+    loop.engine.create(NO_IPS_POLICY)
+    for i in range(120):
+        op = rng.randrange(14)
+        ip = f"10.{rng.choice((96, 96, 96, 200))}.0.{rng.randrange(0, 256)}"
+        if op in (6, 7):
+            got.append(loop.sync())
+        else:
+            # (a write refused is refused on both sides)
+            with contextlib.suppress(ApiError):
+                _broken_step(loop, rng, op, i, ip, late)
+    got.append(loop.sync())
+    return got
+
+
+def _broken_step(
+    loop: Loop, rng: random.Random, op: int, i: int, ip: str, late: list[tuple[str, str]]
+) -> None:
+    if op <= 1:
+        loop.engine.create(service(f"s{i}", f"10.96.0.{rng.randrange(1, 250)}"))
+    elif op == 2:
+        # written straight to storage: any address, spelled oddly, twice
+        ips = rng.choice(([ip], [ip, ip], ["10.96.0.07"], [ip.replace("10.", "010.")]))
+        loop.engine.put_raw(service(rng.choice(("web", f"o{i}", f"s{i - 1}")), *ips))
+    elif op == 3:
+        keys = loop.engine.store.keys("IPAddress")
+        if keys:
+            loop.engine.delete("IPAddress", rng.choice(keys))
+    elif op == 4:
+        parent = rng.choice(("web", f"s{i - 1}", f"s{i - 2}", "gone"))
+        family = {**MANAGED, "ipaddress.kubernetes.io/ip-family": "IPv6"}
+        labels = rng.choice((None, MANAGED, family))
+        kind = rng.choice(({}, {"resource": "pods"}, {"group": "x"}))
+        loop.engine.put_raw(ip_address(ip, parent, labels=labels, **kind))
+    elif op == 5:
+        keys = loop.engine.store.keys("Service")
+        if keys:
+            loop.engine.delete("Service", keys[rng.randrange(len(keys))].split("/")[1])
+    elif op == 8 and not loop.engine.store.contains("ServiceCIDR", "more"):
+        _add_range(loop, "more", "10.200.0.0/24")
+    elif op == 9:
+        # IPAddress creates refused by a policy bound, or allowed again
+        if loop.engine.store.contains("ValidatingAdmissionPolicyBinding", "no-ips"):
+            loop.engine.delete("ValidatingAdmissionPolicyBinding", "no-ips")
+        else:
+            loop.engine.create(NO_IPS_BINDING)
+    elif op == 10:
+        # an IPAddress whose Service comes later (a leak timer runs meanwhile)
+        late.append((f"late{i}", ip))
+        loop.engine.put_raw(ip_address(ip, f"late{i}"))
+    elif op == 11 and late:
+        loop.engine.put_raw(service(*late.pop(rng.randrange(len(late)))))
+    elif op == 12 and loop.engine.store.count("IPAddress"):
+        # a held address relabelled: the wrong family, or no manager
+        name = rng.choice(loop.engine.store.keys("IPAddress"))
+        parent = loop.engine.get("IPAddress", name)["spec"]["parentRef"]["name"]
+        family = {**MANAGED, "ipaddress.kubernetes.io/ip-family": "IPv6"}
+        labels = rng.choice((family, {"ipaddress.kubernetes.io/ip-family": "IPv4"}))
+        loop.engine.put_raw(ip_address(name, parent, labels=labels))
+    else:
+        loop.clock.advance(rng.choice((10, 40, 200)))
+
+
+@pytest.mark.parametrize("seed", range(16))
+def test_the_quiet_pass_does_what_the_checks_of_every_object_do(
+    seed: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The pass asks Rust which objects its checks would leave alone and skips them;
+    # with that off every object is checked in Python: the same writes, Events, results.
+    checked: dict[bool, int] = {True: 0, False: 0}
+    sync_service = RepairController._sync_service
+
+    def counting(self: RepairController, svc: Obj, cidrs: list[str]) -> bool:
+        checked[self.quiet_check] += 1
+        return sync_service(self, svc, cidrs)
+
+    monkeypatch.setattr(RepairController, "_sync_service", counting)
+    quiet, full = Loop(), Loop()
+    full.repair.quiet_check = False
+    results = [_broken_history(loop, seed) for loop in (quiet, full)]
+    assert results[0] == results[1]
+    assert [encode_entry(e) for e in quiet.engine.recorder.read()] == [
+        encode_entry(e) for e in full.engine.recorder.read()
+    ]
+    assert quiet.recorded() == full.recorded()
+    # and the same work queues: leak timers, retries, Services out of range
+    for state in ("_due", "_retry_svcs", "_retry_ips", "_out_of_range"):
+        assert getattr(quiet.repair, state) == getattr(full.repair, state), state
+    assert checked[True] < checked[False]

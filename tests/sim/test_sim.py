@@ -261,3 +261,18 @@ def test_next_blocks_are_aligned_and_free() -> None:
     assert all(not a.overlaps(b) for i, a in enumerate(nets) for b in nets[i + 1 :])
     buf = io.StringIO(timeseries_csv(r))
     assert buf.readline().startswith("time,time_s,services")
+
+
+@pytest.mark.parametrize("name", ["dual-stack", "seed"])
+def test_the_allocator_view_follows_the_cluster(name: str) -> None:
+    # The run reads the allocators once per MetaAllocator generation, not after every
+    # create: at every step (operator adds, ranges becoming ready, overlapping ranges)
+    # what it reads must be what the Cluster reports now.
+    sim = Simulation(preset(name).with_changes(duration=30 * 60), seed=1)
+    steps = 0
+    while sim.step():
+        steps += 1
+        assert sim._snapshot() == list(sim.cluster.allocators())
+        usage = sim.family_usage(list(sim.cluster.allocators()))
+        assert sim._usage_now() == [(f, *usage[f]) for f in sim.cluster.families]
+    assert steps > 50 and len(sim.cluster.list("ServiceCIDR")) > 1

@@ -20,7 +20,7 @@ import random
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Protocol
 
-from servicecidr._core import ServiceFastPath, json_bound
+from servicecidr._core import ServiceFastDelete, ServiceFastPath, json_bound
 from servicecidr.admission import Admitted, ValidatingAdmissionPolicyPlugin
 from servicecidr.admission.lifecycle import NamespaceLifecycle
 from servicecidr.admission.plugin import BINDING, NOTHING
@@ -132,6 +132,12 @@ class Engine:
         self._fast_creates = True
         self._fast: ServiceFastPath | None = None
         self._ready_generation = -1
+        # One call per common Service delete (rust/python/src/fastdelete.rs), on under the
+        # same conditions but NamespaceLifecycle's (a delete never consults it).
+        self._deleter = ServiceFastDelete(self.store, decode_object, self.upkeep)
+        self._fast_deletes = True
+        self._fast_delete: ServiceFastDelete | None = None
+        self._allocators_generation = -1
         self._refresh_fast()
 
     # ------------------------------------------------------------------ configuration
@@ -184,6 +190,23 @@ class Engine:
         """How many Services the fast path has created so far."""
         return self._templates.fast.created
 
+    @property
+    def fast_deletes(self) -> bool:
+        """Whether common Service deletes take the one-call fast path (on by default; it
+        gives the same objects, entries, releases and errors as the full path, which the
+        differential tests hold it to). Off: every delete takes the full path."""
+        return self._fast_deletes
+
+    @fast_deletes.setter
+    def fast_deletes(self, on: bool) -> None:
+        self._fast_deletes = bool(on)
+        self._refresh_fast()
+
+    @property
+    def fast_deleted(self) -> int:
+        """How many Services the fast path has deleted so far."""
+        return self._deleter.deleted
+
     def _refresh_fast(self) -> None:
         """Turn the fast path on when nothing a create does needs Python: no sink wants
         the entry as an object, writes are accepted, admission is the policy plugin
@@ -210,6 +233,28 @@ class Engine:
         else:
             on = False
         self._fast = fast if on else None
+        self._refresh_fast_delete()
+
+    def _refresh_fast_delete(self) -> None:
+        """The delete's half of :meth:`_refresh_fast`: the same conditions, but for
+        NamespaceLifecycle, which no delete of a Service consults."""
+        deleter = self._deleter
+        recorder = self._recorder
+        on = (
+            self._fast_deletes
+            and not self._sinks
+            and self._refusal is None
+            and (
+                self._admission is None or type(self._admission) is ValidatingAdmissionPolicyPlugin
+            )
+        )
+        if on and isinstance(recorder, StoreJournal) and recorder.store is self.store:
+            deleter.set_counting(None)
+        elif on and type(recorder) is CountingRecorder:
+            deleter.set_counting(recorder.count)
+        else:
+            on = False
+        self._fast_delete = deleter if on else None
 
     def _admits_everything(self) -> bool:
         """Whether admission says nothing to any request (no policy bound)."""
@@ -518,13 +563,30 @@ class Engine:
         """:meth:`delete` of each ``(kind, name, namespace)`` in turn, with exactly the
         effects of that loop; returns, per key in order, the object as the delete returns
         it or the :class:`~servicecidr.errors.ServiceCIDRError` it raised."""
+        items = keys if isinstance(keys, list) else list(keys)
         out: list[Obj | ServiceCIDRError] = []
-        for kind, name, namespace in keys:
+        i, n = 0, len(items)
+        while i < n:
+            fast = self._fast_delete
+            if fast is not None and not dry_run:
+                self._sync_deleter(fast)
+                # appends each Service it deletes; stops at the first it must leave alone
+                i = fast.delete_many(items, i, actor, self.clock, out)
+                if i >= n:
+                    break
+            kind, name, namespace = items[i]
             try:
                 out.append(self.delete(kind, name, namespace, dry_run=dry_run, actor=actor)[0])
             except ServiceCIDRError as e:
                 out.append(e)
+            i += 1
         return out
+
+    def _sync_deleter(self, fast: ServiceFastDelete) -> None:
+        """Hand the fast delete the allocators (again, when they may have changed)."""
+        if self.meta.generation != self._allocators_generation:
+            fast.set_allocators([a for _, a in self.meta.allocators()])
+            self._allocators_generation = self.meta.generation
 
     def update(
         self,
@@ -580,6 +642,12 @@ class Engine:
     ) -> tuple[Obj, list[str]]:
         """DELETE (through ``api_version``, None: the preferred one); returns the object
         (with deletionTimestamp when finalizers hold it)."""
+        fast = self._fast_delete
+        if fast is not None and kind == "Service" and not dry_run and api_version is None:
+            self._sync_deleter(fast)
+            got = fast.delete(name, namespace, actor, self.clock)
+            if got is not None:
+                return got, []
         kind = resolve_kind(kind)
         served_version(kind, api_version)
         if kind == "Service":

@@ -5,7 +5,7 @@ from __future__ import annotations
 import ipaddress
 from functools import lru_cache
 
-__all__ = ["cidr_contains_cidr", "cidr_contains_ip", "family_of_cidr"]
+__all__ = ["cidr_contains_cidr", "cidr_contains_ip", "family_of_cidr", "range_parts"]
 
 Net = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -43,6 +43,13 @@ def cidr_contains_ip(cidr: str, ip: str) -> bool:
     if a == n.network_address:
         return False
     return not (n.version == 4 and a == n.broadcast_address and n.prefixlen < 31)
+
+
+def range_parts(cidrs: list[str]) -> list[tuple[int, int, int]]:
+    """(IP version, network address as int, prefix length) of each text that is a CIDR
+    as :func:`cidr_contains_ip` reads it (the others hold no address), for Rust."""
+    nets = [_net(c) for c in cidrs]
+    return [(n.version, int(n.network_address), n.prefixlen) for n in nets if n is not None]
 
 
 def cidr_contains_cidr(outer: str, inner: str) -> bool:

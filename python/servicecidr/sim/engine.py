@@ -24,6 +24,7 @@ import time
 from array import array
 from collections.abc import Callable
 from itertools import accumulate
+from time import perf_counter_ns
 from typing import Any
 
 from servicecidr._core import parse_cidr
@@ -191,6 +192,14 @@ class Simulation:
         self._pending: set[str] = set()  # families with an operator add scheduled
         self._added = 0
         self._top_cache: dict[tuple[str, ...], frozenset[str]] = {}
+        # The allocators as (prefix, ready, allocator, size), and per family the
+        # allocators the operator's utilization counts: both change only when the
+        # MetaAllocator's generation does, so they are read again only then (a snapshot
+        # after every create would otherwise walk and sort them each time).
+        self._meta = self.cluster.engine.meta
+        self._rows_generation = -1
+        self._rows: list[tuple[str, bool, Any, int]] = []
+        self._usage: list[tuple[str, tuple[Any, ...], int]] = []
         self._nets: dict[str, ipaddress.IPv4Network | ipaddress.IPv6Network] = {}
         ops = ("create", "delete", "failed_create")
         self._lat: dict[str, array[int]] = {k: array("q") for k in ops}
@@ -264,7 +273,7 @@ class Simulation:
         elif kind == _BURST:
             self._burst(payload)
         elif kind == _CHECK:
-            self._check(self._snapshot())
+            self._check()
             self._push(t + self.model.operator.check_every, _CHECK, None)
         elif kind == _OP_ADD:
             self._operator_add(payload)
@@ -294,24 +303,28 @@ class Simulation:
         if origin == "stream":
             self._schedule_arrival(i, self.now)
         obj = _service(ns, name, policy)
-        t0 = time.perf_counter_ns() if self.record_latency else 0
-        try:
-            self.cluster.create(obj)
-        except ApiError as e:
-            if self.record_latency:
-                self._window["failed_create"].append(time.perf_counter_ns() - t0)
-            self._failed(ns, name, e)
-            return
         if self.record_latency:
-            self._window["create"].append(time.perf_counter_ns() - t0)
+            t0 = perf_counter_ns()
+            try:
+                self.cluster.create(obj)
+            except ApiError as e:
+                self._window["failed_create"].append(perf_counter_ns() - t0)
+                self._failed(ns, name, e)
+                return
+            self._window["create"].append(perf_counter_ns() - t0)
+        else:
+            try:
+                self.cluster.create(obj)
+            except ApiError as e:
+                self._failed(ns, name, e)
+                return
         self.creates += 1
         if lifetime is not None and self.now + lifetime <= self.model.duration:
             self._push(self.now + lifetime, _DELETE, (ns, name))
-        snap = self._snapshot()
-        self._observe(snap, self.now)
+        self._observe_now()
         op = self.model.operator
         if op.enabled and op.check_every == 0:
-            self._check(snap)
+            self._check()
 
     def _failed(self, ns: str, name: str, e: ApiError) -> None:
         full = "range is full" in e.message
@@ -324,20 +337,55 @@ class Simulation:
                 self.first_range_full = self.now
         op = self.model.operator
         if op.enabled and op.check_every == 0:
-            self._check(self._snapshot())
+            self._check()
 
     def _delete(self, payload: tuple[str, str]) -> None:
         ns, name = payload
-        t0 = time.perf_counter_ns() if self.record_latency else 0
-        self.cluster.delete("Service", name, ns)
         if self.record_latency:
-            self._window["delete"].append(time.perf_counter_ns() - t0)
+            t0 = perf_counter_ns()
+            self.cluster.delete("Service", name, ns)
+            self._window["delete"].append(perf_counter_ns() - t0)
+        else:
+            self.cluster.delete("Service", name, ns)
         self.deletes += 1
 
     # ---------------------------------------------------------------- utilization
 
     def _snapshot(self) -> Snapshot:
-        return list(self.cluster.allocators())
+        """What ``Cluster.allocators()`` gives now: (prefix, ready, used, size)."""
+        if self._meta.generation != self._rows_generation:
+            self._read_allocators()
+        return [(p, ready, alloc.used, size) for p, ready, alloc, size in self._rows]
+
+    def _read_allocators(self) -> None:
+        meta = self._meta
+        self._rows = [(p, meta.is_ready(p), a, a.size) for p, a in meta.allocators()]
+        top = self._top_level(tuple(p for p, ready, _, _ in self._rows if ready))
+        self._usage = [
+            (
+                fam,
+                tuple(a for p, _, a, _ in self._rows if p in top and _family(p) == fam),
+                sum(size for p, _, _, size in self._rows if p in top and _family(p) == fam),
+            )
+            for fam in self.cluster.families
+        ]
+        self._rows_generation = meta.generation
+
+    def _observe_now(self) -> None:
+        """:meth:`_observe` of the allocators now, at the current time (after every
+        create: no snapshot list is made)."""
+        if self._meta.generation != self._rows_generation:
+            self._read_allocators()
+        t = self.now
+        cidrs = self.cidrs
+        for prefix, ready, alloc, size in self._rows:
+            used = alloc.used
+            st = cidrs.get(prefix)
+            if st is None:
+                st = cidrs[prefix] = CidrStats(prefix, _family(prefix), size, t)
+            if used > st.peak_used:
+                st.peak_used, st.peak_time = used, t
+            st.final_used, st.ready = used, ready
 
     def _observe(self, snap: Snapshot, t: float) -> None:
         cidrs = self.cidrs
@@ -388,9 +436,22 @@ class Simulation:
 
     # ---------------------------------------------------------------- the operator
 
-    def _check(self, snap: Snapshot) -> None:
+    def _usage_now(self) -> list[tuple[str, int, int]]:
+        """:meth:`family_usage` of the state now, as (family, used, size) in the order of
+        the Cluster's families."""
+        if self._meta.generation != self._rows_generation:
+            self._read_allocators()
+        out = []
+        for fam, allocs, size in self._usage:
+            used = 0
+            for a in allocs:
+                used += a.used
+            out.append((fam, used, size))
+        return out
+
+    def _check(self) -> None:
         op = self.model.operator
-        for fam, (used, size) in self.family_usage(snap).items():
+        for fam, used, size in self._usage_now():
             if fam in self._pending or self._added >= op.max_service_cidrs:
                 continue
             util = used / size if size else 1.0

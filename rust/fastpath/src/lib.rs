@@ -8,6 +8,10 @@
 //! [`Template::render`] writes it again with other values, byte for byte what the full
 //! path would encode. Beside them, the two per-request checks and formats the one call
 //! needs: [`is_dns1035_label`] (a Service name) and [`uuid4_text`] (a metadata.uid).
+//! The one-call delete needs one: [`released_addresses`] (what a stored Service's
+//! delete releases, or None when the full path must judge it); the repair loop's quiet
+//! pass two: [`service_is_quiet`] and [`address_is_quiet`] (objects its checks would
+//! certainly leave alone).
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
@@ -15,6 +19,11 @@
 pub mod mt;
 
 use servicecidr_codec::msgpack::{self as mp, Reader};
+
+mod delete;
+mod repair;
+pub use delete::released_addresses;
+pub use repair::{address_is_quiet, range_holds, service_is_quiet};
 
 /// An encoded object with holes: the bytes between the holes, and which value fills each.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -12,8 +12,10 @@ mod audit;
 mod buffers;
 mod errors;
 mod fastcreate;
+mod fastdelete;
 mod ints;
 mod records;
+mod repairquiet;
 mod rng;
 mod storable;
 mod store;
@@ -513,11 +515,14 @@ mod _core {
     #[pymodule_export]
     use super::fastcreate::ServiceFastPath;
     #[pymodule_export]
+    use super::fastdelete::ServiceFastDelete;
+    #[pymodule_export]
     use super::records::{
         crc32c_of, decode_record, encode_record, frame_entries, record_schema_version,
     };
     #[pymodule_export]
     use super::rng::MersenneTwister;
+    use super::repairquiet::repair_quiet_run;
     #[pymodule_export]
     use super::storable::json_bound;
     #[pymodule_export]
