@@ -521,8 +521,9 @@ mod _core {
         crc32c_of, decode_record, encode_record, frame_entries, record_schema_version,
     };
     #[pymodule_export]
-    use super::rng::MersenneTwister;
     use super::repairquiet::repair_quiet_run;
+    #[pymodule_export]
+    use super::rng::MersenneTwister;
     #[pymodule_export]
     use super::storable::json_bound;
     #[pymodule_export]
