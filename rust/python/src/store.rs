@@ -90,7 +90,13 @@ impl Observer for StoreObserver<'_> {
 /// `healthCheckNodePort` anywhere. A conservative filter (a label that mentions them
 /// passes too): the Python index reads the object and decides.
 fn may_hold_node_ports(blob: &[u8]) -> bool {
-    memchr::memmem::find(blob, b"odePort").is_some()
+    // One searcher for the process: building it is most of the cost of a search.
+    static FINDER: std::sync::OnceLock<memchr::memmem::Finder<'static>> =
+        std::sync::OnceLock::new();
+    FINDER
+        .get_or_init(|| memchr::memmem::Finder::new(b"odePort"))
+        .find(blob)
+        .is_some()
 }
 
 pub(crate) fn apply_error(py: Python<'_>, e: &servicecidr_store::ApplyError) -> PyErr {
