@@ -201,6 +201,19 @@ def steps() -> list[Step]:
     out += [raw("r3", clusterIPs=["192.168.0.1", "None", "fd00::99"]), delete("r3")]
     out += [raw("r4", clusterIPs=[]), delete("r4")]
     out += [lambda c: c.store({**svc("r5"), "spec": {}}), delete("r5")]
+    # every kind of value a stored Service holds, returned as msgpack reads it back
+    values = svc(
+        "v0",
+        publishNotReadyAddresses=True,
+        sessionAffinity="ClientIP",
+        sessionAffinityConfig={"clientIP": {"timeoutSeconds": 10800}},
+        ports=[{"port": 65535, "name": "x" * 40, "protocol": "UDP"}],
+    )
+    values["metadata"] |= {
+        "labels": {"app": "x", "a" * 40: "b" * 63},
+        "annotations": {"note": "ünïcode 😀 " * 300, "empty": ""},
+    }
+    out += [create(values), delete("v0")]
     # a namespace being deleted: its Services go through the namespace controller
     out += [lambda c: c.delete("Namespace", "gone"), delete("g0", "gone")]
     out += [lambda c: c.reconcile(), delete("g1", "gone")]

@@ -242,8 +242,17 @@ class Simulation:
         """Run to the model's duration; ``progress(simulated seconds done)`` is called
         at every sample."""
         t0 = time.perf_counter()
-        while self.step(progress):
-            pass
+        # step() in a loop, its lookups made once
+        queue, duration, handle, pop = self._queue, self.model.duration, self._handle, heapq.heappop
+        while not self.done:
+            if not queue:
+                self.done = True
+                break
+            t, kind, _, payload = pop(queue)
+            if t > duration:
+                self.done = True
+                break
+            handle(t, kind, payload, progress)
         self._wall += time.perf_counter() - t0
         return self.result()
 
@@ -258,6 +267,13 @@ class Simulation:
         if t > self.model.duration:
             self.done = True
             return False
+        self._handle(t, kind, payload, progress)
+        return True
+
+    def _handle(
+        self, t: float, kind: int, payload: Any, progress: Callable[[float], None] | None
+    ) -> None:
+        """Process the event of ``kind`` due at ``t``."""
         self.now = t
         target = self.start + t
         if target > self.clock.now():
@@ -281,7 +297,6 @@ class Simulation:
             self.cluster.reconcile(advance="0s")
             assert self.model.reconcile_every is not None
             self._push(t + self.model.reconcile_every, _RECONCILE, None)
-        return True
 
     def _burst(self, payload: tuple[int, int]) -> None:
         i, k = payload

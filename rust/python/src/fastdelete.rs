@@ -27,6 +27,7 @@ use servicecidr_codec::record::{RecordRef, WriteRef, OP_DELETE};
 use servicecidr_core::Ip;
 use servicecidr_fastpath::released_addresses;
 
+use crate::pyvalue::{self, Strings};
 use crate::store::{apply_error, reported_to_py, Reported, Store};
 use crate::CidrAllocator;
 
@@ -40,8 +41,10 @@ pub struct ServiceFastDelete {
     /// Every allocator of the MetaAllocator, ready or not (a release goes through any
     /// that contains the address).
     allocators: Vec<Py<CidrAllocator>>,
-    /// `decode_object`: the Service as the delete returns it, from its stored bytes.
+    /// `decode_object`: the Service as the delete returns it, from its stored bytes
+    /// (for what `pyvalue::decode` leaves to Python).
     decode: Py<PyAny>,
+    strings: Strings,
     /// None: the store's journal records each entry; Some(count): the store keeps no
     /// journal and `count(ts)` is told of each entry.
     count: Option<Py<PyAny>>,
@@ -137,7 +140,10 @@ impl ServiceFastDelete {
             return Ok(None);
         }
         // The answer first: nothing is changed if making it fails.
-        let obj = self.decode.bind(py).call1((PyBytes::new(py, &service),))?;
+        let obj = match pyvalue::decode(py, &service, &mut self.strings)? {
+            Some(obj) => obj,
+            None => self.decode.bind(py).call1((PyBytes::new(py, &service),))?,
+        };
         let mut store = self.store.bind(py).borrow_mut();
         let revision = store.current_revision();
         let mut writes: Vec<WriteRef<'_>> = Vec::with_capacity(1 + addresses.len());
@@ -221,6 +227,7 @@ impl ServiceFastDelete {
             binding_kind,
             allocators: Vec::new(),
             decode,
+            strings: Strings::default(),
             count: None,
             upkeep,
             deleted: 0,

@@ -14,6 +14,7 @@ mod errors;
 mod fastcreate;
 mod fastdelete;
 mod ints;
+mod pyvalue;
 mod records;
 mod repairquiet;
 mod rng;
