@@ -765,8 +765,8 @@ fn bad(what: &str, at: usize) -> PyErr {
 }
 
 /// Loads a snapshot body (a msgpack map) into an empty `store`: its `store` entry (a list
-/// of `[kind, [keys], [blobs]]`) goes through the one apply; the revision and the feed
-/// are left to the caller. Returns `(ranges, servicecidr_keys, node_port_service_keys)`:
+/// of `[kind, [keys], [blobs]]`) goes in through `Store::load` (the puts' apply, the feed
+/// forgotten); the revision is left to the caller. Returns `(ranges, servicecidr_keys, node_port_service_keys)`:
 /// where every other top-level value lies in `body` (`{key: (start, end)}`, for
 /// msgpack-python), and the keys whose indexes Python must rebuild.
 #[pyfunction]

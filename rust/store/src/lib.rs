@@ -3,8 +3,9 @@
 //!
 //! Objects are msgpack blobs by kind and key (`namespace/name` or `name`), kept in key
 //! order (lists come out as etcd returns them). Every change goes through
-//! [`Store::apply`], the one apply: live commits, log replay and snapshot loading all
-//! call it. It keeps the revision (the largest resourceVersion written) and a bounded
+//! [`Store::apply`], the one apply: live commits and log replay call it; a snapshot's
+//! objects, which are no change, go in through [`Store::load`] (bulk.rs), equal by test
+//! to `apply` of their puts with the feed forgotten. It keeps the revision (the largest resourceVersion written) and a bounded
 //! change feed: the changes since a revision, which is what controllers, watches and
 //! importers read. What a change *means* (an IPAddress holds an address, a ServiceCIDR
 //! reshapes the allocators) is told to an [`Observer`]; the store never interprets an
