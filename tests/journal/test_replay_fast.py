@@ -20,7 +20,7 @@ from servicecidr._core import crc32c, load_snapshot_store, replay_into
 from servicecidr.journal import recovery
 from servicecidr.journal import segments as logmod
 from servicecidr.journal.snapshots import SnapshotError, list_snapshots, read_snapshot
-from servicecidr.store import new_store
+from servicecidr.store import decode_object, new_store
 
 
 def busy_history(path: Path, *, snapshot_at: int | None = None) -> Cluster:
@@ -219,6 +219,66 @@ def test_snapshot_loader_equals_msgpack(tmp_path: Path) -> None:
     assert sorted(reshaped) == sorted(store.keys("ServiceCIDR"))
     rest = {k: msgpack.unpackb(body_bytes[a:b], raw=False) for k, (a, b) in ranges.items()}
     assert rest == {k: v for k, v in want.items() if k != "store"}
+
+
+def _load_state(body: dict[str, Any]) -> tuple[Any, ...]:
+    """What loading a snapshot body leaves: every object, the revision, the feed's
+    reach, and the keys handed to Python (in order)."""
+    store = new_store()
+    _ranges, reshaped, ports = load_snapshot_store(store, msgpack.packb(body, use_bin_type=True))
+    objects = {kind: store.items(kind) for kind in store.kinds()}
+    rev = store.revision
+    return objects, rev, store.oldest_revision, store.changes_since(rev), reshaped, ports
+
+
+def test_a_store_out_of_key_order_or_in_pieces_loads_as_its_puts(tmp_path: Path) -> None:
+    """Buckets are built in one pass when their keys come sorted (as written); a body
+    from elsewhere (unsorted, a kind in several buckets, a key twice: the last counts)
+    loads as the puts in its order, with the same objects and the same keys reported."""
+    c = busy_history(tmp_path / "s")
+    c.snapshot()
+    info = list_snapshots(tmp_path / "s" / "snapshots")[-1]
+    c.close()
+    body = msgpack.unpackb(info.path.read_bytes()[36:-4], raw=False)
+    objects, rev, oldest, feed, reshaped, ports = _load_state(body)
+    assert (oldest, feed) == (rev, [])
+    assert ports and reshaped
+
+    def reorder(change: Any) -> dict[str, Any]:
+        return {**body, "store": [change(kind, keys, blobs) for kind, keys, blobs in body["store"]]}
+
+    reversed_ = _load_state(reorder(lambda k, ks, bs: [k, ks[::-1], bs[::-1]]))
+    assert reversed_[:4] == (objects, rev, oldest, feed)
+    assert (reversed_[4], reversed_[5]) == (reshaped[::-1], ports[::-1])
+    pieces = []
+    for kind, keys, blobs in body["store"]:
+        half = len(keys) // 2
+        pieces += [[kind, keys[half:], blobs[half:]], [kind, keys[:half], blobs[:half]]]
+    split = _load_state({**body, "store": pieces})
+    assert split[:4] == (objects, rev, oldest, feed)
+    assert sorted(split[4]) == sorted(reshaped) and sorted(split[5]) == sorted(ports)
+    kind, keys, blobs = body["store"][0]
+    older = decode_object(blobs[0]) | {"extra": 1}
+    twice = [[kind, [keys[0]], [msgpack.packb(older, use_bin_type=True)]], *body["store"]]
+    assert _load_state({**body, "store": twice})[0] == objects
+
+
+def test_the_store_is_read_whole_before_any_object_is_judged() -> None:
+    """A bucket that is not [kind, [keys], [blobs]] is named before an object that
+    breaks the rules in an earlier bucket (and the body around the store before both)."""
+    good = {"kind": "Service", "apiVersion": "v1", "metadata": {"name": "a", "namespace": "d"}}
+    store = [
+        ["Service", ["d/a", "d/b"], [msgpack.packb(good), b"\x01"]],
+        ["Service", ["d/c"], ["not bytes"]],
+    ]
+    with pytest.raises(ValueError, match="a stored object is not bytes"):
+        load_snapshot_store(new_store(), msgpack.packb({"store": store}, use_bin_type=True))
+    with pytest.raises(ValueError, match="not a map"):
+        load_snapshot_store(new_store(), msgpack.packb({"store": store[:1]}, use_bin_type=True))
+    with pytest.raises(ValueError, match="trailing bytes"):
+        load_snapshot_store(
+            new_store(), msgpack.packb({"store": store}, use_bin_type=True) + b"\x00"
+        )
 
 
 @pytest.mark.parametrize(

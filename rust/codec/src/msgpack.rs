@@ -174,6 +174,11 @@ impl<'a> Reader<'a> {
         self.pos == self.buf.len()
     }
 
+    /// How many bytes are left to read.
+    pub fn remaining(&self) -> usize {
+        self.buf.len().saturating_sub(self.pos)
+    }
+
     /// The next byte, without consuming it.
     pub fn peek(&self) -> Option<u8> {
         self.buf.get(self.pos).copied()

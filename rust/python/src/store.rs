@@ -7,13 +7,16 @@
 //! reported back: the ServiceCIDRs written (they reshape the MetaAllocator) and the
 //! Services whose writes may hold node ports.
 
+use std::sync::LazyLock;
+
+use memchr::memmem::Finder;
 use pyo3::buffer::PyBuffer;
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList, PyString, PyTuple};
 use servicecidr_codec::frame::{self, Read};
 use servicecidr_codec::msgpack::Reader;
-use servicecidr_codec::record::{self, RecordRef, WriteRef, OP_PUT};
+use servicecidr_codec::record::{self, RecordRef, WriteRef};
 use servicecidr_core::Ip;
 use servicecidr_store::{Observer, Store as CoreStore, Stored};
 
@@ -65,6 +68,9 @@ impl Observer for StoreObserver<'_> {
                 (Some(_), None) => false,
                 _ => return,
             };
+            if self.allocators.is_empty() {
+                return; // (a snapshot's objects: its bitmaps are restored afterwards)
+            }
             if let Ok(ip) = Ip::parse(key) {
                 for a in self.allocators {
                     let mut state = a.get().lock();
@@ -90,13 +96,9 @@ impl Observer for StoreObserver<'_> {
 /// `healthCheckNodePort` anywhere. A conservative filter (a label that mentions them
 /// passes too): the Python index reads the object and decides.
 fn may_hold_node_ports(blob: &[u8]) -> bool {
-    // One searcher for the process: building it is most of the cost of a search.
-    static FINDER: std::sync::OnceLock<memchr::memmem::Finder<'static>> =
-        std::sync::OnceLock::new();
-    FINDER
-        .get_or_init(|| memchr::memmem::Finder::new(b"odePort"))
-        .find(blob)
-        .is_some()
+    // (built once: building a searcher costs about as much as searching a Service)
+    static FINDER: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(b"odePort"));
+    FINDER.find(blob).is_some()
 }
 
 pub(crate) fn apply_error(py: Python<'_>, e: &servicecidr_store::ApplyError) -> PyErr {
@@ -693,13 +695,78 @@ pub fn replay_into(
     Ok(p)
 }
 
+/// One bucket of a snapshot's store, read: the kind's index, its keys and objects, and
+/// where its objects start (past the array's header).
+struct Bucket<'a> {
+    kind: usize,
+    keys: Vec<&'a str>,
+    blobs: Vec<&'a [u8]>,
+    blobs_at: usize,
+}
+
+/// The buckets of a snapshot's store (`r` at its start, left past it), every key a
+/// string and every object bytes; the error names the first that is not.
+fn store_buckets<'a>(r: &mut Reader<'a>, store: &Store) -> PyResult<Vec<Bucket<'a>>> {
+    let start = r.pos();
+    let kinds = r
+        .array_len()
+        .ok_or_else(|| bad("the store is not a list", start))?;
+    let mut buckets = Vec::new();
+    for _ in 0..kinds {
+        let at = r.pos();
+        let shape = || bad("a store bucket is not [kind, [keys], [blobs]]", at);
+        if r.array_len() != Some(3) {
+            return Err(shape());
+        }
+        let kind_name = r.str().ok_or_else(shape)?;
+        let Some(kind) = store.inner.kind_index(kind_name) else {
+            return Err(bad(&format!("unknown kind {kind_name:?} in the store"), at));
+        };
+        let n = r.array_len().ok_or_else(shape)?;
+        // (a count is only a promise: never reserve more than the bytes could hold)
+        let room = n.min(r.remaining());
+        let mut keys = Vec::with_capacity(room);
+        for _ in 0..n {
+            let at = r.pos();
+            keys.push(
+                r.str()
+                    .ok_or_else(|| bad("a store key is not a string", at))?,
+            );
+        }
+        let at = r.pos();
+        if r.array_len() != Some(n) {
+            return Err(bad(
+                &format!("the {kind_name} bucket has not as many blobs as keys ({n})"),
+                at,
+            ));
+        }
+        let blobs_at = r.pos();
+        let mut blobs = Vec::with_capacity(room);
+        for _ in 0..n {
+            let at = r.pos();
+            blobs.push(
+                r.bin_or_nil()
+                    .flatten()
+                    .ok_or_else(|| bad("a stored object is not bytes", at))?,
+            );
+        }
+        buckets.push(Bucket {
+            kind,
+            keys,
+            blobs,
+            blobs_at,
+        });
+    }
+    Ok(buckets)
+}
+
 fn bad(what: &str, at: usize) -> PyErr {
     PyValueError::new_err(format!("{what} at body byte {at}"))
 }
 
 /// Loads a snapshot body (a msgpack map) into an empty `store`: its `store` entry (a list
-/// of `[kind, [keys], [blobs]]`) goes through the one apply; the revision and the feed
-/// are left to the caller. Returns `(ranges, servicecidr_keys, node_port_service_keys)`:
+/// of `[kind, [keys], [blobs]]`) goes in through `Store::load` (the puts' apply, the feed
+/// forgotten); the revision is left to the caller. Returns `(ranges, servicecidr_keys, node_port_service_keys)`:
 /// where every other top-level value lies in `body` (`{key: (start, end)}`, for
 /// msgpack-python), and the keys whose indexes Python must rebuild.
 #[pyfunction]
@@ -713,6 +780,9 @@ pub fn load_snapshot_store<'py>(
     let bytes = slice_of(&buffer)?;
     let mut r = Reader::new(bytes);
     let ranges = PyDict::new(py);
+    // The store is read where it lies (one walk over the millions of objects, whose
+    // headers are each a fresh cache line); one whose shape is wrong is named after
+    // what is wrong with the body around it, as before the store is looked into.
     let mut store_section = None;
     let n = r.map_len().ok_or_else(|| bad("the body is not a map", 0))?;
     for _ in 0..n {
@@ -721,84 +791,59 @@ pub fn load_snapshot_store<'py>(
             .str()
             .ok_or_else(|| bad("a body key is not a string", at))?;
         let start = r.pos();
+        if key == "store" {
+            // a repeated key: the last counts, as in msgpack-python
+            let got = store_buckets(&mut r, &store.borrow());
+            if got.is_err() {
+                r = r.at(start);
+                r.skip()
+                    .ok_or_else(|| bad(&format!("malformed value of {key:?}"), start))?;
+            }
+            store_section = Some(got);
+            continue;
+        }
         r.skip()
             .ok_or_else(|| bad(&format!("malformed value of {key:?}"), start))?;
-        if key == "store" {
-            store_section = Some(start); // a repeated key: the last counts, as in msgpack-python
-        } else {
-            ranges.set_item(key, (start, r.pos()))?;
-        }
+        ranges.set_item(key, (start, r.pos()))?;
     }
     if !r.at_end() {
         return Err(bad("trailing bytes after the body", r.pos()));
     }
-    let Some(start) = store_section else {
+    let Some(buckets) = store_section else {
         return Err(bad("the body has no store", 0));
     };
-    let mut r = r.at(start);
-    let kinds = r
-        .array_len()
-        .ok_or_else(|| bad("the store is not a list", start))?;
-    let mut store = store.borrow_mut();
-    let mut writes = Vec::new();
-    // where each write's object starts, to name it when the store refuses it
-    let mut offsets = Vec::new();
-    for _ in 0..kinds {
-        let at = r.pos();
-        let shape = || bad("a store bucket is not [kind, [keys], [blobs]]", at);
-        if r.array_len() != Some(3) {
-            return Err(shape());
-        }
-        let kind = r.str().ok_or_else(shape)?;
-        if store.inner.kind_index(kind).is_none() {
-            return Err(bad(&format!("unknown kind {kind:?} in the store"), at));
-        }
-        let n = r.array_len().ok_or_else(shape)?;
-        let mut keys = Vec::with_capacity(n.min(bytes.len() / 2));
-        for _ in 0..n {
-            let at = r.pos();
-            keys.push(
-                r.str()
-                    .ok_or_else(|| bad("a store key is not a string", at))?,
-            );
-        }
-        let at = r.pos();
-        if r.array_len() != Some(n) {
-            return Err(bad(
-                &format!("the {kind} bucket has not as many blobs as keys ({n})"),
-                at,
-            ));
-        }
-        for key in keys {
-            let at = r.pos();
-            let blob = r
-                .bin_or_nil()
-                .flatten()
-                .ok_or_else(|| bad("a stored object is not bytes", at))?;
-            writes.push(WriteRef {
-                op: OP_PUT,
-                kind,
-                key,
-                rv: 0,
-                blob: Some(blob),
-            });
-            offsets.push(at);
-        }
-    }
+    let buckets = buckets?;
+    let mut guard = store.borrow_mut();
+    let store = &mut *guard;
     let mut reported = Reported::default();
-    store
-        .apply_refs(&writes, &mut reported)
-        .map_err(|e| match e {
-            servicecidr_store::ApplyError::BadObject {
-                index,
-                kind,
-                key,
-                why,
-            } => bad(
-                &format!("the stored {kind} {key}: {why}"),
-                offsets.get(index).copied().unwrap_or(start),
-            ),
-            other => PyValueError::new_err(format!("the snapshot's store: {other}")),
-        })?;
+    for b in buckets {
+        let mut observer = StoreObserver {
+            allocators: &store.allocators,
+            address_kind: store.address_kind,
+            reshaping_kind: store.reshaping_kind,
+            port_holding_kind: store.port_holding_kind,
+            reported: &mut reported,
+        };
+        let objects = b.keys.iter().copied().zip(b.blobs.iter().copied());
+        store
+            .inner
+            .load(b.kind, objects, &mut observer)
+            .map_err(|e| match e {
+                servicecidr_store::ApplyError::BadObject {
+                    index,
+                    kind,
+                    key,
+                    why,
+                } => {
+                    // where the object starts: past the blobs before it
+                    let mut at = r.at(b.blobs_at);
+                    for _ in 0..index {
+                        at.bin_or_nil();
+                    }
+                    bad(&format!("the stored {kind} {key}: {why}"), at.pos())
+                }
+                other => PyValueError::new_err(format!("the snapshot's store: {other}")),
+            })?;
+    }
     Ok((ranges, reported.reshaped, reported.node_ports))
 }

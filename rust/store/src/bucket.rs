@@ -88,6 +88,28 @@ impl Bucket {
             .map(|&(s, _)| s)
     }
 
+    /// A bucket of `items`, whose keys are in strictly ascending order (a snapshot's):
+    /// the order is theirs, so nothing is sorted or merged.
+    pub(crate) fn from_sorted(items: Vec<(Arc<str>, Stored)>) -> Bucket {
+        let mut b = Bucket::default();
+        b.index.reserve(items.len(), |&(_, t)| spread(t));
+        b.slots.reserve_exact(items.len());
+        b.order.reserve_exact(items.len());
+        for (key, stored) in items {
+            let h = b.hash(&key);
+            let s = u32::try_from(b.slots.len()).expect("at most 2^32 objects of a kind");
+            b.index
+                .insert_unique(spread(h), (s, h), |&(_, t)| spread(t));
+            b.slots.push(Slot {
+                key,
+                stored: Some(stored),
+            });
+            b.order.push(s);
+        }
+        b.len = b.slots.len();
+        b
+    }
+
     /// How many objects are stored.
     pub(crate) fn len(&self) -> usize {
         self.len

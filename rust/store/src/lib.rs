@@ -3,8 +3,9 @@
 //!
 //! Objects are msgpack blobs by kind and key (`namespace/name` or `name`), kept in key
 //! order (lists come out as etcd returns them). Every change goes through
-//! [`Store::apply`], the one apply: live commits, log replay and snapshot loading all
-//! call it. It keeps the revision (the largest resourceVersion written) and a bounded
+//! [`Store::apply`], the one apply: live commits and log replay call it; a snapshot's
+//! objects, which are no change, go in through [`Store::load`] (bulk.rs), equal by test
+//! to `apply` of their puts with the feed forgotten. It keeps the revision (the largest resourceVersion written) and a bounded
 //! change feed: the changes since a revision, which is what controllers, watches and
 //! importers read. What a change *means* (an IPAddress holds an address, a ServiceCIDR
 //! reshapes the allocators) is told to an [`Observer`]; the store never interprets an
@@ -15,6 +16,7 @@
 #![warn(missing_docs)]
 
 mod bucket;
+mod bulk;
 mod journal;
 mod rules;
 mod stored;
@@ -329,32 +331,44 @@ impl Store {
             let stored = match (w.op, w.blob) {
                 (OP_PUT, None) => return Err(ApplyError::PutWithoutBlob(w.key.to_owned())),
                 // A delete's blob (the object's last stored form) is read back too.
-                (OP_PUT | OP_DELETE, Some(blob)) => {
-                    let (stored, compacted) = if Some(kind) == self.compact_kind {
-                        Stored::new_compacting(w.key, blob)
-                    } else {
-                        (Stored::raw(blob), false)
-                    };
-                    // The compact shape keeps every rule (ipaddress::compact) at the
-                    // depth it nests to; anything else is walked.
-                    if rules && !(compacted && self.rules.max_depth() >= 3) {
-                        self.rules.check(kind, w.kind, w.key, blob).map_err(|why| {
-                            ApplyError::BadObject {
-                                index,
-                                kind: w.kind.to_owned(),
-                                key: w.key.to_owned(),
-                                why,
-                            }
-                        })?;
-                    }
-                    Some(stored)
-                }
+                (OP_PUT | OP_DELETE, Some(blob)) => Some(
+                    self.stored_form(kind, w.kind, w.key, blob, rules)
+                        .map_err(|why| ApplyError::BadObject {
+                            index,
+                            kind: w.kind.to_owned(),
+                            key: w.key.to_owned(),
+                            why,
+                        })?,
+                ),
                 (OP_DELETE, _) => None,
                 (op, _) => return Err(ApplyError::BadOp(op)),
             };
             prepared.push(Prepared { kind, stored });
         }
         Ok(prepared)
+    }
+
+    /// An object as the store will hold it (compact when it can be), checked against
+    /// the object rules when `rules` (Err: why it breaks them).
+    fn stored_form(
+        &self,
+        kind: usize,
+        kind_name: &str,
+        key: &str,
+        blob: &[u8],
+        rules: bool,
+    ) -> Result<Stored, String> {
+        let (stored, compacted) = if Some(kind) == self.compact_kind {
+            Stored::new_compacting(key, blob)
+        } else {
+            (Stored::raw(blob), false)
+        };
+        // The compact shape keeps every rule (ipaddress::compact) at the depth it nests
+        // to; anything else is walked.
+        if rules && !(compacted && self.rules.max_depth() >= 3) {
+            self.rules.check(kind, kind_name, key, blob)?;
+        }
+        Ok(stored)
     }
 
     /// Applies writes in order: a put stores its object, a delete removes the key. The
@@ -790,7 +804,7 @@ mod tests {
     }
 
     /// An IPAddress as the allocator writes it (registry/service.py).
-    fn allocator_ip(ip: &str, rv: u64, parent: &str) -> Vec<u8> {
+    pub(crate) fn allocator_ip(ip: &str, rv: u64, parent: &str) -> Vec<u8> {
         use servicecidr_codec::msgpack::{map_len, str};
         let mut o = Vec::new();
         let s = |t: &str, o: &mut Vec<u8>| str(t, o).unwrap();
