@@ -26,6 +26,7 @@ __all__ = [
     "AuditLineReader",
     "CidrAllocator",
     "CompiledPolicy",
+    "MersenneTwister",
     "ReplayProgress",
     "ServiceFastDelete",
     "ServiceFastPath",
