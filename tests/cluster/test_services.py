@@ -132,3 +132,26 @@ def test_node_ports_are_allocated_checked_and_released() -> None:
     again = c.create(svc("again", type="NodePort", ports=[{"port": 82, "nodePort": port}]))
     assert again["spec"]["ports"][0]["nodePort"] == port
     assert Cluster.replay(c.events(), "10.96.0.0/24", seed=1).digest() == c.digest()
+
+
+@pytest.mark.parametrize("kind", ["Service", "ServiceCIDR", "Namespace"])
+def test_the_warnings_a_delete_returns_are_the_callers_own(kind: str) -> None:
+    """A caller may keep or change the warnings list it got: a later request's list is
+    not that one (it was admission's one shared empty list)."""
+    c = Cluster("10.0.0.0/16", seed=1, clock=SimulatedClock())
+    c.engine.fast_deletes = False  # the full path (the fast one makes its own list)
+    objs = {
+        "Service": {"apiVersion": "v1", "spec": {"ports": [{"port": 80}]}},
+        "ServiceCIDR": {"apiVersion": "networking.k8s.io/v1", "spec": {"cidrs": ["10.9.0.0/24"]}},
+        "Namespace": {"apiVersion": "v1"},
+    }
+    for n in ("x1", "x2"):
+        spec = objs[kind].get("spec")
+        if kind == "ServiceCIDR":
+            spec = {"cidrs": [f"10.9.{n[-1]}.0/24"]}
+        c.create({**objs[kind], "kind": kind, "metadata": {"name": n}, "spec": spec})
+    ns = "default" if kind == "Service" else None
+    _, first = c.delete_with_warnings(kind, "x1", ns)
+    first.append("the caller's own note")
+    _, second = c.delete_with_warnings(kind, "x2", ns)
+    assert second == []

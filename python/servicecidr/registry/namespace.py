@@ -261,7 +261,7 @@ class NamespaceKind(SimpleKind):
             obj = old
         else:
             obj, _gone = generic.finish_delete(ctx, self.info, key, blob, old, txn)
-        return Outcome(obj, admitted.warnings, [txn] if txn and not dry_run else [])
+        return Outcome(obj, list(admitted.warnings), [txn] if txn and not dry_run else [])
 
 
 NAMESPACES = NamespaceKind(

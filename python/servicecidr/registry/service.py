@@ -474,4 +474,4 @@ def delete(
     if gone:
         spec = svc.get("spec", {})
         _release(ctx, txn, [ip for ip in spec.get("clusterIPs") or [] if ip != "None"], dry_run)
-    return Outcome(svc, admitted.warnings, [txn] if txn and not dry_run else [])
+    return Outcome(svc, list(admitted.warnings), [txn] if txn and not dry_run else [])

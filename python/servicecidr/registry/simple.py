@@ -185,7 +185,7 @@ class SimpleKind:
         )
         txn = self._txn(ctx, "delete", ns, name, admitted.extra)
         obj, _gone = generic.finish_delete(ctx, self.info, key, blob, old, txn)
-        return Outcome(obj, admitted.warnings, [txn] if txn and not dry_run else [])
+        return Outcome(obj, list(admitted.warnings), [txn] if txn and not dry_run else [])
 
 
 def _meta_only(namespaced: bool) -> Validator:
