@@ -17,7 +17,6 @@
 //! and the full path runs, so every error is the full path's own.
 
 use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
 
 use pyo3::exceptions::PyRuntimeError;
 use pyo3::intern;
@@ -29,6 +28,7 @@ use servicecidr_codec::record::{RecordRef, WriteRef, OP_PUT};
 use servicecidr_core::{Error, Ip, MAX_IP_TEXT_LEN};
 use servicecidr_fastpath::{is_dns1035_label, uuid4_text, Template};
 
+use crate::fxhash::FxBuild;
 use crate::rng::MersenneTwister;
 use crate::store::{apply_error, reported_to_py, Reported, Store};
 use crate::{to_pyerr, CidrAllocator};
@@ -67,31 +67,8 @@ const NAME_MARK: u8 = 0xc1;
 
 const FAMILIES: [&str; 2] = ["IPv4", "IPv6"];
 
-/// A fast hash for shape keys (a few hundred bytes each, built here, so no adversary
-/// chooses them): eight bytes at a time, multiply and rotate (the Fx hash of rustc).
-#[derive(Default)]
-struct KeyHasher(u64);
-
-impl Hasher for KeyHasher {
-    fn write(&mut self, bytes: &[u8]) {
-        const K: u64 = 0x51_7c_c1_b7_27_22_0a_95;
-        let mut chunks = bytes.chunks_exact(8);
-        for c in &mut chunks {
-            let mut w = [0u8; 8];
-            w.copy_from_slice(c);
-            self.0 = (self.0.rotate_left(5) ^ u64::from_le_bytes(w)).wrapping_mul(K);
-        }
-        for &b in chunks.remainder() {
-            self.0 = (self.0.rotate_left(5) ^ u64::from(b)).wrapping_mul(K);
-        }
-    }
-
-    fn finish(&self) -> u64 {
-        self.0
-    }
-}
-
-type Shapes = HashMap<Box<[u8]>, Option<Shape>, BuildHasherDefault<KeyHasher>>;
+/// Shape keys are built here from request bodies (bounded: MAX_SHAPES), hashed with Fx.
+type Shapes = HashMap<Box<[u8]>, Option<Shape>, FxBuild>;
 
 /// How to build a fresh copy of a template object: copy the container (its immutable
 /// leaves shared), then put a fresh copy of each nested container, and each slot's value,

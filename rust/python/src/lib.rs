@@ -13,6 +13,7 @@ mod buffers;
 mod errors;
 mod fastcreate;
 mod fastdelete;
+mod fxhash;
 mod ints;
 mod pyvalue;
 mod records;

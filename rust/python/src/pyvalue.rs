@@ -9,11 +9,12 @@
 //! Python's own error).
 
 use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
 
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList, PyString};
 use servicecidr_codec::msgpack::{Reader, MAX_DEPTH};
+
+use crate::fxhash::FxBuild;
 
 /// Strings at most this long are shared (names, keys, enum values).
 const SHARED_MAX_LEN: usize = 32;
@@ -21,34 +22,9 @@ const SHARED_MAX_LEN: usize = 32;
 /// not pile up).
 const SHARED_MAX: usize = 4096;
 
-/// A fast hash for the short strings shared (the Fx hash of rustc: eight bytes at a
-/// time, multiply and rotate). Stored text can be chosen by a client, but the table is
-/// small and bounded, so colliding strings cost at most a scan of it.
-#[derive(Default)]
-struct ShortHasher(u64);
-
-impl Hasher for ShortHasher {
-    fn write(&mut self, bytes: &[u8]) {
-        const K: u64 = 0x51_7c_c1_b7_27_22_0a_95;
-        let mut chunks = bytes.chunks_exact(8);
-        for c in &mut chunks {
-            let mut w = [0u8; 8];
-            w.copy_from_slice(c);
-            self.0 = (self.0.rotate_left(5) ^ u64::from_le_bytes(w)).wrapping_mul(K);
-        }
-        for &b in chunks.remainder() {
-            self.0 = (self.0.rotate_left(5) ^ u64::from(b)).wrapping_mul(K);
-        }
-    }
-
-    fn finish(&self) -> u64 {
-        self.0
-    }
-}
-
 /// The shared strings of one decoder.
 #[derive(Default)]
-pub(crate) struct Strings(HashMap<Box<str>, Py<PyString>, BuildHasherDefault<ShortHasher>>);
+pub(crate) struct Strings(HashMap<Box<str>, Py<PyString>, FxBuild>);
 
 impl Strings {
     fn get<'py>(&mut self, py: Python<'py>, s: &str) -> Bound<'py, PyString> {
