@@ -208,53 +208,51 @@ class Engine:
         return self._deleter.deleted
 
     def _refresh_fast(self) -> None:
-        """Turn the fast path on when nothing a create does needs Python: no sink wants
-        the entry as an object, writes are accepted, admission is the policy plugin
-        (whose bindings the fast path checks on each call) or none, and the recorder is
-        one the store stands in for (its own journal, or a counter)."""
+        """Turn the fast paths on when nothing a create or a delete does needs Python: no
+        sink wants the entry as an object, writes are accepted, admission is the policy
+        plugin (whose bindings the fast paths check on each call) or none, and the
+        recorder is one the store stands in for (its own journal, or a counter). A create
+        also needs NamespaceLifecycle to be the stock one or none (no delete of a Service
+        consults it)."""
         fast = self._templates.fast
         recorder = self._recorder
         # The fast path admits a create while its Namespace is stored as when the shape
         # was learned (what NamespaceLifecycle admitted then, it admits again).
         fast.set_lifecycle(self._lifecycle is not None)
-        on = (
-            self._fast_creates
+        count: Callable[[float], None] | None = None
+        if isinstance(recorder, StoreJournal) and recorder.store is self.store:
+            records = True
+        elif type(recorder) is CountingRecorder:
+            records, count = True, recorder.count
+        else:
+            records = False
+        common = (
+            records
             and not self._sinks
             and self._refusal is None
             and (
                 self._admission is None or type(self._admission) is ValidatingAdmissionPolicyPlugin
             )
+        )
+        creates = (
+            common
+            and self._fast_creates
             and (self._lifecycle is None or type(self._lifecycle) is NamespaceLifecycle)
         )
-        if on and isinstance(recorder, StoreJournal) and recorder.store is self.store:
-            fast.set_counting(None)
-        elif on and type(recorder) is CountingRecorder:
-            fast.set_counting(recorder.count)
-        else:
-            on = False
-        self._fast = fast if on else None
-        self._refresh_fast_delete()
+        if creates:
+            fast.set_counting(count)
+        self._fast = fast if creates else None
+        deletes = common and self._fast_deletes
+        if deletes:
+            self._deleter.set_counting(count)
+        self._fast_delete = self._deleter if deletes else None
 
-    def _refresh_fast_delete(self) -> None:
-        """The delete's half of :meth:`_refresh_fast`: the same conditions, but for
-        NamespaceLifecycle, which no delete of a Service consults."""
-        deleter = self._deleter
-        recorder = self._recorder
-        on = (
-            self._fast_deletes
-            and not self._sinks
-            and self._refusal is None
-            and (
-                self._admission is None or type(self._admission) is ValidatingAdmissionPolicyPlugin
-            )
-        )
-        if on and isinstance(recorder, StoreJournal) and recorder.store is self.store:
-            deleter.set_counting(None)
-        elif on and type(recorder) is CountingRecorder:
-            deleter.set_counting(recorder.count)
-        else:
-            on = False
-        self._fast_delete = deleter if on else None
+    def _sync_ready(self) -> None:
+        """Hand the create fast path the ready allocators again if the MetaAllocator
+        changed since it last had them."""
+        if self.meta.generation != self._ready_generation:
+            self._templates.set_ready(self.meta.ready)
+            self._ready_generation = self.meta.generation
 
     def _admits_everything(self) -> bool:
         """Whether admission says nothing to any request (no policy bound)."""
@@ -482,9 +480,7 @@ class Engine:
         # under them).
         fast = self._fast if field_validation == "Warn" and managed_fields is None else None
         if fast is not None and not dry_run:
-            if self.meta.generation != self._ready_generation:
-                self._templates.set_ready(self.meta.ready)
-                self._ready_generation = self.meta.generation
+            self._sync_ready()
             got = fast.create(obj, namespace, actor, self._draws, self.clock)
             if got is not None:
                 return got
@@ -538,9 +534,7 @@ class Engine:
         while i < n:
             fast = self._fast
             if fast is not None and not dry_run:
-                if self.meta.generation != self._ready_generation:
-                    self._templates.set_ready(self.meta.ready)
-                    self._ready_generation = self.meta.generation
+                self._sync_ready()
                 # appends each Service it creates; stops at the first it must leave alone
                 i = fast.create_many(items, i, namespace, actor, self._draws, self.clock, out)
                 if i >= n:
